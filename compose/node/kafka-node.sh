@@ -1,0 +1,76 @@
+#!/bin/sh
+# Runs one Kafka process (broker, KRaft controller or ZooKeeper) on a node, the way an operator's service
+# manager would. The harness uploads this script with node.env and the properties file, then drives it with
+# `kafka-node start|stop|kill|pause|resume|status|format|wipe` — the same commands over docker exec or SSH.
+set -eu
+here=$(dirname "$0")
+. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [JAVA]
+pidfile="$here/kafka.pid"
+java=${JAVA:-java}
+
+pid() {
+  # The recorded pid, only if it is still our JVM (not a recycled pid, not a zombie).
+  [ -f "$pidfile" ] || return 1
+  p=$(cat "$pidfile")
+  [ -r "/proc/$p/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "$MAIN_CLASS" || return 1
+  state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null || echo Z)
+  [ "$state" != Z ] || return 1
+  echo "$p"
+}
+
+wait_gone() {
+  i=0
+  while pid >/dev/null; do
+    i=$((i + 1)); [ "$i" -le "$1" ] || return 1; sleep 0.1
+  done
+}
+
+case "${1:-}" in
+  format)
+    [ "$ROLE" = zookeeper ] && exit 0
+    mkdir -p "$DATA_DIR"
+    "$java" -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$here/log4j.properties" \
+      -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$LOG_DIR" \
+      kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$PROPERTIES" --ignore-formatted >"$LOG_DIR/format.log" 2>&1
+    ;;
+  start)
+    if pid >/dev/null; then exit 0; fi
+    mkdir -p "$LOG_DIR" "$DATA_DIR"
+    # shellcheck disable=SC2086
+    setsid nohup "$java" $HEAP_OPTS $JVM_OPTS \
+      -Dkafka.logs.dir="$LOG_DIR" -Dlog4j.configuration="file:$here/log4j.properties" \
+      -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dzookeeper.admin.enableServer=false \
+      -cp "$KAFKA_HOME/libs/*" "$MAIN_CLASS" "$PROPERTIES" >>"$LOG_DIR/stdout.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    ;;
+  stop)
+    p=$(pid) || exit 0
+    kill -CONT "$p" 2>/dev/null || true
+    kill -TERM "$p"
+    wait_gone "${2:-300}" || { kill -KILL "$p" 2>/dev/null || true; wait_gone 100; }
+    ;;
+  kill)
+    p=$(pid) || exit 0
+    kill -KILL "$p"
+    wait_gone 100
+    ;;
+  pause) kill -STOP "$(pid)" ;;
+  resume) kill -CONT "$(pid)" ;;
+  status)
+    if p=$(pid); then
+      state=$(awk '{print $3}' "/proc/$p/stat")
+      if [ "$state" = T ]; then echo paused; else echo running; fi
+    else
+      echo stopped
+    fi
+    ;;
+  wipe)
+    ! pid >/dev/null || { echo "kafka-node: refusing to wipe while running" >&2; exit 1; }
+    rm -rf "$DATA_DIR"
+    ;;
+  *)
+    echo "usage: kafka-node format|start|stop [tenths]|kill|pause|resume|status|wipe" >&2
+    exit 2
+    ;;
+esac

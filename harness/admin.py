@@ -1,0 +1,80 @@
+"""What Kafka itself says about the cluster, through the admin client: brokers, leaders, ISRs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.waiting import wait_until
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int  # -1 when there is none
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partition": self.partition, "leader": self.leader,
+                "replicas": list(self.replicas), "isr": list(self.isr)}
+
+
+class Admin:
+    def __init__(self, bootstrap_servers: str, request_timeout_ms: int = 5000) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        self.client = AdminClient({"bootstrap.servers": bootstrap_servers,
+                                   "socket.timeout.ms": request_timeout_ms,
+                                   "logger": _quiet_logger()})
+
+    def broker_ids(self, timeout: float = 5.0) -> set[int]:
+        metadata = self.client.list_topics(timeout=timeout)
+        return set(metadata.brokers)
+
+    def controller_id(self, timeout: float = 5.0) -> int:
+        metadata = self.client.list_topics(timeout=timeout)
+        return int(metadata.controller_id)
+
+    def partitions(self, topic: str, timeout: float = 5.0) -> list[PartitionState]:
+        metadata = self.client.list_topics(topic=topic, timeout=timeout)
+        info = metadata.topics.get(topic)
+        if info is None or info.error is not None:
+            return []
+        return [PartitionState(topic, p.id, p.leader, tuple(p.replicas), tuple(p.isrs))
+                for p in sorted(info.partitions.values(), key=lambda p: p.id)]
+
+    def create_topic(self, topic: str, partitions: int, replication: int, config: dict[str, str]) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        future = self.client.create_topics(
+            [NewTopic(topic, partitions, replication, config=config)], request_timeout=30)[topic]
+        try:
+            future.result(timeout=60)
+        except KafkaException as error:
+            raise HarnessError(f"creating topic {topic} failed: {error.args[0].str()}") from None
+
+    def wait_brokers(self, expected: set[int], timeout: float) -> None:
+        wait_until(lambda: self.broker_ids() >= expected, timeout,
+                   f"brokers {sorted(expected)} to register with the controller quorum", interval=0.5)
+
+    def wait_fully_replicated(self, topic: str, expected_replicas: int, timeout: float) -> None:
+        def healthy() -> bool:
+            parts = self.partitions(topic)
+            return bool(parts) and all(p.leader >= 0 and len(p.isr) == expected_replicas for p in parts)
+
+        wait_until(healthy, timeout, f"every partition of {topic} to have a leader and a full ISR", interval=0.5)
+
+
+def _quiet_logger() -> Any:
+    # librdkafka logs connection refusals to stderr while brokers start or are cut off; that is expected
+    # noise during a fault test, so send it to a logger nobody prints.
+    import logging
+
+    logger = logging.getLogger("harness.librdkafka")
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    return logger

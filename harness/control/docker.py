@@ -1,0 +1,48 @@
+"""Remote implemented with `docker exec` / put_archive / get_archive on one of our containers."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import shlex
+import tarfile
+import time
+from typing import Any
+
+from harness.control.base import ExecResult, RemoteCommandError
+
+
+class DockerRemote:
+    def __init__(self, container: Any, name: str | None = None) -> None:
+        self.container = container
+        self.name = name or container.name
+
+    def exec(self, command: str, *, check: bool = True, timeout: float = 60.0) -> ExecResult:
+        # docker exec has no timeout of its own: let coreutils' timeout inside the node enforce one.
+        wrapped = ["timeout", "-k", "5", str(max(1, int(timeout))), "sh", "-c", command]
+        exit_code, (out, err) = self.container.exec_run(wrapped, demux=True)
+        result = ExecResult(exit_code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+        if check and not result.ok:
+            raise RemoteCommandError(self.name, command, result)
+        return result
+
+    def upload(self, path: str, content: bytes, mode: int = 0o644) -> None:
+        directory, filename = posixpath.split(path)
+        self.exec(f"mkdir -p {shlex.quote(directory)}")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(filename)
+            info.size = len(content)
+            info.mode = mode
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(content))
+        if not self.container.put_archive(directory, buffer.getvalue()):
+            raise RemoteCommandError(self.name, f"upload {path}", ExecResult(1, "", "put_archive failed"))
+
+    def download(self, path: str) -> bytes:
+        stream, _ = self.container.get_archive(path)
+        buffer = io.BytesIO(b"".join(stream))
+        with tarfile.open(fileobj=buffer) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member else None
+            return extracted.read() if extracted else b""

@@ -1,0 +1,75 @@
+"""server.properties for each node, rendered from the topology and the node's address.
+
+Only what a multi-DC test needs is set here (listeners, quorum, rack, internal-topic replication); the rest
+stays at Kafka's defaults unless the topology overrides it, so a test measures Kafka as operators run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from harness.topology import ConfigValue, Node, Topology
+
+BROKER_PORT = 9092
+CONTROLLER_PORT = 9093
+DATA_DIR = "/var/lib/kafka/data"
+LOG_DIR = "/var/log/kafka"
+
+
+def quorum_voters(topology: Topology, addresses: Mapping[str, str]) -> str:
+    return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}" for c in topology.controllers)
+
+
+def _internal_topic_defaults(topology: Topology) -> dict[str, ConfigValue]:
+    replicas = min(3, len(topology.brokers))
+    return {
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min(2, replicas),
+        "default.replication.factor": replicas,
+        "auto.create.topics.enable": "false",
+        "group.initial.rebalance.delay.ms": 0,
+    }
+
+
+def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+    address = addresses[node.name]
+    props: dict[str, ConfigValue] = {
+        "process.roles": "broker",
+        "node.id": node.node_id,
+        "controller.quorum.voters": quorum_voters(topology, addresses),
+        "controller.listener.names": "CONTROLLER",
+        "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
+        "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": DATA_DIR,
+        "broker.rack": node.dc,
+        **_internal_topic_defaults(topology),
+    }
+    props.update(dict(topology.broker_config))
+    for dc in topology.dcs:
+        if dc.name == node.dc:
+            props.update(dict(dc.broker_config))
+    return props
+
+
+def controller_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+    props: dict[str, ConfigValue] = {
+        "process.roles": "controller",
+        "node.id": node.node_id,
+        "controller.quorum.voters": quorum_voters(topology, addresses),
+        "controller.listener.names": "CONTROLLER",
+        "listeners": f"CONTROLLER://{addresses[node.name]}:{CONTROLLER_PORT}",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",
+        "log.dirs": DATA_DIR,
+    }
+    props.update(dict(topology.controller_config))
+    return props
+
+
+def render(props: Mapping[str, ConfigValue]) -> str:
+    def text(value: ConfigValue) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return "".join(f"{key}={text(value)}\n" for key, value in props.items())

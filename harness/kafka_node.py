@@ -1,0 +1,91 @@
+"""One Kafka process on one node, driven through a Remote (docker exec today, SSH for real machines).
+
+The node script (compose/node/kafka-node.sh) does the work on the node; this class uploads it with the
+node's configuration and calls it. Nemeses use `kill`, `pause`, `start`; the cluster uses the rest.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.control.base import Remote
+from harness.kafka_config import DATA_DIR, LOG_DIR, render
+from harness.topology import ConfigValue, Node
+
+NODE_DIR = "/opt/harness"
+SCRIPT = f"{NODE_DIR}/kafka-node"
+_ASSETS = Path(__file__).resolve().parent.parent / "compose" / "node"
+
+# Sized for many JVMs on a small machine: C1-only JIT and the serial collector start fast and leave CPU for
+# the other nodes; heap is ample for test traffic.
+JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
+HEAP = {"broker": "-Xms256m -Xmx768m", "controller": "-Xms128m -Xmx384m"}
+
+
+@dataclass(frozen=True)
+class NodeSetup:
+    """What a node needs to run its Kafka process."""
+
+    cluster_id: str
+    properties: dict[str, ConfigValue]
+    kafka_home: str = "/opt/kafka"
+
+
+class KafkaNode:
+    def __init__(self, node: Node, remote: Remote) -> None:
+        self.node = node
+        self.remote = remote
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    def provision(self, setup: NodeSetup) -> None:
+        env = {
+            "ROLE": self.node.role,
+            "MAIN_CLASS": "kafka.Kafka",
+            "KAFKA_HOME": setup.kafka_home,
+            "DATA_DIR": DATA_DIR,
+            "LOG_DIR": LOG_DIR,
+            "HEAP_OPTS": HEAP.get(self.node.role, HEAP["broker"]),
+            "JVM_OPTS": JVM_OPTS,
+            "CLUSTER_ID": setup.cluster_id,
+            "PROPERTIES": f"{NODE_DIR}/server.properties",
+        }
+        env_text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in env.items())
+        self.remote.upload(f"{NODE_DIR}/node.env", env_text.encode())
+        self.remote.upload(f"{NODE_DIR}/server.properties", render(setup.properties).encode())
+        for asset in ("log4j.properties", "log4j2.yaml"):
+            self.remote.upload(f"{NODE_DIR}/{asset}", (_ASSETS / asset).read_bytes())
+        self.remote.upload(SCRIPT, (_ASSETS / "kafka-node.sh").read_bytes(), mode=0o755)
+        self.remote.exec(f"mkdir -p {LOG_DIR} {DATA_DIR}")
+
+    def _call(self, action: str, timeout: float = 60.0) -> str:
+        return self.remote.exec(f"{SCRIPT} {action}", timeout=timeout).stdout.strip()
+
+    def format(self) -> None:
+        self._call("format", timeout=120)
+
+    def start(self) -> None:
+        self._call("start")
+
+    def stop(self) -> None:
+        """Graceful shutdown (SIGTERM, controlled shutdown), SIGKILL after 30 s."""
+        self._call("stop 300", timeout=60)
+
+    def kill(self) -> None:
+        self._call("kill")
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def status(self) -> str:
+        return self._call("status")
+
+    def wipe(self) -> None:
+        self._call("wipe")
