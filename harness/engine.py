@@ -16,6 +16,6 @@ def connect() -> Any:
         client.ping()
     except docker.errors.DockerException as error:
         reason = str(error).split("(")[0].strip() or "no answer"
-        raise HarnessError(f"no Docker engine answers: {reason}",
-                           hint="run `make docker` (installs docker.io and starts dockerd) or start your engine")
+        hint = "run `make docker` (installs docker.io and starts dockerd) or start your engine"
+        raise HarnessError(f"no Docker engine answers: {reason}", hint=hint) from None
     return client

@@ -1,0 +1,19 @@
+"""`harness clean`: finish the teardown of runs that crashed (everything labelled harness.run-id)."""
+
+from __future__ import annotations
+
+import click
+
+from harness import console, engine
+from harness.cluster import remove_by_label
+
+
+@click.command()
+@click.option("--run-id", help="Only this run (default: every run's leftovers).")
+def clean(run_id: str | None) -> None:
+    """Remove containers and networks left behind by crashed or `up` runs."""
+    containers, networks = remove_by_label(engine.connect(), run_id)
+    console.say(f"removed {containers} containers and {networks} networks")
+
+
+COMMANDS = [clean]

@@ -1,0 +1,41 @@
+"""Options shared by `run` and `up`: where the cluster comes from (topology, image, Kafka version)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from harness import image, topology
+from harness.errors import HarnessError
+
+F = Callable[..., Any]
+
+
+def cluster_options(command: F) -> F:
+    for option in reversed([
+        click.option("--topology", "topology_file", type=click.Path(dir_okay=False),
+                     help="TOML file describing DCs, brokers, controllers and Kafka settings."),
+        click.option("--dcs", type=int, help="Number of datacenters (default 3)."),
+        click.option("--brokers-per-dc", type=int, help="Brokers in each DC (default 1)."),
+        click.option("--controllers", type=int, help="KRaft controllers in total, spread over the DCs (default 3)."),
+        click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True,
+                     help="Kafka release whose jars the image is built from (Maven Central)."),
+        click.option("--image", "image_tag", help="Use this local image instead of building one "
+                     "(e.g. apache/kafka:3.9.1 loaded into your engine)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
+                     controllers: int | None) -> topology.Topology:
+    if topology_file:
+        if dcs is not None or brokers_per_dc is not None or controllers is not None:
+            raise HarnessError("--topology cannot be combined with --dcs, --brokers-per-dc or --controllers",
+                               hint="put the counts in the topology file")
+        return topology.load(topology_file)
+    if dcs is None and brokers_per_dc is None and controllers is None:
+        return topology.default_topology()
+    return topology.uniform(dcs or 3, brokers_per_dc or 1, controllers or 3)

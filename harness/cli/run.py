@@ -1,0 +1,76 @@
+"""`harness run`: one full test, ending in a verdict line and the results path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from harness import console
+from harness.cli.options import cluster_options, resolve_topology
+from harness.errors import HarnessError
+from harness.runner import RunOptions, run_test
+from workloads.queue import QueueOptions
+
+EXIT_FOR_VERDICT = {True: 0, False: 1}
+
+
+@click.command()
+@click.option("--nemesis", default="partition-dc", show_default=True,
+              help="Comma-separated nemeses (see `harness nemeses`), or `none`.")
+@click.option("--nemesis-interval", default=10.0, show_default=True, help="Seconds between fault and heal.")
+@click.option("--time-limit", default=60.0, show_default=True, help="Seconds of workload while faults run.")
+@click.option("--seed", type=int, help="Seed for the fault schedule (same seed, same faults).")
+@cluster_options
+@click.option("--acks", type=click.Choice(["all", "1", "0"]), default="all", show_default=True)
+@click.option("--idempotence/--no-idempotence", default=None,
+              help="Idempotent producer (default: on with --acks all, off otherwise).")
+@click.option("--retries", type=int, help="Producer retries (default: retry until the delivery timeout).")
+@click.option("--max-in-flight", default=5, show_default=True, help="max.in.flight.requests.per.connection")
+@click.option("--delivery-timeout", default=10.0, show_default=True, help="Seconds until a send gives up.")
+@click.option("--rate", default=100.0, show_default=True, help="Sends per second, all producers together.")
+@click.option("--concurrency", default=4, show_default=True, help="Producer processes.")
+@click.option("--consumers", default=2, show_default=True, help="Consumer processes reading during the test.")
+@click.option("--partitions", default=3, show_default=True, help="Partitions of the test topic.")
+@click.option("--replication", default=3, show_default=True, help="Replication factor of the test topic.")
+@click.option("--min-insync", default=2, show_default=True, help="min.insync.replicas of the test topic.")
+@click.option("--unclean/--no-unclean", default=False, help="unclean.leader.election.enable on the test topic.")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
+@click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
+def run(nemesis: str, nemesis_interval: float, time_limit: float, seed: int | None, topology_file: str | None,
+        dcs: int | None, brokers_per_dc: int | None, controllers: int | None, kafka_version: str,
+        image_tag: str | None, acks: str, idempotence: bool | None, retries: int | None, max_in_flight: int,
+        delivery_timeout: float, rate: float, concurrency: int, consumers: int, partitions: int, replication: int,
+        min_insync: int, unclean: bool, results_dir: str, test_name: str | None, as_json: bool) -> int:
+    """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
+    workload = QueueOptions(
+        partitions=partitions, replication=replication, min_insync_replicas=min_insync,
+        unclean_leader_election=unclean, acks=acks, idempotence=idempotence, retries=retries,
+        max_in_flight=max_in_flight, delivery_timeout_ms=int(delivery_timeout * 1000),
+        request_timeout_ms=min(5000, int(delivery_timeout * 1000)), rate=rate, concurrency=concurrency,
+        consumers=consumers)
+    if delivery_timeout <= 0:
+        raise HarnessError("--delivery-timeout must be positive")
+    options = RunOptions(
+        topology=resolve_topology(topology_file, dcs, brokers_per_dc, controllers), workload=workload,
+        nemesis=nemesis, nemesis_interval=nemesis_interval, time_limit=time_limit, seed=seed,
+        kafka_version=kafka_version, image=image_tag, results_root=Path(results_dir), test_name=test_name)
+    outcome = run_test(options)
+    if as_json:
+        click.echo(orjson.dumps(outcome.result_json).decode())
+    console.verdict_line(outcome.valid, str(outcome.results))
+    return EXIT_FOR_VERDICT.get(outcome.valid, 2)  # type: ignore[call-overload, no-any-return]
+
+
+@click.command()
+def nemeses() -> None:
+    """List every nemesis with a one-line description."""
+    from nemesis import registry
+
+    for name, description in registry.describe():
+        click.echo(f"{name:20} {description}")
+
+
+COMMANDS = [run, nemeses]

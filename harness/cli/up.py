@@ -1,0 +1,45 @@
+"""`harness up` / `harness down`: the same cluster as a test uses, left running for manual poking."""
+
+from __future__ import annotations
+
+import click
+
+from harness import console, engine, image
+from harness.admin import Admin
+from harness.cli.options import cluster_options, resolve_topology
+from harness.cluster import Cluster, new_run_id, remove_by_label
+
+
+@click.command()
+@cluster_options
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every broker registered.")
+def up(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None, controllers: int | None,
+       kafka_version: str, image_tag: str | None, wait: bool) -> None:
+    """Start a cluster and leave it running; prints the run id and the bootstrap servers on stdout."""
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers)
+    client = engine.connect()
+    tag = image_tag or image.ensure_image(client, kafka_version, console.say)
+    cluster = Cluster(client, topo, tag, new_run_id(), console.say)
+    try:
+        cluster.start()
+        if wait:
+            Admin(cluster.bootstrap_servers).wait_brokers({b.node_id for b in topo.brokers}, timeout=120)
+    except BaseException:
+        cluster.teardown()
+        raise
+    console.say(f"cluster {cluster.run_id} is up; stop it with `harness down {cluster.run_id}`")
+    for node in topo.nodes:
+        console.plain(f"  {node.name:18} {node.role:10} {cluster.addresses[node.name]}")
+    click.echo(f"run_id={cluster.run_id}")
+    click.echo(f"bootstrap_servers={cluster.bootstrap_servers}")
+
+
+@click.command()
+@click.argument("run_id")
+def down(run_id: str) -> None:
+    """Remove the cluster `harness up` started."""
+    containers, networks = remove_by_label(engine.connect(), run_id)
+    console.say(f"removed {containers} containers and {networks} networks of {run_id}")
+
+
+COMMANDS = [up, down]

@@ -1,0 +1,48 @@
+"""The results directory of one run: results/<test-name>/<timestamp>/ and a results/latest link."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+class ResultsDir:
+    def __init__(self, root: Path, test_name: str) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        path = root / test_name / stamp
+        suffix = 1
+        while path.exists():  # two runs in one second must not share a directory
+            suffix += 1
+            path = root / test_name / f"{stamp}-{suffix}"
+        path.mkdir(parents=True)
+        self.path = path
+        self.root = root
+        self._link_latest()
+
+    def _link_latest(self) -> None:
+        latest = self.root / "latest"
+        temporary = self.root / f".latest-{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(self.path.relative_to(self.root))
+        temporary.replace(latest)  # atomic: a reader never sees a missing link
+
+    @property
+    def history(self) -> Path:
+        return self.path / "history.jsonl"
+
+    @property
+    def cluster_state(self) -> Path:
+        return self.path / "cluster-state.jsonl"
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    def write_json(self, name: str, data: Any) -> Path:
+        target = self.path / name
+        target.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        return target

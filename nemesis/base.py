@@ -1,0 +1,58 @@
+"""What every nemesis is: start a fault on some targets, and stop (heal) exactly that fault.
+
+A nemesis acts only through the NemesisContext (nodes reached through a Remote, their addresses, the
+topology); it never touches Docker or SSH itself, so the same nemesis runs against containers and machines.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.kafka_node import KafkaNode
+from harness.topology import Topology
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One applied fault: enough to describe it in the history and to undo it."""
+
+    nemesis: str
+    targets: tuple[str, ...]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A short human description: what was isolated, or which nodes were hit."""
+        if "components" in self.details:
+            return " | ".join(", ".join(side) for side in self.details["components"])
+        return "on " + ", ".join(self.targets)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nemesis": self.nemesis, "targets": list(self.targets), **self.details}
+
+
+@dataclass
+class NemesisContext:
+    topology: Topology
+    nodes: Mapping[str, KafkaNode]  # by node name
+    addresses: Mapping[str, str]  # node name -> IP address the other nodes use
+    rng: random.Random
+
+
+class Nemesis(Protocol):
+    name: str
+    description: str
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        """Apply the fault; raise on failure (the caller heals and records the error)."""
+        ...
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        """Undo `fault`."""
+        ...
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        """Undo anything this kind of nemesis may have done, idempotently (final heal, cleanup)."""
+        ...

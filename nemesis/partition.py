@@ -1,0 +1,89 @@
+"""Network partitions applied with iptables inside each node: one chain of our own, flushed to heal.
+
+Each node drops inbound packets from the peers in its grudge. Dropping on input at both ends of a symmetric
+grudge cuts the link both ways; clients on the host (not in any grudge) keep reaching every node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nemesis.base import Fault, NemesisContext
+from nemesis.grudge import Grudge, components, halves, isolate_dc, isolate_one
+
+CHAIN = "HARNESS-PARTITION"
+
+
+def _ensure_chain(ctx: NemesisContext, node: str) -> None:
+    ctx.nodes[node].remote.exec(
+        f"iptables -w -N {CHAIN} 2>/dev/null || true; "
+        f"iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT -j {CHAIN}")
+
+
+def apply_grudge(ctx: NemesisContext, grudge: Grudge) -> None:
+    for node, peers in sorted(grudge.items()):
+        if not peers:
+            continue
+        _ensure_chain(ctx, node)
+        rules = "; ".join(f"iptables -w -A {CHAIN} -s {ctx.addresses[p]} -j DROP" for p in sorted(peers))
+        ctx.nodes[node].remote.exec(f"set -e; {rules}")
+
+
+def heal_node(ctx: NemesisContext, node: str) -> None:
+    ctx.nodes[node].remote.exec(f"iptables -w -F {CHAIN} 2>/dev/null || true")
+
+
+class PartitionNemesis:
+    def __init__(self, name: str, description: str,
+                 choose: Callable[[NemesisContext], tuple[Grudge, dict[str, str]]]) -> None:
+        self.name = name
+        self.description = description
+        self._choose = choose
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        grudge, about = self._choose(ctx)
+        try:
+            apply_grudge(ctx, grudge)
+        except Exception:
+            for node in grudge:
+                heal_node(ctx, node)
+            raise
+        targets = tuple(sorted(node for node, peers in grudge.items() if peers))
+        return Fault(self.name, targets, {**about, "components": components(grudge)})
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        for node in fault.targets:
+            heal_node(ctx, node)
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        for node in ctx.nodes:
+            heal_node(ctx, node)
+
+
+def _all_nodes(ctx: NemesisContext) -> list[str]:
+    return [n.name for n in ctx.topology.nodes]
+
+
+def _isolated_dc(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
+    dc = ctx.rng.choice(ctx.topology.dc_names())
+    return isolate_dc(ctx.topology, dc), {"isolated": dc}
+
+
+def _isolated_node(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
+    victim = ctx.rng.choice(_all_nodes(ctx))
+    return isolate_one(_all_nodes(ctx), victim), {"isolated": victim}
+
+
+def partition_dc() -> PartitionNemesis:
+    return PartitionNemesis(
+        "partition-dc", "cut one random DC (brokers and controllers) off from the other DCs, both directions",
+        _isolated_dc)
+
+
+def partition_node() -> PartitionNemesis:
+    return PartitionNemesis("partition-node", "cut one random node off from every other node", _isolated_node)
+
+
+def partition_halves() -> PartitionNemesis:
+    return PartitionNemesis("partition-halves", "split all nodes into two random halves",
+                            lambda ctx: (halves(_all_nodes(ctx), ctx.rng), {}))

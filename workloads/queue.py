@@ -1,0 +1,272 @@
+"""The queue workload: producers send unique integers to a topic, consumers read it from the beginning,
+and after the faults a fresh consumer drains every partition to its high watermark.
+
+Each producer process has at most one send outstanding and waits for its delivery report, so every send
+gets an honest completion: ok with (partition, offset), fail only when Kafka certainly did not write it, info
+otherwise. After an info the process id changes (the old one may still have a write in flight).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from harness.errors import HarnessError
+from harness.history import HistoryRecorder
+from workloads.outcome import classify_send_error
+
+
+@dataclass(frozen=True)
+class QueueOptions:
+    topic: str = "jepsen-queue"
+    partitions: int = 3
+    replication: int = 3
+    min_insync_replicas: int = 2
+    unclean_leader_election: bool = False
+    acks: str = "all"
+    idempotence: bool | None = None  # None: on for acks=all, off otherwise (like the Java client's default)
+    retries: int | None = None  # None: the client's default (retry until the delivery timeout)
+    max_in_flight: int = 5
+    delivery_timeout_ms: int = 10_000
+    request_timeout_ms: int = 5_000
+    rate: float = 100.0
+    concurrency: int = 4
+    consumers: int = 2
+    extra_producer_config: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.acks not in ("all", "1", "0", "-1"):
+            raise HarnessError(f"--acks {self.acks!r} is not one of all, 1, 0")
+        if self.idempotence and self.acks not in ("all", "-1"):
+            raise HarnessError(f"--idempotence needs --acks all, got --acks {self.acks}",
+                               hint="use --no-idempotence with acks=1 or 0")
+        if self.partitions < 1 or self.replication < 1:
+            raise HarnessError("--partitions and --replication must be at least 1")
+        if self.rate <= 0 or self.concurrency < 1 or self.consumers < 0:
+            raise HarnessError("--rate must be positive, --concurrency at least 1, --consumers at least 0")
+        if self.retries is not None and self.retries < 0:
+            raise HarnessError(f"--retries must be 0 or more, got {self.retries}")
+
+    @property
+    def idempotent(self) -> bool:
+        return self.acks in ("all", "-1") if self.idempotence is None else self.idempotence
+
+    def producer_config(self, bootstrap_servers: str) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap_servers,
+            "acks": self.acks,
+            "enable.idempotence": self.idempotent,
+            "max.in.flight.requests.per.connection": self.max_in_flight,
+            "delivery.timeout.ms": self.delivery_timeout_ms,
+            "request.timeout.ms": self.request_timeout_ms,
+            "linger.ms": 0,
+        }
+        if self.retries is not None:
+            config["retries"] = self.retries
+        config.update(dict(self.extra_producer_config))
+        return config
+
+    def topic_config(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync_replicas),
+                "unclean.leader.election.enable": str(self.unclean_leader_election).lower()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partitions": self.partitions, "replication": self.replication,
+                "topic_config": self.topic_config(), "rate": self.rate, "concurrency": self.concurrency,
+                "consumers": self.consumers,
+                "producer_config": {k: v for k, v in self.producer_config("").items() if k != "bootstrap.servers"}}
+
+
+class QueueWorkload:
+    name = "queue"
+
+    def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder,
+                 run_id: str, logger: Any) -> None:
+        self.options = options
+        self.bootstrap = bootstrap_servers
+        self.history = history
+        self.run_id = run_id
+        self.logger = logger
+        self._stop = threading.Event()
+        self._values = itertools.count()
+        self._values_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def topic_spec(self) -> tuple[str, int, int, dict[str, str]]:
+        o = self.options
+        return o.topic, o.partitions, o.replication, o.topic_config()
+
+    # ---- run -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for k in range(self.options.concurrency):
+            self._spawn(f"producer-{k}", self._producer_loop, k)
+        for k in range(self.options.consumers):
+            self._spawn(f"consumer-{k}", self._consumer_loop, k)
+
+    def _spawn(self, name: str, target: Any, k: int) -> None:
+        thread = threading.Thread(target=target, args=(k,), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask every client to finish its current op, and wait for them."""
+        self._stop.set()
+        limit = timeout if timeout is not None else self.options.delivery_timeout_ms / 1000 + 10
+        deadline = time.monotonic() + limit
+        for thread in self._threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+
+    def _next_value(self) -> int:
+        with self._values_lock:
+            return next(self._values)
+
+    def _producer_loop(self, k: int) -> None:
+        o = self.options
+        name = f"p{k}"
+        producer = Producer({**o.producer_config(self.bootstrap), "logger": self.logger})
+        single_attempt = o.retries == 0
+        period = o.concurrency / o.rate
+        next_at = time.monotonic()
+        process = self.history.new_process()
+        while not self._stop.is_set():
+            next_at += period
+            if self._stop.wait(max(0.0, next_at - time.monotonic())):
+                break
+            value = self._next_value()
+            partition = value % o.partitions
+            sent = {"topic": o.topic, "value": value, "producer": name, "partition": partition}
+            self.history.invoke(process, "send", sent)
+            type_, completed, error = self._send_one(producer, sent, single_attempt)
+            self.history.record(process, type_, "send", completed, error)
+            if type_ == "info":
+                process = self.history.new_process()
+            next_at = max(next_at, time.monotonic() - period)  # no burst to "catch up" after a stall
+        producer.flush(1)
+
+    def _send_one(self, producer: Any, base: dict[str, Any],
+                  single_attempt: bool) -> tuple[str, dict[str, Any], str | None]:
+        """Produce one record and wait for its delivery report: (type, completed value, error)."""
+        o = self.options
+        value, partition = base["value"], base["partition"]
+        report: dict[str, Any] = {}
+        done = threading.Event()
+
+        def delivered(err: KafkaError | None, msg: Any) -> None:
+            report["err"], report["msg"] = err, msg
+            done.set()
+
+        try:
+            producer.produce(o.topic, value=str(value).encode(), partition=partition, on_delivery=delivered)
+        except BufferError:
+            return "fail", base, "local-queue-full"
+        except KafkaException as error:
+            outcome = classify_send_error(error.args[0], single_attempt)
+            return outcome.type, base, outcome.error
+        deadline = time.monotonic() + o.delivery_timeout_ms / 1000 + 5
+        while not done.is_set() and time.monotonic() < deadline:
+            producer.poll(0.05)
+        if not done.is_set():
+            return "info", base, "no-delivery-report"
+        if report["err"] is not None:
+            outcome = classify_send_error(report["err"], single_attempt)
+            return outcome.type, base, outcome.error
+        msg = report["msg"]
+        return "ok", {**base, "partition": msg.partition(), "offset": msg.offset()}, None
+
+    def _consumer(self, group_suffix: str) -> Any:
+        return Consumer({
+            "bootstrap.servers": self.bootstrap,
+            "group.id": f"harness-{self.run_id}-{group_suffix}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": False,
+            "session.timeout.ms": 10_000,
+            "logger": self.logger,
+        })
+
+    def _assign_all(self, consumer: Any, process: int) -> None:
+        o = self.options
+        parts = list(range(o.partitions))
+        self.history.invoke(process, "assign", {"topic": o.topic, "partitions": parts})
+        consumer.assign([TopicPartition(o.topic, p, OFFSET_BEGINNING) for p in parts])
+        self.history.record(process, "ok", "assign", {"topic": o.topic, "partitions": parts})
+
+    def _poll_once(self, consumer: Any, process: int, timeout: float = 0.5) -> list[dict[str, Any]] | None:
+        """One `poll` op; None when it ended in info (the caller must switch process)."""
+        self.history.invoke(process, "poll", None)
+        try:
+            messages = consumer.consume(500, timeout)
+        except KafkaException as error:
+            self.history.record(process, "info", "poll", None, error.args[0].name().lower())
+            return None
+        records = []
+        for msg in messages:
+            if msg.error() is not None:
+                continue  # transient broker/transport errors surface here; librdkafka retries them
+            records.append({"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+                            "value": _decode(msg.value())})
+        self.history.record(process, "ok", "poll", {"records": records})
+        return records
+
+    def _consumer_loop(self, k: int) -> None:
+        while not self._stop.is_set():
+            consumer = self._consumer(f"c{k}")
+            process = self.history.new_process()
+            try:
+                self._assign_all(consumer, process)
+                while not self._stop.is_set():
+                    if self._poll_once(consumer, process) is None:
+                        break
+            finally:
+                consumer.close()
+
+    # ---- final read --------------------------------------------------------------------------------------
+
+    def drain(self, timeout: float) -> bool:
+        """Read every partition to its high watermark with a fresh consumer; one `drain` op per partition."""
+        o = self.options
+        consumer = self._consumer("drain")
+        process = self.history.new_process()
+        try:
+            high = {}
+            for p in range(o.partitions):
+                _, hw = consumer.get_watermark_offsets(TopicPartition(o.topic, p), timeout=10, cached=False)
+                high[p] = hw
+            self._assign_all(consumer, process)
+            read_up_to = {p: 0 for p in high}  # next offset to read
+            deadline = time.monotonic() + timeout
+            while any(read_up_to[p] < high[p] for p in high) and time.monotonic() < deadline:
+                records = self._poll_once(consumer, process, timeout=1.0)
+                if records is None:
+                    break
+                for r in records:
+                    read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
+            complete = True
+            for p, hw in high.items():
+                value = {"topic": o.topic, "partition": p, "high_watermark": hw}
+                self.history.invoke(process, "drain", value)
+                if read_up_to[p] >= hw:
+                    self.history.record(process, "ok", "drain", value)
+                else:
+                    complete = False
+                    self.history.record(process, "info", "drain", value,
+                                        f"read up to offset {read_up_to[p]} of {hw} before the drain timed out")
+            return complete
+        finally:
+            consumer.close()
+
+
+def _decode(raw: bytes | None) -> int | str | None:
+    if raw is None:
+        return None
+    text = raw.decode(errors="replace")
+    try:
+        return int(text)
+    except ValueError:
+        return text
