@@ -24,10 +24,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    # Imported here so that a subcommand's heavy imports (docker, confluent_kafka) stay out of the others.
+    # One module per subcommand; each lists its click commands in COMMANDS.
     from harness.cli import check, clean, run, up
+    from harness.cli import image as image_cli
 
-    for module in (run, check, up, clean):
+    for module in (run, check, up, clean, image_cli):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,22 @@
+"""`harness image`: build (or find cached) the node image and print its tag."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from harness import console, engine, image
+
+
+@click.command(name="image")
+@click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True)
+def image_command(kafka_version: str) -> None:
+    """Build the offline Kafka node image if it is not cached; print its tag on stdout."""
+    started = time.monotonic()
+    tag = image.ensure_image(engine.connect(), kafka_version, console.say)
+    console.say(f"image {tag} ready in {time.monotonic() - started:.1f} s")
+    click.echo(tag)
+
+
+COMMANDS = [image_command]
