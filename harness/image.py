@@ -98,10 +98,15 @@ def image_exists(client: Any, tag: str) -> bool:
         return False
 
 
-def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: Say = lambda _: None) -> str:
-    """Return the tag of a local node image for this Kafka version, building only what is missing."""
+def check_version(kafka_version: str) -> str:
     if not _VERSION.match(kafka_version):
         raise HarnessError(f"--kafka-version {kafka_version!r} is not a release number", hint="e.g. 3.9.1 or 4.1.0")
+    return kafka_version
+
+
+def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: Say = lambda _: None) -> str:
+    """Return the tag of a local node image for this Kafka version, building only what is missing."""
+    check_version(kafka_version)
     tag = kafka_tag(kafka_version)
     if image_exists(client, tag):
         return tag

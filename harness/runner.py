@@ -65,6 +65,7 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
     if options.workload.replication > len(options.topology.brokers):
         raise HarnessError(f"replication factor {options.workload.replication} needs at least that many brokers; "
                            f"the topology has {len(options.topology.brokers)}")
+    image.check_version(options.kafka_version)
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
     client = engine.connect()
     results = ResultsDir(options.results_root, options.name())

@@ -17,6 +17,7 @@ def up(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None, c
        kafka_version: str, image_tag: str | None, wait: bool) -> None:
     """Start a cluster and leave it running; prints the run id and the bootstrap servers on stdout."""
     topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers)
+    image.check_version(kafka_version)
     client = engine.connect()
     tag = image_tag or image.ensure_image(client, kafka_version, console.say)
     cluster = Cluster(client, topo, tag, new_run_id(), console.say)

@@ -1,0 +1,51 @@
+"""Bad input: one clear line on stderr, exit 2, no traceback, nothing started."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def harness(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "harness.cli.main", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("harness: error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "--nemesis", "partition-dc,explode"], "unknown nemesis 'explode'"),
+    (["run", "--topology", "/nonexistent/topology.toml"], "does not exist"),
+    (["run", "--topology", "x.toml", "--dcs", "2"], "cannot be combined"),
+    (["run", "--acks", "1", "--idempotence"], "--idempotence needs --acks all"),
+    (["run", "--acks", "2"], "'2' is not one of"),
+    (["run", "--dcs", "12"], "--dcs must be between 1 and 9"),
+    (["run", "--controllers", "2"], "quorum of 2"),
+    (["run", "--no-such-flag"], "No such option"),
+    (["run", "--replication", "5"], "needs at least that many brokers"),
+    (["up", "--kafka-version", "latest"], "is not a release number"),
+])
+def test_bad_flags(args, fragment):
+    # No engine is reachable, so any of these reaching Docker would fail differently: the check comes first.
+    assert_one_line_error(harness(*args, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}), fragment)
+
+
+def test_missing_engine_is_one_line_with_the_fix():
+    result = harness("up", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert_one_line_error(result, "no Docker engine answers")
+    assert "make docker" in result.stderr
+
+
+def test_nemeses_lists_every_nemesis_with_a_description():
+    result = harness("nemeses")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert {"none", "kill", "partition-dc"} <= set(names)
