@@ -21,6 +21,7 @@ from harness.admin import Admin
 from harness.cluster import Cluster, new_run_id
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
+from harness.host_processes import HostProcesses
 from harness.results import ResultsDir
 from harness.sampler import StateSampler
 from harness.topology import Topology
@@ -93,7 +94,10 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
         sampler = StateSampler(admin, topic, history, results.cluster_state)
         sampler.start()
         stack.callback(sampler.stop)
-        ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(seed))
+        host = HostProcesses(run_id)
+        stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
+        ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(seed),
+                             bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
         schedule = NemesisSchedule(nemeses, ctx, history, options.nemesis_interval, say)
         stack.callback(schedule.final_heal)  # heals even if the run is interrupted
         stack.callback(workload.stop, 5.0)

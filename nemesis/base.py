@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness.host_processes import HostProcesses
 from harness.kafka_node import KafkaNode
 from harness.topology import Topology
 
@@ -39,6 +40,9 @@ class NemesisContext:
     nodes: Mapping[str, KafkaNode]  # by node name
     addresses: Mapping[str, str]  # node name -> IP address the other nodes use
     rng: random.Random
+    bootstrap_servers: str = ""  # for nemeses that ask Kafka who leads what
+    topic: str = ""  # the workload's test topic
+    host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
 
 
 class Nemesis(Protocol):

@@ -87,3 +87,6 @@ def partition_node() -> PartitionNemesis:
 def partition_halves() -> PartitionNemesis:
     return PartitionNemesis("partition-halves", "split all nodes into two random halves",
                             lambda ctx: (halves(_all_nodes(ctx), ctx.rng), {}))
+
+
+NEMESES = {"partition-dc": partition_dc, "partition-node": partition_node, "partition-halves": partition_halves}

@@ -21,3 +21,6 @@ class KillNemesis:
     def heal_all(self, ctx: NemesisContext) -> None:
         for node in ctx.nodes.values():
             node.start()
+
+
+NEMESES = {"kill": KillNemesis}

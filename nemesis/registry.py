@@ -1,41 +1,47 @@
-"""Nemeses by name, as users pick them on the command line."""
+"""Nemeses by name, as users pick them on the command line.
+
+Each fault-family module exposes NEMESES: {name: factory}; add a module to _MODULES to register its nemeses.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from harness.errors import HarnessError
 from nemesis.base import Nemesis
-from nemesis.partition import partition_dc, partition_halves, partition_node
-from nemesis.process import KillNemesis
 
-_FACTORIES: dict[str, Callable[[], Nemesis]] = {
-    "kill": KillNemesis,
-    "partition-dc": partition_dc,
-    "partition-node": partition_node,
-    "partition-halves": partition_halves,
-}
+_MODULES = ("nemesis.partition", "nemesis.process")
 NONE = "none"
 
 
+def _factories() -> dict[str, Callable[[], Nemesis]]:
+    factories: dict[str, Callable[[], Nemesis]] = {}
+    for module in _MODULES:
+        factories.update(importlib.import_module(module).NEMESES)
+    return factories
+
+
 def names() -> list[str]:
-    return [NONE, *sorted(_FACTORIES)]
+    return [NONE, *sorted(_factories())]
 
 
 def describe() -> list[tuple[str, str]]:
-    return [(NONE, "no faults: a baseline run")] + [(n, _FACTORIES[n]().description) for n in sorted(_FACTORIES)]
+    factories = _factories()
+    return [(NONE, "no faults: a baseline run")] + [(n, factories[n]().description) for n in sorted(factories)]
 
 
 def parse(spec: str) -> list[Nemesis]:
     """`partition-dc,kill` -> nemeses; `none` -> []; an unknown name is a user error."""
+    factories = _factories()
     chosen: list[Nemesis] = []
     for raw in spec.split(","):
         name = raw.strip()
         if name == NONE:
             continue
-        if name not in _FACTORIES:
+        if name not in factories:
             raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
         if any(n.name == name for n in chosen):
             continue
-        chosen.append(_FACTORIES[name]())
+        chosen.append(factories[name]())
     return chosen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harness import console, engine
+from harness import host_processes
 from harness.cluster import remove_by_label
 
 
@@ -12,8 +13,10 @@ from harness.cluster import remove_by_label
 @click.option("--run-id", help="Only this run (default: every run's leftovers).")
 def clean(run_id: str | None) -> None:
     """Remove containers and networks left behind by crashed or `up` runs."""
+    runs = [run_id] if run_id else host_processes.recorded_runs()
+    stopped = sum(host_processes.stop_run(r) for r in runs)
     containers, networks = remove_by_label(engine.connect(), run_id)
-    console.say(f"removed {containers} containers and {networks} networks")
+    console.say(f"removed {containers} containers and {networks} networks; ended {stopped} host processes")
 
 
 COMMANDS = [clean]

@@ -39,6 +39,11 @@ class DockerRemote:
         if not self.container.put_archive(directory, buffer.getvalue()):
             raise RemoteCommandError(self.name, f"upload {path}", ExecResult(1, "", "put_archive failed"))
 
+    def netns_pid(self) -> int:
+        """Pid of the container's init on the host: `nsenter -t <pid> -n` enters its network namespace."""
+        self.container.reload()
+        return int(self.container.attrs["State"]["Pid"])
+
     def download(self, path: str) -> bytes:
         stream, _ = self.container.get_archive(path)
         buffer = io.BytesIO(b"".join(stream))
