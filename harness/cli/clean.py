@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from harness import console, engine
-from harness import host_processes
+from harness import console, engine, host_processes
 from harness.cluster import remove_by_label
 
 
