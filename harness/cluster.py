@@ -41,8 +41,10 @@ def new_cluster_id() -> str:
 
 
 class Cluster:
-    def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None):
+    def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
+                 clock_control: bool = False):
         self.client = client
+        self.clock_control = clock_control
         self.topology = topology
         self.image = image
         self.run_id = run_id
@@ -100,7 +102,8 @@ class Cluster:
 
     def _setup_for(self, node: Node) -> NodeSetup:
         render = controller_properties if node.role == "controller" else broker_properties
-        return NodeSetup(self.cluster_id, render(self.topology, node, self.addresses))
+        return NodeSetup(self.cluster_id, render(self.topology, node, self.addresses),
+                         clock_control=self.clock_control)
 
     def _create_network(self) -> None:
         import docker.errors

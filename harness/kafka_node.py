@@ -31,6 +31,7 @@ class NodeSetup:
     cluster_id: str
     properties: dict[str, ConfigValue]
     kafka_home: str = "/opt/kafka"
+    clock_control: bool = False  # start the JVM under libfaketime so clock nemeses can move its wall clock
 
 
 class KafkaNode:
@@ -53,6 +54,7 @@ class KafkaNode:
             "JVM_OPTS": JVM_OPTS,
             "CLUSTER_ID": setup.cluster_id,
             "PROPERTIES": f"{NODE_DIR}/server.properties",
+            "CLOCK": "faketime" if setup.clock_control else "",
         }
         env_text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in env.items())
         self.remote.upload(f"{NODE_DIR}/node.env", env_text.encode())
@@ -89,3 +91,14 @@ class KafkaNode:
 
     def wipe(self) -> None:
         self._call("wipe")
+
+    def set_clock(self, offset: str) -> None:
+        """Move this JVM's wall clock to real time + offset (`+30s`, `-2d`, `+0`); seen within a second."""
+        self._call(f"clock set {shlex.quote(offset)}")
+
+    def strobe_clock(self, offset: str, period_s: float) -> None:
+        """Flip the wall clock between +0 and offset every period_s seconds until reset."""
+        self._call(f"clock strobe {shlex.quote(offset)} {period_s:g}")
+
+    def reset_clock(self) -> None:
+        self._call("clock reset")

@@ -77,7 +77,8 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
 
     with HistoryRecorder(results.history) as history, ExitStack() as stack:
         stack.enter_context(_terminate_as_interrupt())
-        cluster = Cluster(client, options.topology, image_tag, run_id, say)
+        clock_control = any(n.name.startswith("clock-") for n in nemeses)
+        cluster = Cluster(client, options.topology, image_tag, run_id, say, clock_control=clock_control)
         stack.callback(_teardown, cluster, results, say)  # registered before anything exists
         t0 = time.monotonic()
         say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "

@@ -50,3 +50,33 @@ def components(grudge: Grudge) -> list[list[str]]:
     for node, peers in sorted(grudge.items()):
         sides.setdefault(frozenset(peers), []).append(node)
     return sorted(sides.values())
+
+
+def bridge(nodes: Sequence[str], rng: random.Random) -> dict[str, frozenset[str]]:
+    """Two halves that cannot talk, plus one node in the middle that talks to both."""
+    shuffled = list(nodes)
+    rng.shuffle(shuffled)
+    middle, rest = shuffled[0], shuffled[1:]
+    cut = len(rest) // 2
+    left, right = frozenset(rest[:cut]), frozenset(rest[cut:])
+    grudge = {n: right for n in left} | {n: left for n in right}
+    grudge[middle] = frozenset()
+    return grudge
+
+
+def majorities_ring(nodes: Sequence[str], rng: random.Random) -> dict[str, frozenset[str]]:
+    """Each node sees a majority (itself and its nearest neighbours on a shuffled ring), but neighbours see
+    different majorities: every node believes it is in the majority partition.
+
+    Visibility is a window of the same radius on both sides, so every cut link is cut both ways. With fewer
+    than 5 nodes every window covers the whole ring and nothing is cut.
+    """
+    ring = list(nodes)
+    rng.shuffle(ring)
+    n = len(ring)
+    radius = (n // 2 + 1) // 2  # 2 * radius + 1 >= n // 2 + 1: a majority, counting the node itself
+    grudge: dict[str, frozenset[str]] = {}
+    for i, node in enumerate(ring):
+        visible = {ring[(i + k) % n] for k in range(-radius, radius + 1)}
+        grudge[node] = frozenset(ring) - visible
+    return grudge

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from nemesis import targets
 from nemesis.base import Fault, NemesisContext
-from nemesis.grudge import Grudge, components, halves, isolate_dc, isolate_one
+from nemesis.grudge import Grudge, bridge, components, halves, isolate_dc, isolate_one, majorities_ring
 
 CHAIN = "HARNESS-PARTITION"
 
@@ -89,4 +90,45 @@ def partition_halves() -> PartitionNemesis:
                             lambda ctx: (halves(_all_nodes(ctx), ctx.rng), {}))
 
 
-NEMESES = {"partition-dc": partition_dc, "partition-node": partition_node, "partition-halves": partition_halves}
+def _isolated_target(choose: Callable[[NemesisContext], list[str]]) -> Callable[
+        [NemesisContext], tuple[Grudge, dict[str, str]]]:
+    def grudge_for(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
+        (victim,) = choose(ctx)
+        return isolate_one(_all_nodes(ctx), victim), {"isolated": victim}
+
+    return grudge_for
+
+
+def partition_leader() -> PartitionNemesis:
+    # Clients on the host are in no grudge, so they keep reaching the isolated leader: the zombie-leader case.
+    return PartitionNemesis(
+        "partition-leader", "cut the leader of a random test partition off from every other broker and "
+        "controller while clients still reach it (zombie leader)", _isolated_target(targets.partition_leader))
+
+
+def partition_controller() -> PartitionNemesis:
+    return PartitionNemesis(
+        "partition-controller", "cut the active KRaft controller off from the other controllers and the brokers",
+        _isolated_target(targets.active_controller))
+
+
+def partition_bridge() -> PartitionNemesis:
+    return PartitionNemesis("bridge", "two halves that cannot talk, and one node that talks to both",
+                            lambda ctx: (bridge(_all_nodes(ctx), ctx.rng), {}))
+
+
+def partition_majorities_ring() -> PartitionNemesis:
+    return PartitionNemesis(
+        "partition-majorities-ring", "every node sees a majority, but each a different one",
+        lambda ctx: (majorities_ring(_all_nodes(ctx), ctx.rng), {}))
+
+
+NEMESES = {
+    "partition-dc": partition_dc,
+    "partition-node": partition_node,
+    "partition-halves": partition_halves,
+    "partition-leader": partition_leader,
+    "partition-controller": partition_controller,
+    "partition-majorities-ring": partition_majorities_ring,
+    "bridge": partition_bridge,
+}

@@ -1,18 +1,86 @@
-"""Process faults: SIGKILL a broker's JVM and start it again on heal."""
+"""Process faults on the Kafka JVM of chosen nodes: kill (SIGKILL), pause (SIGSTOP), restart (graceful),
+and a rolling restart of every broker. Heal brings every hit node back to running with its data intact.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from harness.waiting import wait_until
+from nemesis import targets
 from nemesis.base import Fault, NemesisContext
+
+Chooser = Callable[[NemesisContext], list[str]]
+
+_TARGETS: dict[str, tuple[Chooser, str]] = {
+    "": (targets.random_broker, "one random broker"),
+    "-leader": (targets.partition_leader, "the leader of a random test partition"),
+    "-controller": (targets.active_controller, "the active KRaft controller"),
+    "-dc": (targets.random_dc, "every broker and controller of one random DC"),
+}
 
 
 class KillNemesis:
-    name = "kill"
-    description = "SIGKILL the Kafka process of one random broker; heal restarts it with its data intact"
+    """SIGKILL the targets' JVMs; heal starts them again."""
+
+    def __init__(self, name: str = "kill", choose: Chooser = targets.random_broker, about: str = "one random broker"):
+        self.name = name
+        self.description = f"SIGKILL the Kafka process of {about}; heal restarts it with its data intact"
+        self._choose = choose
 
     def start(self, ctx: NemesisContext) -> Fault:
-        victim = ctx.rng.choice([b.name for b in ctx.topology.brokers])
-        ctx.nodes[victim].kill()
-        return Fault(self.name, (victim,), {"signal": "KILL"})
+        victims = self._choose(ctx)
+        for victim in victims:
+            ctx.nodes[victim].kill()
+        return Fault(self.name, tuple(victims), {"signal": "KILL"})
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        for node in fault.targets:
+            ctx.nodes[node].start()
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        for node in ctx.nodes.values():
+            node.start()  # no-op where it runs
+
+
+class PauseNemesis:
+    """SIGSTOP the targets' JVMs (a GC pause or a hung VM that comes back); heal sends SIGCONT."""
+
+    def __init__(self, name: str, choose: Chooser, about: str) -> None:
+        self.name = name
+        self.description = f"SIGSTOP the Kafka process of {about}; heal resumes it (SIGCONT)"
+        self._choose = choose
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        victims = self._choose(ctx)
+        for victim in victims:
+            ctx.nodes[victim].pause()
+        return Fault(self.name, tuple(victims), {"signal": "STOP"})
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        for node in fault.targets:
+            ctx.nodes[node].resume()
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        for node in ctx.nodes.values():
+            if node.status() == "paused":
+                node.resume()
+
+
+class RestartNemesis:
+    """A graceful restart (SIGTERM: controlled shutdown, then start) of the targets, as an operator does."""
+
+    def __init__(self, name: str, choose: Chooser, about: str) -> None:
+        self.name = name
+        self.description = f"gracefully restart the Kafka process of {about} (controlled shutdown, then start)"
+        self._choose = choose
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        victims = self._choose(ctx)
+        for victim in victims:
+            ctx.nodes[victim].stop()
+            ctx.nodes[victim].start()
+        return Fault(self.name, tuple(victims), {"signal": "TERM"})
 
     def stop(self, ctx: NemesisContext, fault: Fault) -> None:
         for node in fault.targets:
@@ -23,4 +91,38 @@ class KillNemesis:
             node.start()
 
 
-NEMESES = {"kill": KillNemesis}
+class RollingRestartNemesis:
+    """Restart every broker in turn, waiting for each to run again before the next (a config rollout)."""
+
+    name = "rolling-restart"
+    description = "gracefully restart every broker one after another, as a config rollout does"
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        order = [b.name for b in ctx.topology.brokers]
+        ctx.rng.shuffle(order)
+        for name in order:
+            node = ctx.nodes[name]
+            node.stop()
+            node.start()
+            wait_until(lambda n=node: n.status() == "running", 60, f"{name} to run again")  # type: ignore[misc]
+        return Fault(self.name, tuple(order), {"order": order})
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        for node in fault.targets:
+            ctx.nodes[node].start()
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        for node in ctx.nodes.values():
+            node.start()
+
+
+def _family(kind: str, cls: type) -> dict[str, Callable[[], object]]:
+    return {f"{kind}{suffix}": (lambda s=suffix: cls(f"{kind}{s}", *_TARGETS[s])) for suffix in _TARGETS}
+
+
+NEMESES = {
+    **_family("kill", KillNemesis),
+    **_family("pause", PauseNemesis),
+    **_family("restart", RestartNemesis),
+    "rolling-restart": RollingRestartNemesis,
+}

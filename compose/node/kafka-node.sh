@@ -4,9 +4,25 @@
 # `kafka-node start|stop|kill|pause|resume|status|format|wipe` — the same commands over docker exec or SSH.
 set -eu
 here=$(dirname "$0")
-. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [JAVA]
+. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [JAVA CLOCK]
 pidfile="$here/kafka.pid"
+clockfile="$here/clock"
+strobepid="$here/clock-strobe.pid"
 java=${JAVA:-java}
+
+faketime_lib() {
+  for lib in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1; do
+    [ -e "$lib" ] && { echo "$lib"; return 0; }
+  done
+  return 1
+}
+
+stop_strobe() {
+  if [ -f "$strobepid" ]; then
+    kill "$(cat "$strobepid")" 2>/dev/null || true
+    rm -f "$strobepid"
+  fi
+}
 
 pid() {
   # The recorded pid, only if it is still our JVM (not a recycled pid, not a zombie).
@@ -37,6 +53,14 @@ case "${1:-}" in
   start)
     if pid >/dev/null; then exit 0; fi
     mkdir -p "$LOG_DIR" "$DATA_DIR"
+    if [ "${CLOCK:-}" = faketime ]; then
+      # Per-process clock control: libfaketime re-reads the offset in $clockfile at most once a second;
+      # the monotonic clock stays real, so only wall-clock time (what Kafka timestamps and expires by) moves.
+      lib=$(faketime_lib) || { echo "kafka-node: libfaketime is not installed on this node" >&2; exit 3; }
+      [ -f "$clockfile" ] || echo "+0" >"$clockfile"
+      export LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE="$clockfile" FAKETIME_CACHE_DURATION=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1
+    fi
     # shellcheck disable=SC2086
     setsid nohup "$java" $HEAP_OPTS $JVM_OPTS \
       -Dkafka.logs.dir="$LOG_DIR" -Dlog4j.configuration="file:$here/log4j.properties" \
@@ -65,12 +89,28 @@ case "${1:-}" in
       echo stopped
     fi
     ;;
+  clock)
+    # clock set OFFSET | clock strobe OFFSET SECONDS | clock reset   (OFFSET like +30s, -2d, +0)
+    [ "${CLOCK:-}" = faketime ] || { echo "kafka-node: this node was not started with clock control" >&2; exit 3; }
+    case "${2:-}" in
+      set) stop_strobe; echo "$3" >"$clockfile.tmp" && mv "$clockfile.tmp" "$clockfile" ;;
+      strobe)
+        stop_strobe
+        setsid nohup sh -c "while :; do echo '$3' >'$clockfile.tmp' && mv '$clockfile.tmp' '$clockfile'; sleep $4;
+          echo '+0' >'$clockfile.tmp' && mv '$clockfile.tmp' '$clockfile'; sleep $4; done" >/dev/null 2>&1 </dev/null &
+        echo $! >"$strobepid"
+        ;;
+      reset) stop_strobe; echo "+0" >"$clockfile.tmp" && mv "$clockfile.tmp" "$clockfile" ;;
+      show) cat "$clockfile" 2>/dev/null || echo "+0" ;;
+      *) echo "usage: kafka-node clock set OFFSET | strobe OFFSET SECONDS | reset | show" >&2; exit 2 ;;
+    esac
+    ;;
   wipe)
     ! pid >/dev/null || { echo "kafka-node: refusing to wipe while running" >&2; exit 1; }
     rm -rf "$DATA_DIR"
     ;;
   *)
-    echo "usage: kafka-node format|start|stop [tenths]|kill|pause|resume|status|wipe" >&2
+    echo "usage: kafka-node format|start|stop [tenths]|kill|pause|resume|status|clock ...|wipe" >&2
     exit 2
     ;;
 esac

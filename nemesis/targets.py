@@ -1,0 +1,74 @@
+"""Who a fault hits: a random broker, the leader of a test partition, the active KRaft controller, a DC.
+
+Leaders and the active controller are asked of Kafka at the moment of the fault (never cached), so a fault
+follows leadership as it moves. A target that does not exist right now (no leader elected, no quorum) is a
+TargetUnavailable, which the schedule records as a failed fault and heals.
+"""
+
+from __future__ import annotations
+
+import json
+
+from harness.admin import Admin
+from harness.kafka_config import DATA_DIR
+from nemesis.base import NemesisContext
+
+QUORUM_STATE = f"{DATA_DIR}/__cluster_metadata-0/quorum-state"
+
+
+class TargetUnavailable(RuntimeError):
+    pass
+
+
+def random_broker(ctx: NemesisContext) -> list[str]:
+    return [ctx.rng.choice([b.name for b in ctx.topology.brokers])]
+
+
+def random_node(ctx: NemesisContext) -> list[str]:
+    return [ctx.rng.choice([n.name for n in ctx.topology.nodes])]
+
+
+def random_dc(ctx: NemesisContext) -> list[str]:
+    dc = ctx.rng.choice(ctx.topology.dc_names())
+    return [n.name for n in ctx.topology.in_dc(dc)]
+
+
+def partition_leader(ctx: NemesisContext) -> list[str]:
+    """The broker leading a random partition of the test topic."""
+    if not ctx.bootstrap_servers or not ctx.topic:
+        raise TargetUnavailable("no test topic to find a leader of")
+    partitions = [p for p in Admin(ctx.bootstrap_servers).partitions(ctx.topic) if p.leader >= 0]
+    if not partitions:
+        raise TargetUnavailable(f"no partition of {ctx.topic} has a leader right now")
+    leader = ctx.rng.choice(partitions).leader
+    for broker in ctx.topology.brokers:
+        if broker.node_id == leader:
+            return [broker.name]
+    raise TargetUnavailable(f"leader {leader} is not a broker of this topology")
+
+
+def quorum_views(ctx: NemesisContext) -> dict[str, tuple[int, int]]:
+    """Each reachable controller's (leader id, epoch) from its Raft quorum-state file."""
+    views: dict[str, tuple[int, int]] = {}
+    for controller in ctx.topology.controllers:
+        result = ctx.nodes[controller.name].remote.exec(f"cat {QUORUM_STATE}", check=False, timeout=10)
+        if result.ok:
+            try:
+                state = json.loads(result.stdout)
+                views[controller.name] = (int(state.get("leaderId", -1)), int(state.get("leaderEpoch", -1)))
+            except ValueError:
+                continue
+    return views
+
+
+def active_controller(ctx: NemesisContext) -> list[str]:
+    """The KRaft leader as the controllers with the highest epoch see it."""
+    views = quorum_views(ctx)
+    known = [(epoch, leader) for leader, epoch in views.values() if leader >= 0]
+    if not known:
+        raise TargetUnavailable("no controller reports a quorum leader")
+    _, leader = max(known)
+    for controller in ctx.topology.controllers:
+        if controller.node_id == leader:
+            return [controller.name]
+    raise TargetUnavailable(f"quorum leader {leader} is not a controller of this topology")
