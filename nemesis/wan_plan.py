@@ -1,0 +1,193 @@
+"""WAN shaping as data: which delay, jitter and loss each node adds on the way to each peer in another DC.
+
+Pure functions, no I/O. A standing WAN (`WanSpec`, from --wan-latency/--wan-jitter/--wan-loss, optionally a
+latency per DC pair) and any number of overlays (one DC's links made slower or lossier by a nemesis) are
+folded into one egress table per node; nemesis/wan.py turns the tables into netem qdiscs or iptables rules.
+Recomputing the whole table from the layers is what makes healing exact: removing an overlay gives back the
+standing WAN, not an unshaped network.
+
+Semantics, as with netem on every host: a latency of L ms is one-way, added when a packet leaves a node
+towards a node in another DC, so the round trip between two DCs grows by about 2 × L. Nothing is added
+between nodes of the same DC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+from harness.topology import Topology
+
+DcPair = tuple[str, str]
+
+
+@dataclass(frozen=True, order=True)
+class LinkShape:
+    """What one direction of one link suffers: one-way delay (± uniform jitter) and random loss."""
+
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss_pct: float = 0.0
+
+    @property
+    def delays(self) -> bool:
+        return self.delay_ms > 0 or self.jitter_ms > 0
+
+    @property
+    def drops(self) -> bool:
+        return self.loss_pct > 0
+
+    @property
+    def is_noop(self) -> bool:
+        return not (self.delays or self.drops)
+
+    @property
+    def delay_class(self) -> tuple[float, float]:
+        return (self.delay_ms, self.jitter_ms)
+
+    def plus(self, other: LinkShape) -> LinkShape:
+        """Stack two causes on one link: delays and jitters add, losses are independent."""
+        kept = (1 - self.loss_pct / 100) * (1 - other.loss_pct / 100)
+        return LinkShape(self.delay_ms + other.delay_ms, self.jitter_ms + other.jitter_ms,
+                         round(100 * (1 - kept), 6))
+
+    def to_json(self) -> dict[str, float]:
+        return {"delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms, "loss_pct": self.loss_pct}
+
+
+@dataclass(frozen=True)
+class WanSpec:
+    """The standing WAN: one shape between every two DCs, with the latency overridden per DC pair."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss_pct: float = 0.0
+    pairs: tuple[tuple[DcPair, float], ...] = ()  # ((dc_a, dc_b) sorted, one-way latency in ms)
+
+    @staticmethod
+    def build(latency_ms: float = 0.0, jitter_ms: float = 0.0, loss_pct: float = 0.0,
+              pairs: Mapping[DcPair, float] | None = None) -> WanSpec:
+        for what, value in (("latency", latency_ms), ("jitter", jitter_ms), *(
+                (f"latency {a}-{b}", ms) for (a, b), ms in (pairs or {}).items())):
+            if value < 0:
+                raise HarnessError(f"WAN {what} must not be negative, got {value:g} ms")
+        if not 0 <= loss_pct <= 100:
+            raise HarnessError(f"WAN loss must be between 0% and 100%, got {loss_pct:g}%")
+        normalised: dict[DcPair, float] = {}
+        for (a, b), ms in (pairs or {}).items():
+            if a == b:
+                raise HarnessError(f"WAN latency pair {a}-{b} names one DC twice", hint="nothing is added inside a DC")
+            normalised[_pair(a, b)] = float(ms)
+        return WanSpec(float(latency_ms), float(jitter_ms), float(loss_pct), tuple(sorted(normalised.items())))
+
+    def check_dcs(self, topology: Topology) -> None:
+        known = set(topology.dc_names())
+        for pair, _ in self.pairs:
+            for dc in pair:
+                if dc not in known:
+                    raise HarnessError(f"WAN latency names DC {dc!r}, which is not in topology {topology.name!r}",
+                                       hint="DCs are " + ", ".join(topology.dc_names()))
+
+    def shape(self, a: str, b: str) -> LinkShape:
+        if a == b:
+            return LinkShape()
+        latency = dict(self.pairs).get(_pair(a, b), self.latency_ms)
+        return LinkShape(latency, self.jitter_ms, self.loss_pct)
+
+    @property
+    def is_noop(self) -> bool:
+        return self.latency_ms == 0 and self.jitter_ms == 0 and self.loss_pct == 0 and all(
+            ms == 0 for _, ms in self.pairs)
+
+    def to_json(self) -> dict[str, object]:
+        return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "loss_pct": self.loss_pct,
+                "pairs": {f"{a}-{b}": ms for (a, b), ms in self.pairs}}
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Extra shape on every link between one DC and the other DCs (both directions): slow-dc, flaky-dc."""
+
+    dc: str
+    shape: LinkShape
+
+    def shape_between(self, a: str, b: str) -> LinkShape:
+        return self.shape if a != b and self.dc in (a, b) else LinkShape()
+
+
+EgressTable = dict[str, LinkShape]  # peer node -> what this node adds on packets to it
+
+
+def egress_tables(topology: Topology, spec: WanSpec, overlays: Iterable[Overlay] = ()) -> dict[str, EgressTable]:
+    """Every node's egress table: only peers in other DCs, only links that are shaped at all."""
+    links = dc_links(topology, spec, overlays)
+    tables: dict[str, EgressTable] = {}
+    for node in topology.nodes:
+        tables[node.name] = {peer.name: links[f"{node.dc}->{peer.dc}"] for peer in topology.nodes
+                             if peer.dc != node.dc and not links[f"{node.dc}->{peer.dc}"].is_noop}
+    return tables
+
+
+def dc_links(topology: Topology, spec: WanSpec, overlays: Iterable[Overlay] = ()) -> dict[str, LinkShape]:
+    """What each direction between two DCs suffers, as `dc1->dc2`: the human view of the egress tables."""
+    layers = list(overlays)
+    links: dict[str, LinkShape] = {}
+    for a in topology.dc_names():
+        for b in topology.dc_names():
+            if a != b:
+                shape = spec.shape(a, b)
+                for overlay in layers:
+                    shape = shape.plus(overlay.shape_between(a, b))
+                links[f"{a}->{b}"] = shape
+    return links
+
+
+def ingress_loss(tables: Mapping[str, EgressTable], node: str) -> dict[str, float]:
+    """Loss that `node` applies to packets arriving from each peer: the loss of the peer's link towards it."""
+    return {peer: table[node].loss_pct for peer, table in sorted(tables.items())
+            if node in table and table[node].drops}
+
+
+def delay_classes(table: EgressTable) -> list[tuple[float, float]]:
+    """Distinct (delay, jitter) pairs of one node's table: one queue (or netem band) each."""
+    return sorted({shape.delay_class for shape in table.values() if shape.delays})
+
+
+# ---- flag parsing -------------------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s)?\s*$")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, None: 1.0}
+
+
+def parse_duration_ms(text: str) -> float:
+    """`40ms`, `0.5s`, `250us` or a bare number of milliseconds -> milliseconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise HarnessError(f"{text!r} is not a duration", hint="e.g. 40ms, 0.5s or 40 (milliseconds)")
+    return round(float(match.group(1)) * _UNIT_MS[match.group(2)], 6)
+
+
+def parse_percent(text: str) -> float:
+    """`0.1%` or `0.1` -> 0.1 (percent), between 0 and 100."""
+    match = re.match(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$", str(text))
+    if not match or float(match.group(1)) > 100:
+        raise HarnessError(f"{text!r} is not a percentage", hint="e.g. 0.1% or 5 (percent, 0 to 100)")
+    return float(match.group(1))
+
+
+def parse_pair_latencies(text: str) -> dict[DcPair, float]:
+    """`dc1:dc2=1ms,dc1:dc3=30ms` -> {("dc1", "dc2"): 1.0, ("dc1", "dc3"): 30.0} (one-way latency per DC pair)."""
+    pairs: dict[DcPair, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        match = re.match(r"^([a-z][a-z0-9-]*):([a-z][a-z0-9-]*)=(.+)$", item)
+        if not match:
+            raise HarnessError(f"{item!r} is not a DC-pair latency", hint="e.g. dc1:dc2=1ms,dc1:dc3=30ms")
+        pairs[_pair(match.group(1), match.group(2))] = parse_duration_ms(match.group(3))
+    return pairs
+
+
+def _pair(a: str, b: str) -> DcPair:
+    first, second = sorted((a, b))
+    return (first, second)
