@@ -11,7 +11,7 @@ from collections.abc import Callable
 from harness.errors import HarnessError
 from nemesis.base import Nemesis
 
-_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock")
+_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan")
 NONE = "none"
 
 
