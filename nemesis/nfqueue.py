@@ -158,12 +158,15 @@ class NfqueueShaper:
     def clear(self, ctx: NemesisContext, node: str) -> None:
         """Remove the chains first (traffic stops going to the queues), then end the node's delayers."""
         self._applied.pop(node, None)
-        ctx.nodes[node].remote.exec(CLEAR, check=False)
-        for queue in self._queues.pop(node, {}).values():
-            _host(ctx).stop(process_name(node, queue))
-        if ctx.host is not None and ctx.host.directory.exists():  # also any a lost shaper started
-            for pidfile in ctx.host.directory.glob(f"{PROCESS_PREFIX}{node}-q*.pid"):
-                ctx.host.stop(pidfile.stem)
+        queues = self._queues.pop(node, {})
+        try:
+            ctx.nodes[node].remote.exec(CLEAR, check=False)
+        finally:  # a node that is gone still has delayers on this host to end
+            for queue in queues.values():
+                _host(ctx).stop(process_name(node, queue))
+            if ctx.host is not None and ctx.host.directory.exists():  # also any a lost shaper started
+                for pidfile in ctx.host.directory.glob(f"{PROCESS_PREFIX}{node}-q*.pid"):
+                    ctx.host.stop(pidfile.stem)
 
     def _start_delayer(self, ctx: NemesisContext, node: str, queue: int, delay_class: DelayClass) -> None:
         host, remote = _host(ctx), ctx.nodes[node].remote

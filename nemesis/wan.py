@@ -113,8 +113,9 @@ class WanShaping:
                 self._change(ctx, state, lambda: state.overlays.pop(key),
                              lambda: state.overlays.__setitem__(key, previous))
 
-    def remove(self, ctx: NemesisContext) -> None:
-        """Remove every layer, rule, qdisc and delayer of ours from every node; safe to call again."""
+    def remove(self, ctx: NemesisContext) -> list[str]:
+        """Remove every layer, rule, qdisc and delayer of ours from every node; safe to call again. Tries every
+        node and returns what could not be removed (empty when all is clean), like a teardown step."""
         state = _state(ctx)
         with state.lock:
             state.standing, state.overlays = WanSpec(), {}
@@ -127,8 +128,7 @@ class WanShaping:
                     except Exception as error:  # noqa: BLE001 - try every node, report all at the end
                         problems.append(f"{node}: {error}")
             state.shaper = None  # its caches described nodes that are now clean
-            if problems:
-                raise RuntimeError("WAN shaping not fully removed: " + "; ".join(problems))
+            return problems
 
     def describe(self, ctx: NemesisContext) -> dict[str, Any]:
         state = _state(ctx)

@@ -325,10 +325,10 @@ def test_remove_clears_every_node_and_ends_every_delayer_twice_over(tmp_path: Pa
     shaping = WanShaping()
     shaping.apply(ctx, 40)
     slow_dc().start(ctx)
-    shaping.remove(ctx)
+    assert shaping.remove(ctx) == []
     assert not host.running
     assert all(r.commands[-1] == nfqueue.CLEAR for r in remotes.values())
-    shaping.remove(ctx)
+    assert shaping.remove(ctx) == []
     assert not host.running
     assert shaping.describe(ctx)["mechanism"] == "none"
 
@@ -395,3 +395,17 @@ def test_slow_dc_without_a_standing_wan_heals_to_nothing(tmp_path: Path) -> None
     nemesis.stop(ctx, fault)
     assert not host.running
     assert all(r.commands[-1] == nfqueue.CLEAR for r in remotes.values())  # no chain of ours is left
+
+
+def test_remove_tries_every_node_and_reports_the_ones_it_could_not_clean(tmp_path: Path) -> None:
+    ctx, remotes, host = make_context(tmp_path, three_dcs())
+    WanShaping().apply(ctx, 40)
+
+    def gone(command: str, *, check: bool = True, timeout: float = 60.0) -> ExecResult:
+        raise RuntimeError("No such container")
+
+    remotes["dc2-broker1"].exec = gone  # type: ignore[method-assign]
+    problems = WanShaping().remove(ctx)
+    assert problems == ["dc2-broker1: No such container"]
+    assert not host.running  # every other node's delayer ended, and dc2-broker1's too
+    assert all(r.commands[-1] == nfqueue.CLEAR for n, r in remotes.items() if n != "dc2-broker1")
