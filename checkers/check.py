@@ -1,0 +1,77 @@
+"""The checker as one pure function: a stream of events in, a CheckResult out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from checkers.evidence import Evidence
+from checkers.groups import group_anomalies
+from checkers.history import Event, number_events, read_events
+from checkers.ingest import Ingest
+from checkers.queue import queue_anomalies, resolve_gaps
+from checkers.result import Anomaly, CheckResult, verdict
+from checkers.stats import ops_by_outcome, send_stats
+from checkers.txn_check import txn_anomalies
+
+WORKLOADS = ("queue", "txn", "group", "auto")
+
+
+def check_file(path: str | os.PathLike[str], workload: str = "queue") -> CheckResult:
+    """Check a history.jsonl file, streamed line by line. Raises HistoryError on unreadable or invalid input."""
+    _known(workload)
+    return _check(read_events(path), workload)
+
+
+def check_events(events: Iterable[Event], workload: str = "queue") -> CheckResult:
+    """Check in-memory events (dicts in the history format), e.g. in tests."""
+    _known(workload)
+    return _check(number_events(events), workload)
+
+
+def _known(workload: str) -> None:
+    if workload not in WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}; expected one of {', '.join(WORKLOADS)}")
+
+
+def detect(ingest: Ingest) -> str:
+    if len(ingest.txns):
+        return "txn"
+    if ingest.groups.groups:
+        return "group"
+    return "queue"
+
+
+def _check(numbered: Iterator[tuple[int, Event]], workload: str) -> CheckResult:
+    ingest = Ingest()
+    feed = ingest.feed
+    events = 0
+    for line, event in numbered:
+        feed(line, event)
+        events += 1
+    ingest.finish()
+    return analyse(ingest, workload, events)
+
+
+def analyse(ingest: Ingest, workload: str, events: int) -> CheckResult:
+    evidence = Evidence(ingest.log, ingest.times, ingest.faults)
+    skipped = resolve_gaps(ingest)
+    found: dict[str, list[Anomaly]] = {}
+    stats: dict[str, Any] = {"workload": detect(ingest), "checked_as": workload, "events": events,
+                             "records_read": ingest.records_read, "partitions": len(ingest.log.partitions),
+                             "faults": len(ingest.faults), "ops": ops_by_outcome(ingest)}
+    explained: dict[tuple[int, int], set[int]] = {}
+    if workload in ("txn", "auto"):
+        txn_found, explained, stats["txn"] = txn_anomalies(ingest, evidence, skipped)
+        found.update(txn_found)
+    for name, more in queue_anomalies(ingest, evidence, skipped, explained).items():
+        found.setdefault(name, []).extend(more)
+    if workload in ("group", "auto"):
+        group_found, stats["groups"] = group_anomalies(ingest.groups, ingest.log, evidence)
+        found.update(group_found)
+    stats["sends"] = send_stats(ingest)
+    stats["anomaly_counts"] = {name: len(a) for name, a in sorted(found.items())}
+    anomalies = {name: tuple(list_) for name, list_ in found.items()}
+    checked = ingest.records_read > 0 or stats["sends"]["acknowledged"] > 0
+    return CheckResult(verdict(anomalies, checked), anomalies, stats)

@@ -1,0 +1,168 @@
+"""Consumer groups: who is in which group, what the group consumed and committed, and where members resumed.
+
+- group-skip: a member that (re)joined (subscribe or rebalance) read a partition first at offset f, while the
+  group's last committed offset there was c < f; records that exist at offsets c..f-1 were never consumed by
+  any member of the group, before or after. At-least-once is broken: those records were skipped.
+  Only checked once the group has committed that partition (before that, auto.offset.reset decides).
+- commit-regression: an ok commit of offset o for a partition, invoked after another ok commit of a higher
+  offset for the same group and partition had completed, by a process that did not seek that partition.
+- Redeliveries (a member read an offset some member of its group had already read) are allowed under
+  at-least-once and only counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checkers.evidence import Evidence
+from checkers.log import Log
+from checkers.result import Anomaly
+
+Process = int | str
+Found = dict[str, list[Anomaly]]
+
+
+@dataclass
+class Group:
+    name: str
+    consumed: dict[int, set[int]] = field(default_factory=dict)  # pid -> offsets read by any member
+    members: set[Process] = field(default_factory=set)
+    redelivered: int = 0
+    commits: int = 0
+
+    def consume(self, pid: int, offset: int) -> None:
+        offsets = self.consumed.get(pid)
+        if offsets is None:
+            offsets = self.consumed[pid] = set()
+        if offset in offsets:
+            self.redelivered += 1
+        else:
+            offsets.add(offset)
+
+
+@dataclass(frozen=True)
+class Resume:
+    group: str
+    pid: int
+    process: Process
+    committed: int
+    commit_invoke: int
+    commit_done: int
+    first: int
+    op: int
+
+
+@dataclass(frozen=True)
+class Regression:
+    group: str
+    pid: int
+    process: Process
+    offset: int
+    invoke: int
+    done: int
+    higher: int
+    higher_invoke: int
+    higher_done: int
+
+
+class GroupTracker:
+    def __init__(self) -> None:
+        self.groups: dict[str, Group] = {}
+        self.group_of: dict[Process, Group] = {}
+        self.seeks: dict[Process, set[int]] = {}  # partitions each member sought since it joined
+        self.commits: dict[tuple[str, int], list[tuple[int, int, int]]] = {}  # -> (done, offset, invoke)
+        self.highest: dict[tuple[str, int], tuple[int, int, int]] = {}  # -> (offset, invoke, done)
+        self.resumes: list[Resume] = []
+        self.regressions: list[Regression] = []
+
+    def _group(self, name: str) -> Group:
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = Group(name)
+        return group
+
+    def joined(self, process: Process, group: Any, subscribed: bool) -> None:
+        if subscribed and isinstance(group, str):
+            self.group_of[process] = self._group(group)
+            self.group_of[process].members.add(process)
+        self.seeks.pop(process, None)
+
+    def sought(self, process: Process, pid: int) -> None:
+        self.seeks.setdefault(process, set()).add(pid)
+
+    def consumed_by(self, process: Process) -> Group | None:
+        return self.group_of.get(process)
+
+    def resumed(self, process: Process, pid: int, offset: int, op: int, invoke: int) -> None:
+        """`process` read `pid` for the first time since it joined (or since a seek elsewhere)."""
+        group = self.group_of[process]
+        if pid in self.seeks.get(process, ()):
+            return
+        commits = self.commits.get((group.name, pid))
+        for done, committed, commit_invoke in reversed(commits or ()):
+            if done < invoke:
+                self.resumes.append(Resume(group.name, pid, process, committed, commit_invoke, done, offset, op))
+                return
+
+    def commit_invoked(self, process: Process, value: Any, index: int, pid_of: Callable[[str, int], int]) -> Any:
+        member = self.group_of.get(process)
+        name = value.get("group") or (member.name if member else None)
+        if not isinstance(name, str):
+            return None
+        entries = []
+        for entry in value["offsets"]:
+            pid = pid_of(entry["topic"], entry["partition"])
+            entries.append((pid, entry["offset"], self.highest.get((name, pid))))
+        return name, entries
+
+    def committed(self, process: Process, invoke: int, done: int, kept: Any) -> None:
+        if kept is None:
+            return
+        name, entries = kept
+        group = self._group(name)
+        group.commits += 1
+        for pid, offset, before in entries:
+            if before is not None and offset < before[0] and pid not in self.seeks.get(process, ()):
+                self.regressions.append(Regression(name, pid, process, offset, invoke, done, *before))
+            self.commits.setdefault((name, pid), []).append((done, offset, invoke))
+            best = self.highest.get((name, pid))
+            if best is None or offset > best[0]:
+                self.highest[(name, pid)] = (offset, invoke, done)
+
+
+def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tuple[Found, dict[str, Any]]:
+    found: Found = {}
+    cache: dict[int, list[int]] = {}
+    for r in tracker.resumes:
+        if r.first <= r.committed:
+            continue
+        consumed = tracker.groups[r.group].consumed.get(r.pid, set())
+        missing = [o for o in log.existing_between(r.pid, r.committed - 1, r.first, cache) if o not in consumed]
+        if not missing:
+            continue
+        shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
+        found.setdefault("group-skip", []).append(evidence(
+            "group-skip", [r.commit_invoke, r.commit_done, r.op],
+            f"group {r.group!r} had committed {log.name(r.pid)} offset {r.committed} (commit op {r.commit_invoke}→"
+            f"{r.commit_done}), but process {r.process!r}, reading it after joining, began at offset {r.first} "
+            f"(op {r.op}); {len(missing)} record{'s' if len(missing) != 1 else ''} in between (offsets {shown}) "
+            f"were never consumed by any member of the group.",
+            group=r.group, topic=log.partitions[r.pid][0], partition=log.partitions[r.pid][1],
+            committed=r.committed, first_read=r.first, process=r.process, skipped=len(missing),
+            skipped_offsets=missing[:20], skipped_values=[log.at[r.pid].get(o) for o in missing[:20]]))
+    for g in tracker.regressions:
+        found.setdefault("commit-regression", []).append(evidence(
+            "commit-regression", [g.higher_invoke, g.higher_done, g.invoke, g.done],
+            f"group {g.group!r} committed {log.name(g.pid)} offset {g.higher} (op {g.higher_invoke}→{g.higher_done}),"
+            f" and afterwards process {g.process!r} committed offset {g.offset} (op {g.invoke}→{g.done}): the "
+            f"committed offset went backwards.",
+            group=g.group, topic=log.partitions[g.pid][0], partition=log.partitions[g.pid][1],
+            offsets=[g.higher, g.offset], process=g.process))
+    stats = {name: {"members": len(g.members), "commits": g.commits, "redelivered": g.redelivered,
+                    "consumed": sum(len(s) for s in g.consumed.values()),
+                    "resumes": sum(1 for r in tracker.resumes if r.group == name)}
+             for name, g in sorted(tracker.groups.items())}
+    return found, stats
+

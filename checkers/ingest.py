@@ -1,0 +1,271 @@
+"""One pass over the history, line by line: every event updates compact tables; nothing keeps the events.
+
+The analyses (queue, txn, group) run on these tables after the last line. Checks that need the whole log
+(skips, lost writes) are kept as small candidate lists here and decided at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from checkers.errors import HistoryError
+from checkers.faults import NEMESIS, FaultTimeline
+from checkers.groups import GroupTracker
+from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable
+from checkers.txns import TxnTable
+
+Process = int | str
+# (process, pid, from offset, to offset, from op, to op): two successive reads of one partition by one process
+Step = tuple[Process, int, int, int, int, int]
+Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke handler kept
+RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
+TYPES = frozenset({"ok", "fail", "info"})
+
+
+class Ingest:
+    def __init__(self) -> None:
+        self.times = OpTimes()
+        self.faults = FaultTimeline()
+        self.log = Log()
+        self.txns = TxnTable()
+        self.groups = GroupTracker()
+        self.pending: dict[Process, Pending] = {}
+        self.ops: dict[tuple[str, str], int] = {}
+        self.positions: dict[Process, dict[int, int]] = {}  # process -> pid -> offset it read last
+        self.position_ops: dict[Process, dict[int, int]] = {}  # ... and the op that read it
+        self.backwards: list[Step] = []
+        self.gaps: list[Step] = []
+        self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
+        self.producer_seq: dict[Any, int] = {}
+        # (producer, pid) -> (seq, offset, invoke, ok, row) of each acknowledged send, seq = order the producer took it
+        self.producer_sends: dict[tuple[Any, int], list[tuple[int, int, int, int, int]]] = {}
+        self.records_read = 0
+        self._invokes: dict[str, Callable[[int, Any, Process, int], Any]] = {
+            "send": self._send_invoked, "txn": self._txn_invoked, "commit": self._commit_invoked}
+        self._completions: dict[str, Callable[[str, int, Any, Process, Pending, int], None]] = {
+            "send": self._send_done, "poll": self._poll_done, "txn": self._txn_done, "drain": self._drain_done,
+            "commit": self._commit_done, "subscribe": self._reset_done, "assign": self._reset_done,
+            "seek": self._reset_done, "rebalance": self._reset_done}
+
+    # ---- dispatch ----------------------------------------------------------------------------------------
+
+    def feed(self, line: int, event: dict[str, Any]) -> None:
+        try:
+            index, time, process, type_, f = event["index"], event["time"], event["process"], event["type"], event["f"]
+        except KeyError as missing:
+            raise HistoryError(f"line {line}: missing field {missing}") from None
+        if type(index) is not int or type(f) is not str or type(time) is not int and not isinstance(time, float):
+            raise HistoryError(f"line {line}: index and time must be numbers and f a string")
+        self.times.add(index, int(time))
+        value = event.get("value")
+        if process == NEMESIS:
+            self.faults.feed(index, int(time), type_, f, value, event.get("error"))
+            return
+        if type(process) is not int and type(process) is not str:
+            raise HistoryError(f"line {line}: process must be an int or a string, got {process!r}")
+        try:
+            if type_ == "invoke":
+                if process in self.pending:
+                    raise HistoryError(f"line {line}: process {process!r} invoked {f} while its op "
+                                       f"{self.pending[process][0]} was outstanding (one op at a time)")
+                handler = self._invokes.get(f)
+                self.pending[process] = (index, f, value, handler(index, value, process, line) if handler else None)
+                return
+            if type_ not in TYPES:
+                raise HistoryError(f"line {line}: unknown type {type_!r}")
+            invoked = self.pending.pop(process, None)
+            if invoked is None or invoked[1] != f:
+                raise HistoryError(f"line {line}: {type_} {f} by process {process!r} without a matching invoke")
+            key = (f, type_)
+            self.ops[key] = self.ops.get(key, 0) + 1
+            done = self._completions.get(f)
+            if done is not None:
+                done(type_, index, value, process, invoked, line)
+        except (KeyError, TypeError, AttributeError, IndexError) as error:
+            raise HistoryError(f"line {line}: malformed {f} {type_} value ({type(error).__name__}: {error})") \
+                from None
+
+    def finish(self) -> None:
+        """Ops still outstanding at the end are indeterminate, like info."""
+        for process, (_, f, _, _) in self.pending.items():
+            key = (f, "pending")
+            self.ops[key] = self.ops.get(key, 0) + 1
+            self.positions.pop(process, None)
+        self.txns.finish()
+
+    # ---- sends -------------------------------------------------------------------------------------------
+
+    def _producer(self, value: Any, default: Any) -> tuple[Any, int]:
+        producer = value.get("producer", default)
+        seq = self.producer_seq.get(producer, 0)
+        self.producer_seq[producer] = seq + 1
+        return producer, seq
+
+    def _send_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
+        row = self.log.sent(value["topic"], value["value"], index, NONE, line)
+        return (row, *self._producer(value, process))
+
+    def _acknowledge(self, row: int, producer: Any, seq: int, value: Any, invoke: int, index: int) -> tuple[int, int]:
+        log = self.log
+        pid = log.pid(log.topic[row], value["partition"])
+        offset = value["offset"]
+        if type(offset) is not int:
+            raise TypeError(f"offset {offset!r} is not an int")
+        log.acknowledged(row, pid, offset, index)
+        self.producer_sends.setdefault((producer, pid), []).append((seq, offset, invoke, index, row))
+        return pid, offset
+
+    def _send_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        row, producer, seq = invoked[3]
+        if type_ == "ok":
+            self._acknowledge(row, producer, seq, value, invoked[0], index)
+        else:
+            self.log.status[row] = FAIL if type_ == "fail" else INFO
+            self.log.done[row] = index
+
+    # ---- reads -------------------------------------------------------------------------------------------
+
+    def _poll_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        if type_ == "ok" and value:
+            self._read(process, value["records"], index, invoked[0], NONE)
+
+    def _read(self, process: Process, records: list[Any], op: int, invoke: int, node: int) -> None:
+        log = self.log
+        pids, rows_by_topic, at, max_read = log.pids, log.rows, log.at, log.max_read
+        read_op, loc_pid, loc_offset = log.read_op, log.loc_pid, log.loc_offset
+        positions = self.positions.get(process)
+        if positions is None:
+            positions = self.positions[process] = {}
+            position_ops = self.position_ops[process] = {}
+        else:
+            position_ops = self.position_ops[process]
+        consumed = self.groups.consumed_by(process)
+        txn_reads: dict[int, int] | None = {} if node != NONE else None
+        firsts: dict[int, int] = {}
+        gapped: list[int] = []
+        for record in records:
+            topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
+            parts = pids.get(topic)
+            pid = parts.get(partition) if parts is not None else None
+            if pid is None:
+                pid = log.pid(topic, partition)
+            if type(offset) is not int:
+                raise TypeError(f"offset {offset!r} is not an int")
+            if type(value) is not int:
+                value = hashable(value)
+            seen = at[pid]
+            known = seen.get(offset, MISSING)
+            if known is MISSING:
+                seen[offset] = value
+            elif known != value:
+                log.conflict(pid, offset, known, value)
+            row = rows_by_topic[topic].get(value)
+            if row is None:
+                row = log.row(topic, value)
+            if read_op[row] == NONE:
+                read_op[row] = op
+            where = loc_pid[row]
+            if where == NONE:
+                loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
+            elif where != pid or loc_offset[row] != offset:
+                log.elsewhere(row, pid, offset, op)
+            if offset > max_read[pid]:
+                max_read[pid] = offset
+                log.advance_offset[pid].append(offset)
+                log.advance_op[pid].append(op)
+            last = positions.get(pid)
+            if last is None:
+                firsts[pid] = offset
+                if consumed is not None:
+                    self.groups.resumed(process, pid, offset, op, invoke)
+            else:
+                last_op = position_ops[pid]
+                if last_op != op:
+                    firsts[pid] = offset
+                if offset <= last:
+                    self.backwards.append((process, pid, last, offset, last_op, op))
+                elif offset != last + 1:
+                    self.gaps.append((process, pid, last, offset, last_op, op))
+                    if last_op == op:
+                        gapped.append(pid)
+            positions[pid] = offset
+            position_ops[pid] = op
+            if consumed is not None:
+                consumed.consume(pid, offset)
+            if txn_reads is not None:
+                if offset > txn_reads.get(pid, NONE):
+                    txn_reads[pid] = offset
+                self.txns.read(node, row, log.txn[row], pid, offset)
+        self.records_read += len(records)
+        for pid in gapped:
+            self.spans[(op, pid)] = (firsts[pid], positions[pid])
+        if txn_reads:
+            self.txns.read_up_to(node, txn_reads)
+
+    def _drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        if type_ != "ok":
+            return
+        pid = self.log.pid(value["topic"], value["partition"])
+        high = value["high_watermark"]
+        if type(high) is not int:
+            raise TypeError(f"high_watermark {high!r} is not an int")
+        if high > self.log.drains.get(pid, (NONE, NONE))[0]:
+            self.log.drains[pid] = (high, index)
+
+    def _forget(self, process: Process) -> None:
+        self.positions.pop(process, None)
+        self.position_ops.pop(process, None)
+
+    def _reset_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        if type_ == "fail":
+            return  # certainly did not happen: the consumer still reads from where it was
+        self._forget(process)
+        f, value = invoked[1], value if isinstance(value, dict) else invoked[2]
+        if f == "subscribe" or f == "rebalance":
+            group = (value or {}).get("group") if f == "subscribe" else None
+            self.groups.joined(process, group, f == "subscribe")
+        elif f == "seek" and isinstance(value, dict):
+            self.groups.sought(process, self.log.pid(value["topic"], value["partition"]))
+
+    # ---- transactions ------------------------------------------------------------------------------------
+
+    def _txn_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
+        node = self.txns.add(index, process)
+        sends = []
+        for micro in value["ops"]:
+            if micro["f"] == "send":
+                row = self.log.sent(micro["topic"], micro["value"], index, node, line)
+                sends.append((row, *self._producer(micro, value.get("producer", process))))
+        return node, sends
+
+    def _txn_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        node, sends = invoked[3]
+        self.txns.completed(node, index, type_)
+        if type_ != "ok":
+            for row, _, _ in sends:
+                self.log.status[row] = FAIL if type_ == "fail" else INFO
+                self.log.done[row] = index
+            self._forget(process)  # an aborted transaction's reads are void; the client seeks back
+            return
+        micro_sends = [m for m in value["ops"] if m["f"] == "send"]
+        if len(micro_sends) != len(sends):
+            raise HistoryError(f"line {line}: txn completed with {len(micro_sends)} sends, invoked with {len(sends)}")
+        for (row, producer, seq), micro in zip(sends, micro_sends, strict=True):
+            pid, offset = self._acknowledge(row, producer, seq, micro, invoked[0], index)
+            self.txns.wrote(node, pid, offset, row)
+        records: list[Any] = []
+        for micro in value["ops"]:
+            if micro["f"] == "poll":
+                inner = micro.get("value")
+                records.extend(micro["records"] if "records" in micro else (inner or {}).get("records", ()))
+        self._read(process, records, index, invoked[0], node)
+
+    # ---- consumer groups ---------------------------------------------------------------------------------
+
+    def _commit_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
+        return self.groups.commit_invoked(process, value, index, self.log.pid)
+
+    def _commit_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
+        if type_ == "ok":
+            self.groups.committed(process, invoked[0], index, invoked[3])

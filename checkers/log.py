@@ -1,0 +1,196 @@
+"""The log as the history reveals it: which value sits at which (topic, partition, offset), who sent it, who
+read it first. Kept compactly: each value is a row in parallel integer arrays, each partition an int id.
+
+A value's *sightings* are the (partition, offset) places where an acknowledgement or a read put it; a value
+with more than one place is a duplicate, a place with more than one value is inconsistent.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+from checkers.errors import HistoryError
+
+Value = Hashable
+NONE = -1
+
+# Row status: what the history says about the send that carried the value.
+UNSENT, PENDING, INFO, FAIL, OK = 0, 1, 2, 3, 4
+STATUS_NAMES = ("unsent", "pending", "info", "fail", "ok")
+
+MISSING: Any = object()
+
+
+def hashable(value: Any) -> Value:
+    """Ints and strings stay themselves; any other JSON value becomes its canonical JSON text."""
+    if isinstance(value, int | str | float) or value is None:
+        return value
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class OpTimes:
+    """Op index -> time, in an array when indexes are line numbers (the format's rule), a dict otherwise."""
+
+    def __init__(self) -> None:
+        self._dense = array("q")
+        self._sparse: dict[int, int] = {}
+
+    def add(self, index: int, time: int) -> None:
+        if index == len(self._dense):
+            self._dense.append(time)
+        else:
+            self._sparse[index] = time
+
+    def at(self, index: int) -> int:
+        if 0 <= index < len(self._dense):
+            return self._dense[index]
+        return self._sparse.get(index, 0)
+
+    @property
+    def end(self) -> int:
+        return max(self._dense[-1] if self._dense else 0, max(self._sparse.values(), default=0))
+
+
+class Log:
+    def __init__(self) -> None:
+        # partitions
+        self.pids: dict[str, dict[int, int]] = {}  # topic -> partition -> pid
+        self.partitions: list[tuple[str, int]] = []
+        self.at: list[dict[int, Value]] = []  # pid -> offset -> first value known at that offset
+        self.conflicts: dict[tuple[int, int], list[Value]] = {}  # (pid, offset) -> every value seen there
+        self.max_read: list[int] = []
+        self.advance_offset: list[array[int]] = []  # pid -> offsets at which the highest read offset grew
+        self.advance_op: list[array[int]] = []  # ... and the op that read it
+        self.drains: dict[int, tuple[int, int]] = {}  # pid -> (high watermark, drain op index)
+        # values
+        self.rows: dict[str, dict[Value, int]] = {}  # topic -> value -> row
+        self.value: list[Value] = []
+        self.topic: list[str] = []
+        self.status = array("b")
+        self.invoke = array("q")  # op index of the send's (or txn's) invoke
+        self.done = array("q")  # ... of its completion
+        self.txn = array("q")  # txn node that wrote it
+        self.ack_pid = array("q")
+        self.ack_offset = array("q")
+        self.loc_pid = array("q")  # first sighting
+        self.loc_offset = array("q")
+        self.loc_op = array("q")
+        self.read_op = array("q")  # first op that read it
+        self.extra: dict[int, list[tuple[int, int, int]]] = {}  # row -> further (pid, offset, op) sightings
+
+    # ---- partitions --------------------------------------------------------------------------------------
+
+    def pid(self, topic: str, partition: int) -> int:
+        parts = self.pids.get(topic)
+        if parts is None:
+            parts = self.pids[topic] = {}
+            self.rows.setdefault(topic, {})
+        pid = parts.get(partition)
+        if pid is None:
+            if type(partition) is not int or type(topic) is not str:
+                raise TypeError(f"partition {partition!r} of topic {topic!r}")
+            pid = parts[partition] = len(self.partitions)
+            self.partitions.append((topic, partition))
+            self.at.append({})
+            self.max_read.append(NONE)
+            self.advance_offset.append(array("q"))
+            self.advance_op.append(array("q"))
+        return pid
+
+    def name(self, pid: int) -> str:
+        topic, partition = self.partitions[pid]
+        return f"{topic}/{partition}"
+
+    # ---- values ------------------------------------------------------------------------------------------
+
+    def row(self, topic: str, value: Value) -> int:
+        """The row of `value` in `topic`, created (as never sent) if this is its first mention."""
+        rows = self.rows.get(topic)
+        if rows is None:
+            rows = self.rows[topic] = {}
+            self.pids.setdefault(topic, {})
+        row = rows.get(value)
+        if row is None:
+            row = rows[value] = len(self.value)
+            self.value.append(value)
+            self.topic.append(topic)
+            self.status.append(UNSENT)
+            for column in (self.invoke, self.done, self.txn, self.ack_pid, self.ack_offset, self.loc_pid,
+                           self.loc_offset, self.loc_op, self.read_op):
+                column.append(NONE)
+        return row
+
+    def sent(self, topic: Any, value: Any, invoke: int, txn: int, line: int) -> int:
+        """A send of `value` was invoked at op `invoke`; values are unique per topic, so only once."""
+        if type(topic) is not str:
+            raise HistoryError(f"line {line}: send needs a string topic, got {topic!r}")
+        row = self.row(topic, hashable(value))
+        if self.invoke[row] != NONE:
+            raise HistoryError(f"line {line}: value {value!r} sent to {topic} a second time (first by op "
+                               f"{self.invoke[row]}); values must be unique per topic")
+        self.status[row] = PENDING
+        self.invoke[row] = invoke
+        self.txn[row] = txn
+        return row
+
+    def acknowledged(self, row: int, pid: int, offset: int, op: int) -> None:
+        self.status[row] = OK
+        self.done[row] = op
+        self.ack_pid[row] = pid
+        self.ack_offset[row] = offset
+        self.place(row, pid, offset, op)
+
+    def place(self, row: int, pid: int, offset: int, op: int) -> None:
+        """`row`'s value was seen at (pid, offset) by op `op`: check the offset and the value's places."""
+        value = self.value[row]
+        known = self.at[pid].get(offset, MISSING)
+        if known is MISSING:
+            self.at[pid][offset] = value
+        elif known != value:
+            self.conflict(pid, offset, known, value)
+        if self.loc_pid[row] == NONE:
+            self.loc_pid[row], self.loc_offset[row], self.loc_op[row] = pid, offset, op
+        elif self.loc_pid[row] != pid or self.loc_offset[row] != offset:
+            self.elsewhere(row, pid, offset, op)
+
+    def conflict(self, pid: int, offset: int, known: Value, value: Value) -> None:
+        seen = self.conflicts.setdefault((pid, offset), [known])
+        if value not in seen:
+            seen.append(value)
+
+    def elsewhere(self, row: int, pid: int, offset: int, op: int) -> None:
+        places = self.extra.setdefault(row, [])
+        if not any(p == pid and o == offset for p, o, _ in places):
+            places.append((pid, offset, op))
+
+    def places(self, row: int) -> list[tuple[int, int, int]]:
+        """Every (pid, offset, first op) where the value was seen, first sighting first."""
+        if self.loc_pid[row] == NONE:
+            return []
+        return [(self.loc_pid[row], self.loc_offset[row], self.loc_op[row]), *self.extra.get(row, ())]
+
+    def exists(self, pid: int, offset: int) -> bool:
+        """A record is at (pid, offset) that readers should see: acknowledged or read, and not aborted."""
+        value = self.at[pid].get(offset, MISSING)
+        if value is MISSING:
+            return False
+        row = self.rows[self.partitions[pid][0]].get(value)
+        return row is None or self.status[row] != FAIL
+
+    def existing_between(self, pid: int, low: int, high: int, sorted_offsets: dict[int, list[int]]) -> list[int]:
+        """Offsets strictly between low and high holding a record that exists; sorted offsets cached per pid."""
+        at = self.at[pid]
+        if high - low <= 64 or len(at) <= 64:
+            candidates: Any = range(low + 1, high) if high - low <= len(at) else sorted(o for o in at if low < o < high)
+        else:
+            import bisect
+
+            offsets = sorted_offsets.get(pid)
+            if offsets is None:
+                offsets = sorted_offsets[pid] = sorted(at)
+            candidates = offsets[bisect.bisect_right(offsets, low):bisect.bisect_left(offsets, high)]
+        return [o for o in candidates if self.exists(pid, o)]

@@ -1,0 +1,71 @@
+"""What a check returns: named anomalies with their evidence, statistics, and a verdict. Pure data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = bool | Literal["unknown"]
+
+# Reported but never fail the verdict, with the reason each is allowed.
+INFORMATIONAL: Mapping[str, str] = {
+    "unseen": "nothing proves the write should have been read yet",
+    "int-send-skip": "Kafka does not promise that a transaction's records are contiguous in a partition",
+    "G-single": "Kafka transactions promise read-committed isolation, which allows read skew",
+    "G2": "Kafka transactions promise read-committed isolation, which allows write skew",
+}
+
+
+@dataclass(frozen=True)
+class FaultRef:
+    """A nemesis fault that was active while an anomaly's evidence happened."""
+
+    nemesis: str
+    fault: Any  # the fault id from the history (or the nemesis name when it has none)
+    start: int  # op index of the start's invoke
+    stop: int | None  # op index of the completion that ended it; None if it never ended
+    value: Any = None  # the start's completed value: targets, grudge, ...
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nemesis": self.nemesis, "fault": self.fault, "start": self.start, "stop": self.stop,
+                "value": self.value}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One anomaly: the op indexes that prove it, the facts (values, offsets, ...), and one sentence."""
+
+    name: str
+    ops: tuple[int, ...]
+    explanation: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    nemesis: tuple[FaultRef, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ops": list(self.ops), **self.facts, "explanation": self.explanation,
+                "nemesis": [f.to_json() for f in self.nemesis]}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    valid: Verdict
+    anomalies: Mapping[str, tuple[Anomaly, ...]]
+    stats: Mapping[str, Any]
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Names of the anomalies that make the history invalid, sorted."""
+        return tuple(sorted(n for n, found in self.anomalies.items() if found and n not in INFORMATIONAL))
+
+
+def verdict(anomalies: Mapping[str, tuple[Anomaly, ...]], checked_anything: bool) -> Verdict:
+    if any(found for name, found in anomalies.items() if name not in INFORMATIONAL):
+        return False
+    return True if checked_anything else "unknown"
+
+
+def result_to_json(result: CheckResult) -> dict[str, Any]:
+    return {"valid": result.valid,
+            "anomalies": {name: [a.to_json() for a in found] for name, found in sorted(result.anomalies.items())},
+            "stats": dict(result.stats)}

@@ -1,0 +1,64 @@
+"""Numbers about a history that are not anomalies: ops by outcome, unseen over time, ack-to-read lag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkers.ingest import Ingest
+from checkers.log import FAIL, INFO, NONE, OK, PENDING
+
+BUCKETS = 10
+MS = 1_000_000
+
+
+def ops_by_outcome(ingest: Ingest) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for (f, type_), count in sorted(ingest.ops.items()):
+        table.setdefault(f, {})[type_] = count
+    return table
+
+
+def send_stats(ingest: Ingest) -> dict[str, Any]:
+    log, times = ingest.log, ingest.times
+    status, read_op, done = log.status, log.read_op, log.done
+    counts = {"acknowledged": 0, "failed": 0, "indeterminate": 0, "read": 0}
+    end = max(times.end, 1)
+    acked, seen = [0] * BUCKETS, [0] * BUCKETS
+    lags: list[tuple[int, int]] = []
+    for row in range(len(status)):
+        state = status[row]
+        if state == OK:
+            counts["acknowledged"] += 1
+            at = times.at(done[row])
+            acked[min(BUCKETS - 1, at * BUCKETS // end)] += 1
+            if read_op[row] != NONE:
+                lag = max(0, times.at(read_op[row]) - at)
+                seen[min(BUCKETS - 1, (at + lag) * BUCKETS // end)] += 1
+                lags.append((lag, row))
+        elif state == FAIL:
+            counts["failed"] += 1
+        elif state in (INFO, PENDING):
+            counts["indeterminate"] += 1
+        if read_op[row] != NONE:
+            counts["read"] += 1
+    over_time, total_acked, total_seen = [], 0, 0
+    for b in range(BUCKETS):
+        total_acked += acked[b]
+        total_seen += seen[b]
+        over_time.append({"until_s": round(end * (b + 1) / BUCKETS / 1e9, 3), "unseen": total_acked - total_seen})
+    return {**counts, "unseen_over_time": over_time, "lag": _lag(ingest, lags)}
+
+
+def _lag(ingest: Ingest, lags: list[tuple[int, int]]) -> dict[str, Any]:
+    """Realtime lag from an acknowledgement to the first read of that value, in milliseconds."""
+    if not lags:
+        return {"count": 0}
+    lags.sort()
+    log = ingest.log
+
+    def at(q: float) -> float:
+        return round(lags[min(len(lags) - 1, int(q * len(lags)))][0] / MS, 3)
+
+    worst, row = lags[-1]
+    return {"count": len(lags), "p50_ms": at(0.5), "p99_ms": at(0.99), "worst_ms": round(worst / MS, 3),
+            "worst": {"value": log.value[row], "ack_op": log.done[row], "first_read_op": log.read_op[row]}}

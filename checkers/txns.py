@@ -1,0 +1,133 @@
+"""Transactions as the history reveals them, and the dependency graph between them (Adya, as Elle infers it).
+
+Nodes are `txn` ops. A transaction is *committed* when it completed ok, or when it was indeterminate (info or
+never completed) and someone read one of its writes. Edges, each with the facts that prove it:
+
+- ww: in one partition, a committed transaction's write is followed by the next committed transactional write,
+  by another transaction (the log's order is the version order).
+- wr: a transaction read a record another transaction wrote.
+- rw: a transaction read a partition up to offset o, and the next committed transactional write after o was
+  another transaction's (the reader saw the state before that write). Like Jepsen's Kafka workload, this takes a
+  poll's highest offset as the state it observed, although a poll may return fewer records than it could.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from dataclasses import dataclass
+
+from checkers.log import FAIL, NONE, OK, PENDING, Log
+
+WW, WR, RW = 0, 1, 2
+KINDS = ("ww", "wr", "rw")
+Process = int | str
+
+
+class TxnTable:
+    def __init__(self) -> None:
+        self.invoke = array("q")
+        self.done = array("q")
+        self.status = array("b")
+        self.process: list[Process] = []
+        self.writes: dict[int, list[tuple[int, int, int]]] = {}  # node -> (pid, offset, row), in the txn's order
+        self.reads: list[tuple[int, int, int]] = []  # (node, pid, highest offset it read)
+        self.wr: list[tuple[int, int, int, int, int]] = []  # (writer, reader, pid, offset, row)
+
+    def __len__(self) -> int:
+        return len(self.invoke)
+
+    def add(self, invoke: int, process: Process) -> int:
+        self.invoke.append(invoke)
+        self.done.append(NONE)
+        self.status.append(PENDING)
+        self.process.append(process)
+        return len(self.invoke) - 1
+
+    def completed(self, node: int, index: int, type_: str) -> None:
+        self.done[node] = index
+        self.status[node] = {"ok": OK, "fail": FAIL}.get(type_, PENDING + 1)
+
+    def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
+        self.writes.setdefault(node, []).append((pid, offset, row))
+
+    def read(self, node: int, row: int, writer: int, pid: int, offset: int) -> None:
+        if writer != NONE and writer != node:
+            self.wr.append((writer, node, pid, offset, row))
+
+    def read_up_to(self, node: int, highest: dict[int, int]) -> None:
+        for pid, offset in highest.items():
+            self.reads.append((node, pid, offset))
+
+    def finish(self) -> None:
+        pass
+
+    def op(self, node: int) -> int:
+        """The op index that names a transaction: its completion if it has one, else its invoke."""
+        return self.done[node] if self.done[node] != NONE else self.invoke[node]
+
+
+# Facts behind an edge: (pid, from offset, to offset, from row, to row); rows are NONE where they do not apply.
+Facts = tuple[int, int, int, int, int]
+
+
+@dataclass
+class Graph:
+    size: int
+    succ: list[dict[int, int]]  # node -> successor -> bit mask of kinds
+    facts: dict[tuple[int, int, int], Facts]  # (from, to, kind) -> the first facts found
+    aborted_reads: list[tuple[int, int, int, int, int]]  # wr from a failed txn: (writer, reader, pid, offset, row)
+    order: dict[int, tuple[array[int], list[tuple[int, int]]]]  # pid -> committed txn write offsets, (node, row)
+
+    def add(self, u: int, v: int, kind: int, facts: Facts) -> None:
+        succ = self.succ[u]
+        mask = succ.get(v, 0)
+        if not mask & (1 << kind):
+            succ[v] = mask | (1 << kind)
+            self.facts[(u, v, kind)] = facts
+
+    def next_write(self, pid: int, offset: int) -> tuple[int, int, int] | None:
+        """(offset, node, row) of the first committed transactional write after `offset` in `pid`."""
+        entry = self.order.get(pid)
+        if entry is None:
+            return None
+        offsets, who = entry
+        i = bisect.bisect_right(offsets, offset)
+        return (offsets[i], *who[i]) if i < len(offsets) else None
+
+
+def committed_nodes(txns: TxnTable, log: Log) -> list[bool]:
+    committed = [s == OK for s in txns.status]
+    for row, node in enumerate(log.txn):
+        if node != NONE and not committed[node] and txns.status[node] != FAIL and log.read_op[row] != NONE:
+            committed[node] = True
+    return committed
+
+
+def dependency_graph(txns: TxnTable, log: Log) -> Graph:
+    committed = committed_nodes(txns, log)
+    per_pid: dict[int, list[tuple[int, int, int]]] = {}
+    for row, node in enumerate(log.txn):
+        if node == NONE or not committed[node]:
+            continue
+        if log.ack_pid[row] != NONE:
+            per_pid.setdefault(log.ack_pid[row], []).append((log.ack_offset[row], node, row))
+        elif log.loc_pid[row] != NONE:
+            per_pid.setdefault(log.loc_pid[row], []).append((log.loc_offset[row], node, row))
+    graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, [], {})
+    for pid, writes in per_pid.items():
+        writes.sort()
+        graph.order[pid] = (array("q", (w[0] for w in writes)), [(w[1], w[2]) for w in writes])
+        for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
+            if u != v and o1 != o2:
+                graph.add(u, v, WW, (pid, o1, o2, r1, r2))
+    for writer, reader, pid, offset, row in txns.wr:
+        if txns.status[writer] == FAIL:
+            graph.aborted_reads.append((writer, reader, pid, offset, row))
+        elif committed[writer]:
+            graph.add(writer, reader, WR, (pid, offset, offset, row, row))
+    for reader, pid, offset in txns.reads:
+        following = graph.next_write(pid, offset)
+        if following is not None and following[1] != reader:
+            graph.add(reader, following[1], RW, (pid, offset, following[0], NONE, following[2]))
+    return graph

@@ -1,0 +1,116 @@
+"""A compact way to write histories by hand: each call appends events and returns their op indexes.
+
+    h = History()
+    h.send(0, 1, at=(0, 0))              # process 0 sends value 1, acknowledged at partition 0 offset 0
+    h.send(0, 2, outcome="info")         # indeterminate send
+    h.poll(1, (0, 0, 1), (0, 1, 2))      # process 1 polls records (partition, offset, value)
+    h.txn(2, [send(3, at=(0, 2)), poll((0, 0, 1))])
+    h.events                             # the history, as dicts in the shared format
+
+Topic is "t" unless given. Times advance 1 ms per event. `invoke`/`complete` write concurrent ops by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOPIC = "t"
+MS = 1_000_000
+
+Record = tuple[int, int, Any]  # partition, offset, value
+
+
+def records(*rs: Record, topic: str = TOPIC) -> list[dict[str, Any]]:
+    return [{"topic": topic, "partition": p, "offset": o, "value": v} for p, o, v in rs]
+
+
+def send(value: Any, at: tuple[int, int] | None = None, producer: str | None = None,
+         topic: str = TOPIC) -> dict[str, Any]:
+    """A txn micro-op send; `at` = (partition, offset) it was acknowledged at."""
+    op: dict[str, Any] = {"f": "send", "topic": topic, "value": value}
+    if producer:
+        op["producer"] = producer
+    if at is not None:
+        op["partition"], op["offset"] = at
+    return op
+
+
+def poll(*rs: Record, topic: str = TOPIC) -> dict[str, Any]:
+    return {"f": "poll", "records": records(*rs, topic=topic)}
+
+
+class History:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    # ---- raw events --------------------------------------------------------------------------------------
+
+    def event(self, process: Any, type_: str, f: str, value: Any = None, error: str | None = None) -> int:
+        index = len(self.events)
+        event = {"index": index, "time": (index + 1) * MS, "process": process, "type": type_, "f": f, "value": value}
+        if error:
+            event["error"] = error
+        self.events.append(event)
+        return index
+
+    def invoke(self, process: Any, f: str, value: Any = None) -> int:
+        return self.event(process, "invoke", f, value)
+
+    def complete(self, process: Any, type_: str, f: str, value: Any = None) -> int:
+        return self.event(process, type_, f, value)
+
+    def op(self, process: Any, f: str, value: Any = None, outcome: str = "ok", done: Any = None) -> tuple[int, int]:
+        return self.invoke(process, f, value), self.complete(process, outcome, f, done if done is not None else value)
+
+    # ---- client ops --------------------------------------------------------------------------------------
+
+    def send(self, process: Any, value: Any, at: tuple[int, int] | None = None, outcome: str = "ok",
+             producer: str | None = None, topic: str = TOPIC) -> tuple[int, int]:
+        invoked = {"topic": topic, "value": value, "producer": producer or f"p{process}"}
+        done = dict(invoked)
+        if outcome == "ok":
+            assert at is not None, "an ok send needs at=(partition, offset)"
+            done["partition"], done["offset"] = at
+        return self.op(process, "send", invoked, outcome, done)
+
+    def poll(self, process: Any, *rs: Record, outcome: str = "ok", topic: str = TOPIC) -> int:
+        invoked = self.invoke(process, "poll", None)
+        self.complete(process, outcome, "poll", {"records": records(*rs, topic=topic)} if outcome == "ok" else None)
+        return invoked + 1
+
+    def assign(self, process: Any, *partitions: int, topic: str = TOPIC) -> tuple[int, int]:
+        return self.op(process, "assign", {"topic": topic, "partitions": list(partitions)})
+
+    def seek(self, process: Any, partition: int, offset: int, topic: str = TOPIC) -> tuple[int, int]:
+        return self.op(process, "seek", {"topic": topic, "partition": partition, "offset": offset})
+
+    def subscribe(self, process: Any, group: str = "g", topic: str = TOPIC) -> tuple[int, int]:
+        return self.op(process, "subscribe", {"topics": [topic], "group": group})
+
+    def rebalance(self, process: Any, assigned: list[int], topic: str = TOPIC) -> tuple[int, int]:
+        return self.op(process, "rebalance", {"assigned": [[topic, p] for p in assigned], "revoked": []})
+
+    def commit(self, process: Any, group: str, offsets: dict[int, int], topic: str = TOPIC,
+               outcome: str = "ok") -> tuple[int, int]:
+        value = {"group": group, "offsets": [{"topic": topic, "partition": p, "offset": o} for p, o in offsets.items()]}
+        return self.op(process, "commit", value, outcome)
+
+    def drain(self, process: Any, partition: int, high_watermark: int, outcome: str = "ok",
+              topic: str = TOPIC) -> tuple[int, int]:
+        return self.op(process, "drain", {"topic": topic, "partition": partition, "high_watermark": high_watermark},
+                       outcome)
+
+    def txn(self, process: Any, ops: list[dict[str, Any]], outcome: str = "ok") -> tuple[int, int]:
+        invoked = [{k: v for k, v in op.items() if k not in ("partition", "offset", "records")} for op in ops]
+        done = {"ops": ops} if outcome == "ok" else {"ops": invoked}
+        return self.op(process, "txn", {"ops": invoked}, outcome, done)
+
+    # ---- nemesis -----------------------------------------------------------------------------------------
+
+    def start(self, nemesis: str, fault: int | None = None, **details: Any) -> tuple[int, int]:
+        value: dict[str, Any] = {"nemesis": nemesis, **({"fault": fault} if fault is not None else {})}
+        return self.op("nemesis", f"start-{nemesis}", value, "info", {**value, "targets": ["n1"], **details})
+
+    def stop(self, nemesis: str, fault: int | None = None) -> tuple[int, int]:
+        value: dict[str, Any] = {"nemesis": nemesis, **({"fault": fault} if fault is not None else {})}
+        return self.op("nemesis", f"stop-{nemesis}", value, "info")
