@@ -1,0 +1,283 @@
+"""What a report needs from a results directory, read in one streaming pass over the history.
+
+A history can hold a million lines, so nothing keeps every op: latencies are thinned to a bounded, evenly
+spread sample, throughput is counted per second, and only the ops the checker cites are kept verbatim.
+Every file but history.jsonl may be missing; the report says which ones were.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.errors import HarnessError
+
+OUTCOMES = ("ok", "fail", "info")
+NEMESIS = "nemesis"
+MAX_POINTS_PER_SERIES = 4000
+MAX_CITED_OPS = 2000
+# What the queue checker looks for (docs/history-format.md); a kind found outside this list is added.
+QUEUE_PROPERTIES = ("lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
+                    "poll-skip", "unexpected-value", "aborted-read", "unseen")
+TXN_PROPERTIES = ("G0", "G1a", "G1b", "G1c", "G-single", "G2")
+
+
+def _informational() -> frozenset[str]:
+    """Anomaly kinds reported for information, never a broken guarantee: the checker's own list."""
+    try:
+        from checkers.result import INFORMATIONAL
+    except ImportError:  # a checker without the list: the kinds docs/history-format.md calls informational
+        return frozenset({"unseen"})
+    return frozenset(INFORMATIONAL)
+
+
+NOT_FAILURES = _informational()
+
+# Evidence keys that name ops: `op`, `ops`, `index`, `indexes`, `send_index`, `read-ops`, ... (not `topic`).
+_OP_KEY = re.compile(r"(^|[_\-\s])(ops?|indexes|indices)($|[_\-\s])|index")
+
+
+@dataclass
+class Thinned:
+    """At most `cap` (x, y) points, evenly spread over everything added: keeps every stride-th point and
+    doubles the stride whenever the buffer fills, so memory stays bounded on any history length."""
+
+    cap: int = MAX_POINTS_PER_SERIES
+    stride: int = 1
+    seen: int = 0
+    points: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, x: float, y: float) -> None:
+        if self.seen % self.stride == 0:
+            self.points.append((x, y))
+            if len(self.points) > self.cap:
+                self.points = self.points[::2]
+                self.stride *= 2
+        self.seen += 1
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """One fault: from its start invoke to the completion of its stop (or of heal-all)."""
+
+    fault: str
+    nemesis: str
+    start: float
+    end: float | None  # None: still active when the history ends
+    targets: tuple[str, ...]
+    detail: str
+
+
+@dataclass
+class RunData:
+    path: Path
+    test: dict[str, Any] | None = None
+    results: dict[str, Any] | None = None
+    cluster_state: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    lines: int = 0
+    start: float = 0.0  # seconds of the first event (the recorder's clock starts before the cluster is up)
+    duration: float = 0.0  # seconds of the last event
+    op_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    latencies: dict[tuple[str, str], Thinned] = field(default_factory=dict)
+    throughput: dict[str, Counter[int]] = field(default_factory=lambda: {o: Counter() for o in OUTCOMES})
+    faults: list[FaultWindow] = field(default_factory=list)
+    cited: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def client_fs(self) -> list[str]:
+        order = {"send": 0, "poll": 1, "txn": 2, "commit": 3}
+        return sorted({f for f, _ in self.op_counts}, key=lambda f: (order.get(f, 9), f))
+
+
+def load_run(path: Path) -> RunData:
+    history = path / "history.jsonl"
+    if not history.is_file():
+        raise HarnessError(f"no history.jsonl in {path}", hint="pass a results directory written by `harness run`")
+    data = RunData(path=path)
+    data.test = _read_json(path / "test.json", data)
+    data.results = _read_json(path / "results.json", data)
+    if (path / "cluster-state.jsonl").is_file():
+        data.cluster_state = _read_jsonl(path / "cluster-state.jsonl", data)
+    else:
+        data.missing.append("cluster-state.jsonl")
+    wanted = cited_indexes(data.results)
+    if len(wanted) > MAX_CITED_OPS:
+        data.problems.append(f"the checker cites {len(wanted)} ops; the report lists the first {MAX_CITED_OPS}")
+        wanted = set(sorted(wanted)[:MAX_CITED_OPS])
+    _stream_history(history, data, wanted)
+    return data
+
+
+def cited_indexes(results: dict[str, Any] | None) -> set[int]:
+    if not results:
+        return set()
+    found: set[int] = set()
+    for evidence_list in (results.get("anomalies") or {}).values():
+        for evidence in evidence_list if isinstance(evidence_list, list) else [evidence_list]:
+            found.update(evidence_indexes(evidence))
+    return found
+
+
+def evidence_indexes(evidence: Any) -> list[int]:
+    """Op indexes an evidence dict cites, in the order it cites them (the checker's fields are not fixed yet,
+    so any key that looks like `op`/`ops`/`...index...` counts, and any nested dict with an `index`)."""
+    found: list[int] = []
+
+    def ints(value: Any) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                ints(item)
+        elif isinstance(value, dict):
+            if isinstance(value.get("index"), int):
+                found.append(value["index"])
+            else:
+                walk(value)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _OP_KEY.search(str(key).lower()):
+                    ints(item)
+                elif isinstance(item, dict | list):
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(evidence)
+    return list(dict.fromkeys(found))
+
+
+def _read_json(path: Path, data: RunData) -> dict[str, Any] | None:
+    if not path.is_file():
+        data.missing.append(path.name)
+        return None
+    try:
+        loaded = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        data.problems.append(f"{path.name} is not valid JSON ({error}); ignored")
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _read_jsonl(path: Path, data: RunData) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    bad = 0
+    with path.open("rb") as lines:
+        for raw in lines:
+            if raw.strip():
+                try:
+                    rows.append(orjson.loads(raw))
+                except orjson.JSONDecodeError:
+                    bad += 1
+    if bad:
+        data.problems.append(f"{path.name}: {bad} unreadable lines skipped")
+    return rows
+
+
+def _stream_history(path: Path, data: RunData, wanted: set[int]) -> None:
+    pending: dict[Any, tuple[float, int, bytes]] = {}  # client process -> its outstanding invoke
+    faults = _FaultTracker()
+    bad = 0
+    with path.open("rb") as lines:
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                op = orjson.loads(raw)
+                index, seconds, type_, f = op["index"], op["time"] / 1e9, op["type"], str(op["f"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                bad += 1
+                continue
+            data.start = seconds if data.lines == 0 else min(data.start, seconds)
+            data.lines += 1
+            data.duration = max(data.duration, seconds)
+            if index in wanted:
+                data.cited[index] = raw.rstrip()
+            if op.get("process") == NEMESIS:
+                faults.event(type_, f, op.get("value"), seconds, op.get("error"))
+                continue
+            process = op.get("process")
+            data.op_counts[(f, type_)] += 1
+            if type_ == "invoke":
+                pending[process] = (seconds, index, raw)
+                continue
+            invoke = pending.pop(process, None)
+            if type_ in data.throughput:
+                data.throughput[type_][int(seconds)] += 1
+            if invoke is not None:
+                data.latencies.setdefault((f, type_), Thinned()).add(seconds, (seconds - invoke[0]) * 1e3)
+                if index in wanted and len(data.cited) < MAX_CITED_OPS * 2:
+                    data.cited[invoke[1]] = invoke[2].rstrip()
+    if bad:
+        data.problems.append(f"history.jsonl: {bad} unreadable lines skipped")
+    data.faults = faults.windows()
+
+
+class _FaultTracker:
+    """Pairs `start-<name>` with `stop-<name>` by value.fault; heal-all closes whatever is still open."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, dict[str, Any]] = {}
+        self.closed: list[FaultWindow] = []
+
+    def event(self, type_: str, f: str, value: Any, seconds: float, error: Any = None) -> None:
+        value = value if isinstance(value, dict) else {}
+        if f == "heal-all":
+            if type_ != "invoke":
+                for key in list(self.open):
+                    self._close(key, seconds)
+            return
+        phase, _, name = f.partition("-")
+        key = str(value.get("fault", name))
+        if phase == "start":
+            if type_ == "invoke":
+                self.open[key] = {"nemesis": str(value.get("nemesis", name)), "start": seconds, "value": value}
+            elif key in self.open:
+                self.open[key]["value"] = {**self.open[key]["value"], **value}
+                if type_ == "fail":  # certainly never applied: no window
+                    del self.open[key]
+                elif error is not None:  # a start that broke half-way is healed at once, without a stop event
+                    self.open[key]["value"]["error"] = error
+                    self._close(key, seconds)
+        elif phase == "stop" and type_ != "invoke" and key in self.open:
+            self._close(key, seconds)
+
+    def _close(self, key: str, end: float | None) -> None:
+        fault = self.open.pop(key)
+        self.closed.append(_window(key, fault, end))
+
+    def windows(self) -> list[FaultWindow]:
+        for key in list(self.open):
+            self._close(key, None)
+        return sorted(self.closed, key=lambda w: w.start)
+
+
+def _window(key: str, fault: dict[str, Any], end: float | None) -> FaultWindow:
+    value = fault["value"]
+    targets = value.get("targets") or []
+    detail = []
+    if value.get("isolated"):
+        detail.append(f"isolated {_compact(value['isolated'])}")
+    if value.get("components"):
+        detail.append(" | ".join(", ".join(map(str, c)) for c in value["components"] if isinstance(c, list)))
+    extra = {k: v for k, v in value.items() if k not in ("fault", "nemesis", "targets", "isolated", "components")}
+    if extra:
+        detail.append(_compact(extra))
+    return FaultWindow(fault=key, nemesis=fault["nemesis"], start=fault["start"], end=end,
+                       targets=tuple(map(str, targets if isinstance(targets, list) else [targets])),
+                       detail="; ".join(detail))
+
+
+def _compact(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

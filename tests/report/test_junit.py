@@ -1,0 +1,75 @@
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import orjson
+
+from harness.report import load_run
+from harness.report.junit import write_junit
+from tests.report.sample_run import LOST_WRITE_EXPLANATION
+
+
+def write_report(results_dir: Path) -> None:
+    write_junit(load_run(results_dir), results_dir / "junit.xml")
+
+
+def cases(results_dir: Path) -> dict[str, ET.Element]:
+    root = ET.parse(results_dir / "junit.xml").getroot()
+    return {case.get("name", ""): case for case in root.iter("testcase")}
+
+
+def test_each_checked_property_is_a_test_case_and_the_broken_one_fails_with_its_explanation(reported_dir: Path) \
+        -> None:
+    found = cases(reported_dir)
+    assert {"lost-write", "duplicate", "poll-skip", "unexpected-value", "verdict"} <= set(found)
+    failure = found["lost-write"].find("failure")
+    assert failure is not None and failure.get("type") == "lost-write"
+    assert LOST_WRITE_EXPLANATION in (failure.get("message") or "")
+    assert LOST_WRITE_EXPLANATION in (failure.text or "") and "ops 8, 16" in (failure.text or "")
+    assert found["duplicate"].find("failure") is None
+    assert found["verdict"].find("failure") is not None
+
+
+def test_the_suite_counts_tests_and_failures(reported_dir: Path) -> None:
+    root = ET.parse(reported_dir / "junit.xml").getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "2"  # lost-write and the verdict
+    assert int(suite.get("tests") or 0) == len(list(suite.iter("testcase")))
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["seed"] == "7" and properties["run_id"] == "kj-test01"
+
+
+def test_informational_kinds_pass_and_keep_their_evidence_in_system_out(results_dir: Path) -> None:
+    results = orjson.loads((results_dir / "results.json").read_bytes())
+    results["valid"] = True
+    results["anomalies"] = {"unseen": [{"ops": [18], "explanation": "value 6 was never read"}]}
+    (results_dir / "results.json").write_bytes(orjson.dumps(results))
+    write_report(results_dir)
+    unseen = cases(results_dir)["unseen"]
+    assert unseen.find("failure") is None
+    assert "value 6 was never read" in (unseen.findtext("system-out") or "")
+    assert cases(results_dir)["verdict"].find("failure") is None
+
+
+def test_an_unknown_verdict_is_an_error_not_a_pass(results_dir: Path) -> None:
+    (results_dir / "results.json").write_bytes(orjson.dumps({"valid": "unknown", "anomalies": {},
+                                                             "run": {"complete_drain": False}}))
+    write_report(results_dir)
+    verdict = cases(results_dir)["verdict"]
+    assert verdict.find("error") is not None
+    assert "drain did not complete" in (verdict.findtext("system-err") or "")
+
+
+def test_an_unchecked_run_is_one_skipped_case(history_only: Path) -> None:
+    write_report(history_only)
+    (check,) = cases(history_only).values()
+    skipped = check.find("skipped")
+    assert skipped is not None and "results.json is missing" in (skipped.get("message") or "")
+
+
+def test_a_kind_outside_the_known_vocabulary_still_gets_its_case(results_dir: Path) -> None:
+    results = orjson.loads((results_dir / "results.json").read_bytes())
+    results["anomalies"]["phantom-offset"] = [{"ops": [3], "explanation": "new kind"}]
+    (results_dir / "results.json").write_bytes(orjson.dumps(results))
+    write_report(results_dir)
+    assert cases(results_dir)["phantom-offset"].find("failure") is not None
