@@ -4,7 +4,7 @@
 # The Docker engine is scripts/ensure-docker.sh's job.
 set -euo pipefail
 
-wanted=(debootstrap maven python3-venv iptables)
+wanted=(debootstrap maven python3-venv iptables chromium)
 command -v java >/dev/null 2>&1 || wanted+=(default-jdk-headless)
 missing=()
 for package in "${wanted[@]}"; do
@@ -12,6 +12,7 @@ for package in "${wanted[@]}"; do
   case $package in
     maven) command -v mvn >/dev/null 2>&1 && continue ;;
     debootstrap) command -v debootstrap >/dev/null 2>&1 && continue ;;
+    chromium) command -v chromium >/dev/null 2>&1 && continue ;;
     python3-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && continue ;;
   esac
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
