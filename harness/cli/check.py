@@ -1,0 +1,36 @@
+"""`harness check HISTORY`: check any history in the shared format; JSON on stdout, explanation on stderr.
+
+Exit 0 valid, 1 anomalies found, 2 could not check (unreadable or invalid input, or nothing to check).
+"""
+
+from __future__ import annotations
+
+import click
+import orjson
+
+import checkers
+from harness import console
+from harness.errors import HarnessError
+
+EXIT_FOR_VERDICT = {True: 0, False: 1}
+EXIT_UNKNOWN = 2
+
+
+@click.command()
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("--workload", type=click.Choice(list(checkers.WORKLOADS)), default="auto", show_default=True,
+              help="Which anomaly families to check (auto: every family whose ops the history has).")
+def check(history: str, as_json: bool, workload: str) -> int:
+    """Check a history.jsonl for anomalies (docs/history-format.md)."""
+    try:
+        result = checkers.check_file(history, workload)
+    except checkers.HistoryError as error:
+        raise HarnessError(f"{history}: {error}") from None
+    if as_json:
+        click.echo(orjson.dumps(checkers.result_to_json(result), option=orjson.OPT_INDENT_2).decode())
+    console.plain(checkers.render_text(result))
+    return EXIT_FOR_VERDICT.get(result.valid, EXIT_UNKNOWN)  # type: ignore[call-overload]
+
+
+COMMANDS = [check]
