@@ -46,16 +46,31 @@ class Admin:
         return [PartitionState(topic, p.id, p.leader, tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(info.partitions.values(), key=lambda p: p.id)]
 
-    def create_topic(self, topic: str, partitions: int, replication: int, config: dict[str, str]) -> None:
-        from confluent_kafka import KafkaException
+    def create_topic(self, topic: str, partitions: int, replication: int, config: dict[str, str],
+                     replica_assignment: list[list[int]] | None = None, timeout: float = 90.0) -> None:
+        """Create a topic, retrying while the cluster has no reachable controller (just started or healing)."""
+        from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import NewTopic
 
-        future = self.client.create_topics(
-            [NewTopic(topic, partitions, replication, config=config)], request_timeout=30)[topic]
-        try:
-            future.result(timeout=60)
-        except KafkaException as error:
-            raise HarnessError(f"creating topic {topic} failed: {error.args[0].str()}") from None
+        spec = (NewTopic(topic, partitions, -1, replica_assignment=replica_assignment, config=config)
+                if replica_assignment else NewTopic(topic, partitions, replication, config=config))
+        attempts = 0
+
+        def created() -> bool:
+            nonlocal attempts
+            attempts += 1
+            try:
+                self.client.create_topics([spec], request_timeout=15)[topic].result(timeout=30)
+            except KafkaException as error:
+                kafka_error = error.args[0]
+                if kafka_error.code() == KafkaError.TOPIC_ALREADY_EXISTS and attempts > 1:
+                    return True  # an earlier attempt that timed out on our side did create it
+                if kafka_error.retriable() or kafka_error.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
+                    return False
+                raise HarnessError(f"creating topic {topic} failed: {kafka_error.str()}") from None
+            return True
+
+        wait_until(created, timeout, f"topic {topic} to be created", interval=1.0)
 
     def wait_brokers(self, expected: set[int], timeout: float) -> None:
         wait_until(lambda: self.broker_ids() >= expected, timeout,

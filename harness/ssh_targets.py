@@ -171,7 +171,8 @@ def _check_host(target: SSHTarget, remote: SSHRemote, tools: tuple[str, ...]) ->
         remote.connect()
         root = remote.exec("id -u", check=False, timeout=20)
         if root.stdout.strip() != "0":
-            why = (root.stderr.strip().splitlines() or ["not root"])[-1]
+            lines = root.stderr.strip().splitlines()
+            why = lines[-1] if lines and not root.ok else f"commands run as uid {root.stdout.strip() or '?'}"
             return f"{remote.where}: cannot act as root ({why})", "log in as root, or allow `sudo -n` for this user"
         wanted = list(tools)
         if target.managed is not None:

@@ -19,7 +19,7 @@ def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: 
     """Call `predicate` until it returns something truthy; raise WaitTimeout naming `what` at the deadline.
 
     Exceptions from the predicate count as "not yet" (a broker that refuses connections is not ready);
-    the last one is quoted in the timeout message.
+    the last one is quoted in the timeout message. A HarnessError is definitive and propagates at once.
     """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -28,6 +28,8 @@ def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: 
             value = predicate()
             if value:
                 return value
+        except HarnessError:
+            raise
         except Exception as error:  # noqa: BLE001 - any failure means "not ready yet"
             last_error = error
         if time.monotonic() >= deadline:

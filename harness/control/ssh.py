@@ -163,9 +163,17 @@ class SSHRemote:
                                            else paramiko.AutoAddPolicy())
         use_default_keys = self.key_file is None and self.password is None
         try:
+            # Loaded here, not via key_filename: paramiko would then try every key type and report the
+            # last type's parse error instead of "authentication failed".
+            pkey = paramiko.PKey.from_path(Path(self.key_file).expanduser()) if self.key_file else None
+        except paramiko.PasswordRequiredException:
+            raise SSHUnreachable(f"{self.where}: key file {self.key_file} is encrypted",
+                                 hint="load it into ssh-agent and leave `key` unset") from None
+        except (paramiko.SSHException, OSError, ValueError) as error:
+            raise SSHUnreachable(f"{self.where}: cannot read key file {self.key_file} ({error})") from None
+        try:
             client.connect(
-                self.host, self.port, self.user, password=self.password,
-                key_filename=str(Path(self.key_file).expanduser()) if self.key_file else None,
+                self.host, self.port, self.user, password=self.password, pkey=pkey,
                 timeout=self.connect_timeout, banner_timeout=self.connect_timeout, auth_timeout=self.connect_timeout,
                 allow_agent=use_default_keys, look_for_keys=use_default_keys)
         except Exception as error:  # noqa: BLE001 - every failure becomes one line naming the host
@@ -308,8 +316,6 @@ def _explain(error: Exception, connect_timeout: float) -> tuple[str, str | None]
         return f"cannot resolve host ({error.strerror})", "check the host name"
     if isinstance(error, TimeoutError):
         return f"no answer within {connect_timeout:g} s", "is the host up and the port open?"
-    if isinstance(error, paramiko.PasswordRequiredException):
-        return "the private key is encrypted", "load it into ssh-agent and leave `key` unset"
     if isinstance(error, paramiko.BadHostKeyException):
         return "host key does not match known_hosts", "the machine was reinstalled, or this is not it"
     if isinstance(error, paramiko.AuthenticationException):

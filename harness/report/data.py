@@ -23,8 +23,10 @@ MAX_POINTS_PER_SERIES = 4000
 MAX_CITED_OPS = 2000
 # What the queue checker looks for (docs/history-format.md); a kind found outside this list is added.
 QUEUE_PROPERTIES = ("lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
-                    "poll-skip", "unexpected-value", "aborted-read", "unseen")
-TXN_PROPERTIES = ("G0", "G1a", "G1b", "G1c", "G-single", "G2")
+                    "int-nonmonotonic-poll", "poll-skip", "int-poll-skip", "unexpected-value", "aborted-read",
+                    "unseen")
+TXN_PROPERTIES = ("int-send-skip", "G0", "G1a", "G1b", "G1c", "G-single", "G2")
+GROUP_PROPERTIES = ("group-skip", "commit-regression")
 
 
 def _informational() -> frozenset[str]:

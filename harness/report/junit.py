@@ -12,7 +12,14 @@ from typing import Any
 
 import orjson
 
-from harness.report.data import NOT_FAILURES, QUEUE_PROPERTIES, TXN_PROPERTIES, RunData, evidence_indexes
+from harness.report.data import (
+    GROUP_PROPERTIES,
+    NOT_FAILURES,
+    QUEUE_PROPERTIES,
+    TXN_PROPERTIES,
+    RunData,
+    evidence_indexes,
+)
 
 SUITE = "kafka-jepsen"
 MAX_EVIDENCE_IN_TEXT = 50
@@ -53,9 +60,12 @@ def checked_properties(data: RunData) -> list[str]:
         kinds = [str(k) for k in declared]
     else:
         kinds = list(QUEUE_PROPERTIES)
-        workload = str(((data.test or {}).get("workload") or {}).get("name", ""))
+        workload = str((results.get("stats") or {}).get("checked_as")
+                       or ((data.test or {}).get("workload") or {}).get("name", ""))
         if workload == "txn" or any(f == "txn" for f, _ in data.op_counts):
             kinds += TXN_PROPERTIES
+        if workload == "group":
+            kinds += GROUP_PROPERTIES
     kinds += [k for k in (results.get("anomalies") or {}) if k not in kinds]
     return kinds
 

@@ -5,12 +5,12 @@ import pytest
 from harness import topology
 from harness.control.base import ExecResult
 from harness.control.fake import FakeRemote
+from harness.errors import HarnessError
 from harness.kafka_node import KafkaNode
 from nemesis import registry
 from nemesis.base import NemesisContext
 from nemesis.partition import CHAIN, partition_dc
 from nemesis.process import KillNemesis
-from harness.errors import HarnessError
 
 
 def context(respond=None, seed=3):
