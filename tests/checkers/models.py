@@ -1,0 +1,138 @@
+"""Histories generated from a correct model of a Kafka log, for property-based tests.
+
+Queue: producers append to partition logs (ok = appended and acknowledged; info = maybe appended; fail = not),
+markers take offsets that hold no record (as transaction markers do), consumers read contiguous records from
+their positions, seek, and crash; a final consumer drains every partition. Txn: transactions run one at a time,
+read every committed record after their position, write, and commit or abort (aborted records and markers take
+offsets nobody reads).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.checkers.notation import History, poll, send
+
+
+@dataclass
+class QueueModel:
+    rng: random.Random
+    partitions: int
+    h: History = field(default_factory=History)
+    logs: list[list[tuple[int, int]]] = field(default_factory=list)  # partition -> (offset, value) records
+    next_offset: list[int] = field(default_factory=list)
+    value: int = 0
+    next_process: int = 10
+
+    def __post_init__(self) -> None:
+        self.logs = [[] for _ in range(self.partitions)]
+        self.next_offset = [0] * self.partitions
+
+    def fresh(self) -> int:
+        self.next_process += 1
+        return self.next_process
+
+    def append(self, p: int, value: int) -> int:
+        offset = self.next_offset[p]
+        self.logs[p].append((offset, value))
+        self.next_offset[p] += 1
+        return offset
+
+
+def queue_history(seed: int, steps: int = 40, partitions: int = 2) -> History:
+    rng = random.Random(seed)
+    m = QueueModel(rng, partitions)
+    producers = {k: k for k in range(3)}  # producer name index -> current process
+    consumers: dict[int, list[int]] = {}  # process -> next index into each partition's records
+    for _ in range(2):
+        c = m.fresh()
+        m.h.assign(c, *range(partitions))
+        consumers[c] = [0] * partitions
+    for _ in range(steps):
+        kind = rng.choice(["send"] * 4 + ["poll"] * 3 + ["seek", "marker", "crash"])
+        p = rng.randrange(partitions)
+        if kind == "send":
+            k = rng.randrange(3)
+            m.value += 1
+            outcome = rng.choices(["ok", "info", "fail"], [6, 1, 1])[0]
+            if outcome == "ok":
+                m.h.send(producers[k], m.value, at=(p, m.append(p, m.value)), producer=f"p{k}")
+            else:
+                if outcome == "info" and rng.random() < 0.5:
+                    m.append(p, m.value)
+                m.h.send(producers[k], m.value, outcome=outcome, producer=f"p{k}")
+                if outcome == "info":
+                    producers[k] = m.fresh()
+        elif kind == "marker":
+            m.next_offset[p] += 1
+        elif kind == "poll":
+            c = rng.choice(list(consumers))
+            got: list[tuple[int, int, int]] = []
+            for q in rng.sample(range(partitions), partitions):
+                start = consumers[c][q]
+                take = m.logs[q][start:start + rng.randrange(0, 4)]
+                consumers[c][q] += len(take)
+                got.extend((q, o, v) for o, v in take)
+            m.h.poll(c, *got)
+        elif kind == "seek":
+            c = rng.choice(list(consumers))
+            i = rng.randrange(len(m.logs[p]) + 1)
+            offset = m.logs[p][i][0] if i < len(m.logs[p]) else m.next_offset[p]
+            m.h.seek(c, p, offset)
+            consumers[c][p] = i
+        else:
+            c = rng.choice(list(consumers))
+            m.h.poll(c, outcome="info")
+            del consumers[c]
+            c = m.fresh()
+            m.h.assign(c, *range(partitions))
+            consumers[c] = [0] * partitions
+    drainer = m.fresh()
+    m.h.assign(drainer, *range(partitions))
+    for q in range(partitions):
+        for i in range(0, len(m.logs[q]), 3):
+            m.h.poll(drainer, *((q, o, v) for o, v in m.logs[q][i:i + 3]))
+    for q in range(partitions):
+        m.h.drain(drainer, q, m.next_offset[q])
+    return m.h
+
+
+def txn_history(seed: int, txns: int = 25, partitions: int = 2) -> History:
+    rng = random.Random(seed)
+    m = QueueModel(rng, partitions)
+    positions: dict[int, list[int]] = {k: [0] * partitions for k in range(3)}
+    procs = list(positions)
+    for _ in range(txns):
+        slot = rng.randrange(len(procs))
+        proc = procs[slot]
+        ops: list[dict[str, Any]] = []
+        before = list(positions[proc])
+        for q in rng.sample(range(partitions), rng.randrange(partitions + 1)):
+            got = m.logs[q][positions[proc][q]:]
+            positions[proc][q] = len(m.logs[q])
+            ops.append(poll(*((q, o, v) for o, v in got)))
+        outcome = rng.choices(["ok", "fail", "info"], [8, 1, 1])[0]
+        commits = outcome == "ok" or (outcome == "info" and rng.random() < 0.5)
+        written = set()
+        for _ in range(rng.randrange(1, 4)):
+            q = rng.randrange(partitions)
+            m.value += 1
+            if commits:
+                ops.append(send(m.value, at=(q, m.append(q, m.value))))
+            else:
+                m.next_offset[q] += 1  # an aborted record: takes an offset, never readable
+                ops.append(send(m.value))
+            written.add(q)
+        for q in written:
+            m.next_offset[q] += 1  # the commit or abort marker
+        if outcome == "ok":
+            m.h.txn(proc, ops)
+        else:
+            m.h.txn(proc, ops, outcome=outcome)
+            positions[proc] = before
+            if outcome == "info":
+                procs[slot] = m.fresh()
+                positions[procs[slot]] = [0] * partitions
+    return m.h
