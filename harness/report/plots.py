@@ -29,6 +29,9 @@ PLOT_FILES = (LATENCY, THROUGHPUT, CLUSTER_STATE)
 
 OUTCOME_COLOURS = {"ok": "#2f9e44", "fail": "#e03131", "info": "#f08c00"}
 FAULT_COLOURS = ("#748ffc", "#da77f2", "#66d9e8", "#ffa94d", "#a9e34b", "#f783ac", "#ced4da")
+MAIN_OPS = ("send", "poll", "txn")
+RARE_OPS = 50  # fewer completions than this share the "other ops" row
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 WIDTH = 12.0
 DPI = 90
 
@@ -56,23 +59,33 @@ def _latency(data: RunData) -> Figure | None:
     fs = [f for f in data.client_fs if any((f, o) in data.latencies for o in OUTCOMES)]
     if not fs:
         return None
-    figure, axes = plt.subplots(len(fs), 1, figsize=(WIDTH, 1.0 + 2.2 * len(fs)), sharex=True, squeeze=False)
-    for ax, f in zip(axes[:, 0], fs, strict=True):
-        for outcome in OUTCOMES:
-            series = data.latencies.get((f, outcome))
-            if series and series.points:
-                xs, ys = zip(*series.points, strict=True)
-                label = f"{outcome} ({series.seen})" + (f", 1 in {series.stride} shown" if series.stride > 1 else "")
-                ax.scatter(xs, [max(y, 0.01) for y in ys], s=4 if len(xs) > 500 else 14, alpha=0.6,
-                           color=OUTCOME_COLOURS[outcome], label=label, linewidths=0, rasterized=True)
+    # The workload's main ops get a row each; rare ones (assign, drain, ...) share one, told apart by marker.
+    main = [f for f in fs if f in MAIN_OPS or _completions(data, f) >= RARE_OPS]
+    rows: list[list[str]] = [[f] for f in main] + ([[f for f in fs if f not in main]] if len(main) < len(fs) else [])
+    figure, axes = plt.subplots(len(rows), 1, figsize=(WIDTH, 1.0 + 2.2 * len(rows)), sharex=True, squeeze=False)
+    for ax, row in zip(axes[:, 0], rows, strict=True):
+        for f, marker in zip(row, MARKERS * len(row), strict=False):
+            for outcome in OUTCOMES:
+                series = data.latencies.get((f, outcome))
+                if series and series.points:
+                    xs, ys = zip(*series.points, strict=True)
+                    label = (f"{f} " if len(row) > 1 else "") + f"{outcome} ({series.seen})" + (
+                        f", 1 in {series.stride} shown" if series.stride > 1 else "")
+                    ax.scatter(xs, [max(y, 0.001) for y in ys], s=4 if len(xs) > 500 else 16, alpha=0.6,
+                               marker=marker, color=OUTCOME_COLOURS[outcome], label=label, linewidths=0,
+                               rasterized=True)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel(f"{f} latency (ms)")
+        ax.set_ylabel(f"{row[0]} latency (ms)" if len(row) == 1 else "other ops (ms)")
         _shade_faults(ax, data)
-        _legend(ax, data, markerscale=3)
+        _legend(ax, data, markerscale=2)
     _finish(figure, axes[-1, 0], data, "Latency of each op (completion time; invoke → ok / fail / info)")
     return figure
+
+
+def _completions(data: RunData, f: str) -> int:
+    return sum(data.op_counts.get((f, o), 0) for o in OUTCOMES)
 
 
 def _throughput(data: RunData) -> Figure | None:

@@ -73,3 +73,19 @@ def test_a_kind_outside_the_known_vocabulary_still_gets_its_case(results_dir: Pa
     (results_dir / "results.json").write_bytes(orjson.dumps(results))
     write_report(results_dir)
     assert cases(results_dir)["phantom-offset"].find("failure") is not None
+
+
+def test_the_checkers_own_list_of_checked_kinds_wins_over_the_vocabulary(results_dir: Path) -> None:
+    results = orjson.loads((results_dir / "results.json").read_bytes())
+    results["checked"] = ["lost-write", "duplicate"]
+    (results_dir / "results.json").write_bytes(orjson.dumps(results))
+    write_report(results_dir)
+    assert list(cases(results_dir)) == ["lost-write", "duplicate", "verdict"]
+
+
+def test_a_group_check_adds_the_group_properties(results_dir: Path) -> None:
+    results = orjson.loads((results_dir / "results.json").read_bytes())
+    results["stats"]["checked_as"] = "group"
+    (results_dir / "results.json").write_bytes(orjson.dumps(results))
+    write_report(results_dir)
+    assert {"group-skip", "commit-regression"} <= set(cases(results_dir))
