@@ -26,7 +26,7 @@ from harness.results import ResultsDir
 from harness.sampler import StateSampler
 from harness.topology import Topology
 from harness.waiting import WaitTimeout
-from nemesis import registry
+from nemesis import registry, targets
 from nemesis.base import NemesisContext
 from nemesis.schedule import NemesisSchedule
 from workloads.queue import QueueOptions, QueueWorkload
@@ -92,13 +92,14 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
         admin.wait_fully_replicated(topic, replication, timeout=60)
         say(f"cluster healthy in {time.monotonic() - t0:.1f} s; bootstrap {cluster.bootstrap_servers}")
 
-        sampler = StateSampler(admin, topic, history, results.cluster_state)
-        sampler.start()
-        stack.callback(sampler.stop)
         host = HostProcesses(run_id)
         stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
         ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(seed),
                              bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
+        sampler = StateSampler(admin, topic, history, results.cluster_state,
+                               quorum_views=lambda: targets.quorum_views(ctx))
+        sampler.start()
+        stack.callback(sampler.stop)
         schedule = NemesisSchedule(nemeses, ctx, history, options.nemesis_interval, say)
         stack.callback(schedule.final_heal)  # heals even if the run is interrupted
         stack.callback(workload.stop, 5.0)

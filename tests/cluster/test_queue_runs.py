@@ -61,6 +61,9 @@ def test_partition_dc_run_with_safe_config_is_valid_and_isolated_broker_left_the
     seen = states(outcome.results / "cluster-state.jsonl")
     assert any(isolated_broker not in p["isr"] for s in seen for p in s["partitions"]), \
         "Kafka dropped the isolated DC's broker from some ISR"
+    assert any(s["under_replicated"] > 0 for s in seen)
+    assert all(s["active_controller"] in (101, 102, 103) for s in seen[:3]), "each controller's quorum view"
+    assert set(seen[0]["controllers"]) == {"dc1-controller1", "dc2-controller1", "dc3-controller1"}
     assert sum(1 for e in history if e["f"] == "send" and e["type"] == "ok") > 200
     assert outcome.valid is True, outcome.result_json["anomalies"]
     # The same verdict from the file alone, as `harness check` would give it.
