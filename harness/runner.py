@@ -29,13 +29,15 @@ from harness.waiting import WaitTimeout
 from nemesis import registry, targets
 from nemesis.base import NemesisContext
 from nemesis.schedule import NemesisSchedule
-from workloads.queue import QueueOptions, QueueWorkload
+from workloads.base import Workload
+from workloads.queue import QueueOptions
 
 
 @dataclass(frozen=True)
 class RunOptions:
     topology: Topology
     workload: QueueOptions = field(default_factory=QueueOptions)
+    workload_name: str = "queue"
     nemesis: str = "partition-dc"
     nemesis_interval: float = 10.0
     time_limit: float = 60.0
@@ -48,7 +50,7 @@ class RunOptions:
     drain_timeout: float = 120.0
 
     def name(self) -> str:
-        return self.test_name or f"queue-{self.nemesis.replace(',', '+')}"
+        return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
 
 
 @dataclass
@@ -61,6 +63,9 @@ class RunOutcome:
 
 def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> RunOutcome:
     nemeses = registry.parse(options.nemesis)  # bad names fail before anything is created
+    if options.workload_name not in workload_factories():
+        raise HarnessError(f"unknown workload {options.workload_name!r}",
+                           hint="known: " + ", ".join(sorted(workload_factories())))
     if options.time_limit <= 0 or options.nemesis_interval <= 0:
         raise HarnessError("--time-limit and --nemesis-interval must be positive")
     if options.workload.replication > len(options.topology.brokers):
@@ -86,7 +91,7 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
         cluster.start()
         admin = Admin(cluster.bootstrap_servers)
         admin.wait_brokers({b.node_id for b in options.topology.brokers}, timeout=120)
-        workload = QueueWorkload(options.workload, cluster.bootstrap_servers, history, run_id, _client_logger())
+        workload = make_workload(options, cluster.bootstrap_servers, history, run_id)
         topic, partitions, replication, topic_config = workload.topic_spec()
         admin.create_topic(topic, partitions, replication, topic_config)
         admin.wait_fully_replicated(topic, replication, timeout=60)
@@ -119,7 +124,19 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
         sampler.stop()
 
     say("checking the history")
-    return _check(results, history.counts, healthy and drained, schedule.errors, say)
+    return _check(results, workload.checker, history.counts, healthy and drained, schedule.errors, say)
+
+
+def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder, run_id: str) -> Workload:
+    """The workload named by options.workload_name; they share the client options of QueueOptions."""
+    factories = workload_factories()
+    return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger())
+
+
+def workload_factories() -> dict[str, Callable[..., Workload]]:
+    from workloads.registry import FACTORIES
+
+    return FACTORIES
 
 
 def _wait_healed(admin: Admin, topic: str, replication: int, timeout: float, say: Callable[[str], None]) -> bool:
@@ -139,11 +156,11 @@ def _teardown(cluster: Cluster, results: ResultsDir, say: Callable[[str], None])
             say(f"[red]teardown problem:[/red] {problem} (`harness clean` retries)")
 
 
-def _check(results: ResultsDir, counts: dict[tuple[str, str], int], complete: bool, nemesis_errors: list[str],
-           say: Callable[[str], None]) -> RunOutcome:
+def _check(results: ResultsDir, checker: str, counts: dict[tuple[str, str], int], complete: bool,
+           nemesis_errors: list[str], say: Callable[[str], None]) -> RunOutcome:
     import checkers
 
-    result = checkers.check_file(results.history, "queue")
+    result = checkers.check_file(results.history, checker)
     data = checkers.result_to_json(result)
     data["run"] = {"complete_drain": complete, "nemesis_errors": nemesis_errors}
     results.write_json("results.json", data)
@@ -168,7 +185,7 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "kafka_version": options.kafka_version if options.image is None else None,
         "image": image_tag,
         "topology": options.topology.to_json(),
-        "workload": {"name": "queue", **options.workload.to_json()},
+        "workload": {"name": options.workload_name, **options.workload.to_json()},
         "versions": {"harness": __version__, "confluent_kafka": confluent_kafka.version()[0],
                      "librdkafka": confluent_kafka.libversion()[0]},
         "options": {k: str(v) for k, v in asdict(options).items() if k not in ("topology", "workload")},

@@ -84,6 +84,7 @@ class QueueOptions:
 
 class QueueWorkload:
     name = "queue"
+    checker = "queue"
 
     def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder,
                  run_id: str, logger: Any) -> None:
@@ -100,6 +101,9 @@ class QueueWorkload:
     def topic_spec(self) -> tuple[str, int, int, dict[str, str]]:
         o = self.options
         return o.topic, o.partitions, o.replication, o.topic_config()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, **self.options.to_json()}
 
     # ---- run -------------------------------------------------------------------------------------------
 

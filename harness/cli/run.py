@@ -17,6 +17,8 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 
 
 @click.command()
+@click.option("--workload", "workload_name", default="queue", show_default=True,
+              help="What the clients do: queue (sends and polls), or another registered workload.")
 @click.option("--nemesis", default="partition-dc", show_default=True,
               help="Comma-separated nemeses (see `harness nemeses`), or `none`.")
 @click.option("--nemesis-interval", default=10.0, show_default=True, help="Seconds between fault and heal.")
@@ -39,7 +41,7 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
-def run(nemesis: str, nemesis_interval: float, time_limit: float, seed: int | None, topology_file: str | None,
+def run(workload_name: str, nemesis: str, nemesis_interval: float, time_limit: float, seed: int | None, topology_file: str | None,
         dcs: int | None, brokers_per_dc: int | None, controllers: int | None, kafka_version: str,
         image_tag: str | None, acks: str, idempotence: bool | None, retries: int | None, max_in_flight: int,
         delivery_timeout: float, rate: float, concurrency: int, consumers: int, partitions: int, replication: int,
@@ -55,7 +57,7 @@ def run(nemesis: str, nemesis_interval: float, time_limit: float, seed: int | No
         raise HarnessError("--delivery-timeout must be positive")
     options = RunOptions(
         topology=resolve_topology(topology_file, dcs, brokers_per_dc, controllers), workload=workload,
-        nemesis=nemesis, nemesis_interval=nemesis_interval, time_limit=time_limit, seed=seed,
+        workload_name=workload_name, nemesis=nemesis, nemesis_interval=nemesis_interval, time_limit=time_limit, seed=seed,
         kafka_version=kafka_version, image=image_tag, results_root=Path(results_dir), test_name=test_name)
     outcome = run_test(options)
     if as_json:

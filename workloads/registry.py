@@ -1,0 +1,13 @@
+"""Workloads by name (`harness run --workload NAME`). Each takes the shared client options (QueueOptions),
+the bootstrap servers, the history recorder, the run id and a logger for librdkafka."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workloads.base import Workload
+from workloads.queue import QueueWorkload
+
+FACTORIES: dict[str, Callable[..., Workload]] = {
+    "queue": QueueWorkload,
+}
