@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -41,29 +42,30 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
-def run(workload_name: str, nemesis: str, nemesis_interval: float, time_limit: float, seed: int | None, topology_file: str | None,
-        dcs: int | None, brokers_per_dc: int | None, controllers: int | None, kafka_version: str,
-        image_tag: str | None, acks: str, idempotence: bool | None, retries: int | None, max_in_flight: int,
-        delivery_timeout: float, rate: float, concurrency: int, consumers: int, partitions: int, replication: int,
-        min_insync: int, unclean: bool, results_dir: str, test_name: str | None, as_json: bool) -> int:
+def run(**flags: Any) -> int:
     """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
-    workload = QueueOptions(
-        partitions=partitions, replication=replication, min_insync_replicas=min_insync,
-        unclean_leader_election=unclean, acks=acks, idempotence=idempotence, retries=retries,
-        max_in_flight=max_in_flight, delivery_timeout_ms=int(delivery_timeout * 1000),
-        request_timeout_ms=min(5000, int(delivery_timeout * 1000)), rate=rate, concurrency=concurrency,
-        consumers=consumers)
-    if delivery_timeout <= 0:
-        raise HarnessError("--delivery-timeout must be positive")
-    options = RunOptions(
-        topology=resolve_topology(topology_file, dcs, brokers_per_dc, controllers), workload=workload,
-        workload_name=workload_name, nemesis=nemesis, nemesis_interval=nemesis_interval, time_limit=time_limit, seed=seed,
-        kafka_version=kafka_version, image=image_tag, results_root=Path(results_dir), test_name=test_name)
-    outcome = run_test(options)
-    if as_json:
+    outcome = run_test(options_from_flags(flags))
+    if flags["as_json"]:
         click.echo(orjson.dumps(outcome.result_json).decode())
     console.verdict_line(outcome.valid, str(outcome.results))
     return EXIT_FOR_VERDICT.get(outcome.valid, 2)  # type: ignore[call-overload, no-any-return]
+
+
+def options_from_flags(f: dict[str, Any]) -> RunOptions:
+    if f["delivery_timeout"] <= 0:
+        raise HarnessError("--delivery-timeout must be positive")
+    delivery_ms = int(f["delivery_timeout"] * 1000)
+    workload = QueueOptions(
+        partitions=f["partitions"], replication=f["replication"], min_insync_replicas=f["min_insync"],
+        unclean_leader_election=f["unclean"], acks=f["acks"], idempotence=f["idempotence"], retries=f["retries"],
+        max_in_flight=f["max_in_flight"], delivery_timeout_ms=delivery_ms, request_timeout_ms=min(5000, delivery_ms),
+        rate=f["rate"], concurrency=f["concurrency"], consumers=f["consumers"])
+    return RunOptions(
+        topology=resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"]),
+        workload=workload, workload_name=f["workload_name"], nemesis=f["nemesis"],
+        nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
+        kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
+        test_name=f["test_name"])
 
 
 @click.command()
