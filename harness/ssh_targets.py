@@ -35,6 +35,13 @@ _IDENTITY_KEYS = {"name", "host", "address", "dc", "role", "node_id"}
 _SHARED_KEYS = {"port", "user", "key", "managed", "kafka_home", "properties", "data_dir", "log_dir",
                 "process_pattern", *_ACTIONS}
 _MANAGED_ONLY = ("kafka_home", "properties", "data_dir")
+# After SIGKILL a JVM's main thread turns zombie (and pgrep stops matching) while its other threads may
+# still be exiting with the listening sockets open; wait, at most 10 s, until no thread of $pids is left but
+# zombies. Thread names may hold spaces, so the state is the field after the last ")".
+_WAIT_THREADS_GONE = (
+    "i=0; while [ $i -lt 100 ]; do left=; for p in $pids; do for t in /proc/$p/task/*/stat; do "
+    "[ -r \"$t\" ] && [ \"$(sed 's/.*) //' \"$t\" 2>/dev/null | cut -d' ' -f1)\" != Z ] && left=1; done; done; "
+    "[ -z \"$left\" ] && exit 0; sleep 0.1; i=$((i+1)); done; echo \"still exiting: $pids\" >&2; exit 1")
 # What operators' service managers print for "is it up", mapped onto the node script's three states.
 _STATUS_WORDS = {"running": "running", "active": "running", "paused": "paused", "stopped": "stopped",
                  "inactive": "stopped", "failed": "stopped", "dead": "stopped"}
@@ -64,9 +71,7 @@ class ServiceCommands:
             else process_pattern
         p = shlex.quote(bracketed)
         defaults = {
-            "kill": f"pkill -KILL -f {p} || true; i=0; "
-                    f"while pgrep -f {p} >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
-                    f"! pgrep -f {p} >/dev/null",
+            "kill": f"pids=$(pgrep -f {p}) || exit 0; kill -KILL $pids; {_WAIT_THREADS_GONE}",
             "pause": f"pkill -STOP -f {p}",
             "resume": f"pkill -CONT -f {p}",
             "status": f"p=$(pgrep -o -f {p}) || {{ echo stopped; exit 0; }}; "
