@@ -8,6 +8,7 @@ user, under coreutils' `timeout` so a command that hangs is killed on the node, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import logging
 import math
@@ -84,11 +85,16 @@ class SSHRemote:
 
             def put(sftp: paramiko.SFTPClient) -> None:
                 _makedirs(sftp, directory)
-                with sftp.open(staging, "wb") as handle:
-                    handle.set_pipelined(True)
-                    handle.write(content)
-                sftp.chmod(staging, mode)
-                sftp.posix_rename(staging, path)
+                try:
+                    with sftp.open(staging, "wb") as handle:
+                        handle.set_pipelined(True)
+                        handle.write(content)
+                    sftp.chmod(staging, mode)
+                    sftp.posix_rename(staging, path)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        sftp.remove(staging)
+                    raise
 
             self._sftp(f"upload {path}", put)
             return

@@ -115,7 +115,7 @@ def test_operator_commands_get_pattern_defaults_for_the_rest(tmp_path: Path) -> 
     assert service is not None and targets.target("b1").managed is None
     assert (service.start, service.stop, service.status) == (
         "systemctl start kafka", "systemctl stop kafka", "systemctl is-active kafka")
-    assert service.kill.startswith("pkill -KILL -f '[k]afka.Kafka'")
+    assert service.kill.startswith("pids=$(pgrep -f '[k]afka.Kafka') || exit 0; kill -KILL $pids; ")
     assert service.pause == "pkill -STOP -f '[k]afka.Kafka'"
 
 
