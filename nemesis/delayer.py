@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while not stopping:
             timeout = max(0.0, held[0][0] - time.monotonic()) if held else None
-            readable, _, _ = select.select([fd, wake_r], [], [], timeout)
-            if wake_r in readable:
+            readable, _, _ = select.select([fd, wake_r.fileno()], [], [], timeout)
+            if wake_r.fileno() in readable:
                 _drain(wake_r)
             if fd in readable:
                 queue.run(block=False)

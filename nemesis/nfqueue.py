@@ -1,15 +1,21 @@
 """WAN shaping without netem: NFQUEUE and a userspace delayer per delay class, loss with iptables `statistic`.
 
-Per node, two chains of our own:
-- HARNESS-WAN (jumped to from OUTPUT): `-d <peer> -j NFQUEUE --queue-num N --queue-bypass` for each peer in
-  another DC; queue N is served by a delayer (nemesis/delayer.py) holding packets for that (delay, jitter).
-  --queue-bypass lets traffic through undelayed if the delayer is gone.
-- HARNESS-WAN-IN (jumped to from INPUT): `-s <peer> -m statistic --mode random --probability p -j DROP`.
-  Loss is applied where the packet arrives, not where it leaves: a DROP in OUTPUT makes the sender's own
-  send() fail with EPERM, which TCP treats as "try again" rather than as a lost segment. Dropping on arrival
-  is a real loss, the same one netem's egress loss gives.
+Everything happens where a packet arrives. Per node, one chain of our own, HARNESS-WAN, jumped to from INPUT,
+with for each peer in another DC (the shape of the link from that peer to this node):
+    -s <peer> -m statistic --mode random --probability p -j DROP        (loss)
+    -s <peer> -j NFQUEUE --queue-num N --queue-bypass                   (delay ± jitter)
+Queue N is served by a delayer (nemesis/delayer.py) that holds each packet for that (delay, jitter) before
+accepting it; --queue-bypass lets traffic through undelayed if the delayer is gone.
 
-A change of tables starts the new delayers first, swaps a node's chains atomically (iptables-restore
+Why on arrival and not on departure like netem: a packet held on the sender's OUTPUT still counts against its
+socket's TCP Small Queues budget (netem orphans the packet, userspace cannot), which throttled one TCP flow to
+about 1 Mbit/s at 40 ms; held on the receiver's INPUT it no longer does (measured: 20 MB/s at 80 ms RTT).
+A DROP in OUTPUT would also make the sender's own send fail with EPERM, which TCP retries rather than treating
+as loss. Each direction of each link is still shaped exactly once, so an inter-DC round trip grows by
+2 × latency. One side effect: tools that timestamp replies in the kernel (plain `ping`) do not see the delay
+added to the reply on arrival; `ping -U` and TCP do.
+
+A change of tables starts the new delayers first, swaps a node's chain atomically (iptables-restore
 --noflush), then ends the delayers no longer used, so no packet is ever sent to an unserved queue.
 
 Delayers run on the host (they need the netfilterqueue package, which the node image does not have) inside
@@ -32,10 +38,9 @@ from harness.errors import HarnessError
 from harness.host_processes import HostProcesses
 from harness.waiting import wait_until
 from nemesis.base import NemesisContext
-from nemesis.wan_plan import EgressTable, delay_classes, ingress_loss
+from nemesis.wan_plan import EgressTable, delay_classes, ingress_table
 
-OUT_CHAIN = "HARNESS-WAN"
-IN_CHAIN = "HARNESS-WAN-IN"
+CHAIN = "HARNESS-WAN"
 FIRST_QUEUE = 1000
 DELAYER = Path(__file__).resolve().with_name("delayer.py")
 PROCESS_PREFIX = "wan-"
@@ -46,10 +51,8 @@ PROBE = ("iptables -w -N KJ-WAN-PROBE 2>/dev/null; iptables -w -F KJ-WAN-PROBE; 
          "&& iptables -w -A KJ-WAN-PROBE -s 127.0.0.2/32 -m statistic --mode random --probability 0.5 -j DROP; "
          "rc=$?; iptables -w -F KJ-WAN-PROBE; iptables -w -X KJ-WAN-PROBE; exit $rc")
 
-CLEAR = (f"while iptables -w -D OUTPUT -j {OUT_CHAIN} 2>/dev/null; do :; done; "
-         f"while iptables -w -D INPUT -j {IN_CHAIN} 2>/dev/null; do :; done; "
-         f"for c in {OUT_CHAIN} {IN_CHAIN}; do iptables -w -F $c 2>/dev/null; iptables -w -X $c 2>/dev/null; done; "
-         "true")
+CLEAR = (f"while iptables -w -D INPUT -j {CHAIN} 2>/dev/null; do :; done; "
+         f"iptables -w -F {CHAIN} 2>/dev/null; iptables -w -X {CHAIN} 2>/dev/null; true")
 
 BOUND_QUEUES = "cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null || true"
 
@@ -64,23 +67,23 @@ class InNetns(Protocol):
 DelayClass = tuple[float, float]
 
 
-def output_rules(table: EgressTable, addresses: Mapping[str, str], queues: Mapping[DelayClass, int]) -> list[str]:
-    return [f"-A {OUT_CHAIN} -d {addresses[peer]}/32 -j NFQUEUE --queue-num {queues[shape.delay_class]} "
-            f"--queue-bypass" for peer, shape in sorted(table.items()) if shape.delays]
+def chain_rules(table: EgressTable, addresses: Mapping[str, str], queues: Mapping[DelayClass, int]) -> list[str]:
+    """`table` is what arrives: peer -> shape of the link from it. Drop first: a lost packet is not delayed."""
+    rules = []
+    for peer, shape in sorted(table.items()):
+        source = f"-A {CHAIN} -s {addresses[peer]}/32"
+        if shape.drops:
+            rules.append(f"{source} -m statistic --mode random --probability {shape.loss_pct / 100:.6g} -j DROP")
+        if shape.delays:
+            rules.append(f"{source} -j NFQUEUE --queue-num {queues[shape.delay_class]} --queue-bypass")
+    return rules
 
 
-def input_rules(loss: Mapping[str, float], addresses: Mapping[str, str]) -> list[str]:
-    return [f"-A {IN_CHAIN} -s {addresses[peer]}/32 -m statistic --mode random --probability {pct / 100:.6g} -j DROP"
-            for peer, pct in sorted(loss.items())]
-
-
-def chains_script(out_rules: list[str], in_rules: list[str]) -> str:
-    """Replace both chains' rules in one transaction, then make sure OUTPUT and INPUT jump to them."""
-    restore = "\n".join(["*filter", f":{OUT_CHAIN} - [0:0]", f":{IN_CHAIN} - [0:0]", *out_rules, *in_rules,
-                         "COMMIT"])
+def chain_script(rules: list[str]) -> str:
+    """Replace the chain's rules in one transaction, then make sure INPUT jumps to it."""
+    restore = "\n".join(["*filter", f":{CHAIN} - [0:0]", *rules, "COMMIT"])
     return (f"set -e\niptables-restore -w --noflush <<'EOF'\n{restore}\nEOF\n"
-            f"iptables -w -C OUTPUT -j {OUT_CHAIN} 2>/dev/null || iptables -w -I OUTPUT -j {OUT_CHAIN}\n"
-            f"iptables -w -C INPUT -j {IN_CHAIN} 2>/dev/null || iptables -w -I INPUT -j {IN_CHAIN}\n")
+            f"iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT -j {CHAIN}\n")
 
 
 def parse_bound_queues(proc_text: str) -> set[int]:
@@ -126,25 +129,25 @@ class NfqueueShaper:
 
     def __init__(self) -> None:
         self._queues: dict[str, dict[DelayClass, int]] = {}  # node -> delay class -> queue with a delayer
-        self._applied: dict[str, tuple[EgressTable, dict[str, float]] | None] = {}
+        self._applied: dict[str, EgressTable | None] = {}  # None: unknown (a change failed half-way)
 
     def sync(self, ctx: NemesisContext, node: str, tables: dict[str, EgressTable]) -> None:
-        egress, loss = tables.get(node, {}), ingress_loss(tables, node)
-        if self._applied.get(node, ({}, {})) == (egress, loss):
+        arriving = ingress_table(tables, node)
+        if self._applied.get(node, {}) == arriving:
             return
-        self._applied[node] = None  # unknown until every step below succeeded
+        self._applied[node] = None
         current = self._queues.get(node, {})
-        queues = {c: current[c] for c in delay_classes(egress) if c in current}
+        queues = {c: current[c] for c in delay_classes(arriving) if c in current}
         started: list[int] = []
         try:
-            for delay_class in delay_classes(egress):
+            for delay_class in delay_classes(arriving):
                 if delay_class not in queues:
                     queue = _free_queue({*current.values(), *queues.values()})
                     self._start_delayer(ctx, node, queue, delay_class)
                     started.append(queue)
                     queues[delay_class] = queue
-            ctx.nodes[node].remote.exec(chains_script(output_rules(egress, ctx.addresses, queues),
-                                                      input_rules(loss, ctx.addresses)) if egress or loss else CLEAR)
+            rules = chain_rules(arriving, ctx.addresses, queues)
+            ctx.nodes[node].remote.exec(chain_script(rules) if rules else CLEAR)
         except BaseException:
             for queue in started:
                 _host(ctx).stop(process_name(node, queue))
@@ -153,7 +156,7 @@ class NfqueueShaper:
             if queues.get(delay_class) != queue:
                 _host(ctx).stop(process_name(node, queue))  # no rule sends to it any more
         self._queues[node] = queues
-        self._applied[node] = (dict(egress), loss)
+        self._applied[node] = arriving
 
     def clear(self, ctx: NemesisContext, node: str) -> None:
         """Remove the chains first (traffic stops going to the queues), then end the node's delayers."""

@@ -1,8 +1,9 @@
 """WAN between DCs: latency, jitter and loss on every link between two DCs, never inside one.
 
-`--wan-latency 40ms` means what netem on every host would mean: each node adds 40 ms, one way, to every packet
-it sends to a node in another DC, so a round trip between two DCs grows by about 80 ms (2 × latency) and a
-round trip inside a DC by nothing. Jitter is uniform (±), loss is per direction.
+`--wan-latency 40ms` means what netem on every host would mean: 40 ms one way on each direction of every link
+between two nodes in different DCs, so a round trip between two DCs grows by about 80 ms (2 × latency) and a
+round trip inside a DC by nothing. Jitter is uniform (±), loss is per direction. netem adds it as a packet
+leaves its node; the nfqueue fallback as it arrives at its peer (see nemesis/nfqueue.py for why).
 
 Two mechanisms, picked by `detect_mechanism`: netem (nemesis/netem.py) where the node's kernel has sch_netem,
 else NFQUEUE with a userspace delayer per delay class (nemesis/nfqueue.py). Both are driven from one
@@ -24,7 +25,8 @@ from nemesis.base import Fault, NemesisContext
 from nemesis.wan_plan import DcPair, EgressTable, LinkShape, Overlay, WanSpec, dc_links, egress_tables
 
 MECHANISMS = ("netem", "nfqueue")
-SEMANTICS = "one-way delay added on egress of each node towards nodes in other DCs; inter-DC RTT grows by ~2x"
+SEMANTICS = ("one-way latency on each direction of every link between DCs (netem: as packets leave, nfqueue: as "
+             "they arrive); inter-DC RTT grows by about 2 x latency, intra-DC RTT by nothing")
 _STATE = "_wan_state"  # attribute of the NemesisContext holding the run's layers
 
 

@@ -6,9 +6,10 @@ folded into one egress table per node; nemesis/wan.py turns the tables into nete
 Recomputing the whole table from the layers is what makes healing exact: removing an overlay gives back the
 standing WAN, not an unshaped network.
 
-Semantics, as with netem on every host: a latency of L ms is one-way, added when a packet leaves a node
-towards a node in another DC, so the round trip between two DCs grows by about 2 × L. Nothing is added
-between nodes of the same DC.
+Semantics, as with netem on every host: a latency of L ms is one-way, added once to each direction of every
+link between two nodes in different DCs, so the round trip between two DCs grows by about 2 × L. Nothing is
+added between nodes of the same DC. A node's egress table holds the links it sends on; netem shapes them as
+packets leave, the nfqueue fallback as they arrive at the peer (the same link, the same delay).
 """
 
 from __future__ import annotations
@@ -144,14 +145,13 @@ def dc_links(topology: Topology, spec: WanSpec, overlays: Iterable[Overlay] = ()
     return links
 
 
-def ingress_loss(tables: Mapping[str, EgressTable], node: str) -> dict[str, float]:
-    """Loss that `node` applies to packets arriving from each peer: the loss of the peer's link towards it."""
-    return {peer: table[node].loss_pct for peer, table in sorted(tables.items())
-            if node in table and table[node].drops}
+def ingress_table(tables: Mapping[str, EgressTable], node: str) -> EgressTable:
+    """The same links seen from the receiving end: peer -> shape of the link from that peer to `node`."""
+    return {peer: table[node] for peer, table in sorted(tables.items()) if node in table}
 
 
 def delay_classes(table: EgressTable) -> list[tuple[float, float]]:
-    """Distinct (delay, jitter) pairs of one node's table: one queue (or netem band) each."""
+    """Distinct (delay, jitter) pairs of one node's table: one delayer queue each."""
     return sorted({shape.delay_class for shape in table.values() if shape.delays})
 
 

@@ -1,7 +1,9 @@
 """WAN shaping on a real cluster: RTT between DCs grows by 2 × latency, inside a DC it does not, the slow-dc
 and flaky-dc nemeses take effect and heal back to the standing WAN, and nothing of ours is left after remove.
 
-Measured with ping from dc1-broker1 to dc2-broker1 (another DC) and to dc1-controller1 (same DC).
+Measured from dc1-broker1 to dc2-broker1 (another DC) and to dc1-controller1 (same DC) with `ping -U`
+(user-to-user time: plain ping takes the reply's kernel receive timestamp, which is earlier than the delay the
+nfqueue mechanism adds on arrival), and throughput with one TCP stream through nc.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from harness import topology
 from harness.cluster import Cluster, new_run_id
 from harness.host_processes import HostProcesses
+from harness.waiting import wait_until
 from nemesis.base import NemesisContext
 from nemesis.wan import MECHANISMS, WanShaping, flaky_dc, slow_dc
 from tests.cluster.conftest import labelled_leftovers
@@ -47,7 +50,7 @@ def wan(docker_client: Any, node_image: str) -> Iterator[NemesisContext]:
 
 def ping(ctx: NemesisContext, dst: str, count: int = 10, interval: float = 0.2) -> tuple[float | None, float]:
     """(median RTT in ms or None if nothing came back, fraction lost) from SOURCE to `dst`."""
-    out = ctx.nodes[SOURCE].remote.exec(f"ping -n -c {count} -i {interval} -W 3 {ctx.addresses[dst]}",
+    out = ctx.nodes[SOURCE].remote.exec(f"ping -U -n -c {count} -i {interval} -W 3 {ctx.addresses[dst]}",
                                         check=False, timeout=count * interval + 30).stdout
     times = [float(t) for t in re.findall(r"time=([\d.]+) ms", out)]
     return (statistics.median(times) if times else None), 1 - len(times) / count
@@ -57,6 +60,20 @@ def rtt(ctx: NemesisContext, dst: str) -> float:
     median, _ = ping(ctx, dst)
     assert median is not None, f"no ping reply from {dst}"
     return median
+
+
+def throughput_mb_s(ctx: NemesisContext, dst: str, megabytes: int = 20) -> float:
+    """One TCP stream of `megabytes` from SOURCE to `dst`, timed until the receiver saw the end of it."""
+    receiver, sender = ctx.nodes[dst].remote, ctx.nodes[SOURCE].remote
+    receiver.exec("rm -f /tmp/kj-done; (nc -l -p 9000 | wc -c > /tmp/kj-bytes; date +%s%N > /tmp/kj-done) "
+                  ">/dev/null 2>&1 </dev/null &")
+    wait_until(lambda: receiver.exec("ss -ltn | grep -q ':9000 '", check=False).ok, 10, f"nc listening on {dst}")
+    started = int(sender.exec(f"date +%s%N; head -c {megabytes * 1000000} /dev/zero | "
+                              f"nc -N -q 10 {ctx.addresses[dst]} 9000 >/dev/null", timeout=120).stdout.split()[0])
+    wait_until(lambda: receiver.exec("cat /tmp/kj-done", check=False).stdout.strip(), 120, f"the stream to {dst}")
+    done = int(receiver.exec("cat /tmp/kj-done").stdout)
+    assert int(receiver.exec("cat /tmp/kj-bytes").stdout) == megabytes * 1000000
+    return megabytes / ((done - started) / 1e9)
 
 
 def _our_processes(host: HostProcesses) -> list[str]:
@@ -83,15 +100,19 @@ def assert_nothing_left(ctx: NemesisContext) -> None:
 
 def test_wan_latency_adds_twice_its_value_to_rtt_between_dcs_and_nothing_inside_one(wan: NemesisContext) -> None:
     before = {"same": rtt(wan, SAME_DC), "other": rtt(wan, OTHER_DC)}
+    throughput_before = throughput_mb_s(wan, OTHER_DC)
     described = WanShaping().apply(wan, 40)
     during = {"same": rtt(wan, SAME_DC), "other": rtt(wan, OTHER_DC)}
+    throughput = throughput_mb_s(wan, OTHER_DC)
     assert WanShaping().remove(wan) == []
     after = {"same": rtt(wan, SAME_DC), "other": rtt(wan, OTHER_DC)}
-    print(f"\nwan 40ms via {described['mechanism']}: median RTT ms before {before}, during {during}, after {after}")
+    print(f"\nwan 40ms via {described['mechanism']}: median RTT ms before {before}, during {during}, after {after}; "
+          f"one TCP stream between DCs {throughput_before:.0f} MB/s before, {throughput:.1f} MB/s during")
     assert described["mechanism"] in MECHANISMS
     assert before["other"] < 10 and before["same"] < 10
     assert 70 <= during["other"] <= 140
     assert during["same"] < 10
+    assert throughput > 2  # MB/s; a delay held against the sender's TCP small-queue budget gave ~0.15
     assert after["other"] < 10 and after["same"] < 10
     assert_nothing_left(wan)
 

@@ -22,6 +22,7 @@ from nemesis.wan_plan import (
     Overlay,
     WanSpec,
     egress_tables,
+    ingress_table,
     parse_duration_ms,
     parse_pair_latencies,
     parse_percent,
@@ -257,15 +258,23 @@ def test_nfqueue_path_queues_only_traffic_to_other_dcs(tmp_path: Path) -> None:
     for node, remote in remotes.items():
         script = last_chains(remote)
         for peer in t.nodes:
-            rule = f"-A HARNESS-WAN -d {ctx.addresses[peer.name]}/32 -j NFQUEUE --queue-num 1000 --queue-bypass"
+            rule = f"-A HARNESS-WAN -s {ctx.addresses[peer.name]}/32 -j NFQUEUE --queue-num 1000 --queue-bypass"
             assert (rule in script) == (peer.dc != dc_of(t, node)), (node, peer.name)
         assert "statistic" not in script
-        assert "iptables -w -C OUTPUT -j HARNESS-WAN 2>/dev/null || iptables -w -I OUTPUT -j HARNESS-WAN" in script
+        assert "iptables -w -C INPUT -j HARNESS-WAN 2>/dev/null || iptables -w -I INPUT -j HARNESS-WAN" in script
         (argv,) = [argv for name, argv in host.running.items() if name == f"wan-{node}-q1000"]
         pid = str(remote.netns_pid())  # type: ignore[attr-defined]
         assert argv[:5] == ["nsenter", "-t", pid, "-n", "--"]
         assert argv[argv.index("--delay-ms") + 1] == "40" and argv[argv.index("--jitter-ms") + 1] == "5"
     assert len(host.running) == len(t.nodes)
+
+
+def test_nfqueue_shapes_a_link_where_it_arrives_and_drops_before_it_delays() -> None:
+    tables = {"a": {"b": LinkShape(40, 0, 20)}, "b": {"a": LinkShape(1)}}
+    assert ingress_table(tables, "b") == {"a": LinkShape(40, 0, 20)}
+    rules = nfqueue.chain_rules(ingress_table(tables, "b"), {"a": "10.0.0.1"}, {(40.0, 0.0): 1000})
+    assert rules == ["-A HARNESS-WAN -s 10.0.0.1/32 -m statistic --mode random --probability 0.2 -j DROP",
+                     "-A HARNESS-WAN -s 10.0.0.1/32 -j NFQUEUE --queue-num 1000 --queue-bypass"]
 
 
 def test_nfqueue_per_pair_latencies_get_a_queue_and_delayer_each(tmp_path: Path) -> None:
@@ -275,7 +284,7 @@ def test_nfqueue_per_pair_latencies_get_a_queue_and_delayer_each(tmp_path: Path)
     assert host.delays("dc3-broker1") == ["30"]
     script = last_chains(remotes["dc1-broker1"])
     dc2, dc3 = ctx.addresses["dc2-broker1"], ctx.addresses["dc3-broker1"]
-    queue_of = dict(re.findall(r"-d (\S+)/32 -j NFQUEUE --queue-num (\d+)", script))
+    queue_of = dict(re.findall(r"-s (\S+)/32 -j NFQUEUE --queue-num (\d+)", script))
     delay_of_queue = {argv[argv.index("--queue") + 1]: argv[argv.index("--delay-ms") + 1]
                       for name, argv in host.running.items() if name.startswith("wan-dc1-broker1-q")}
     assert delay_of_queue[queue_of[dc2]] == "1"
@@ -310,7 +319,7 @@ def test_flaky_dc_drops_on_arrival_from_the_other_dcs_and_heals_to_the_standing_
         script = last_chains(remote)
         for peer in ctx.topology.nodes:
             lossy = peer.dc != dc_of(ctx.topology, node) and flaky in (peer.dc, dc_of(ctx.topology, node))
-            rule = (f"-A HARNESS-WAN-IN -s {ctx.addresses[peer.name]}/32 -m statistic --mode random "
+            rule = (f"-A HARNESS-WAN -s {ctx.addresses[peer.name]}/32 -m statistic --mode random "
                     f"--probability 0.2 -j DROP")
             assert (rule in script) == lossy, (node, peer.name)
         assert "--queue-num 1000" in script  # the standing delay stays
