@@ -22,12 +22,13 @@ from harness.cluster import Cluster, new_run_id
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from harness.host_processes import HostProcesses
+from harness.progress import Progress
 from harness.results import ResultsDir
 from harness.sampler import StateSampler
 from harness.topology import Topology
 from harness.waiting import WaitTimeout
 from nemesis import registry, targets
-from nemesis.base import NemesisContext
+from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule
 from workloads.base import Workload
 from workloads.queue import QueueOptions
@@ -61,8 +62,38 @@ class RunOutcome:
     history_counts: dict[tuple[str, str], int]
 
 
-def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> RunOutcome:
-    nemeses = registry.parse(options.nemesis)  # bad names fail before anything is created
+def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
+             progress: Progress | None = None) -> RunOutcome:
+    """Run one test. Messages go to `say` if given (then no live panel), else to the live progress display."""
+    nemeses = _validate(options)
+    progress = progress or Progress(quiet=say is not None)
+    say = say or progress.say
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
+    client = engine.connect()
+    results = ResultsDir(options.results_root, options.name())
+    run_id = new_run_id()
+    say(f"run {run_id}: results in {results.path}")
+    try:
+        with progress:
+            progress.phase("image")
+            image_tag = options.image or image.ensure_image(client, options.kafka_version, say)
+            _write_test_json(results, options, seed, run_id, image_tag)
+            with HistoryRecorder(results.history) as history:
+                progress.attach(history)
+                run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say)
+                checker, complete, nemesis_errors = run.execute()
+            progress.phase("check")
+        say("checking the history")
+        outcome = _check(results, checker, history.counts, complete, nemesis_errors)
+        progress.summary(outcome.history_counts, outcome.result_json, outcome.results)
+        return outcome
+    finally:
+        _write_report(results, say)
+
+
+def _validate(options: RunOptions) -> list[Nemesis]:
+    """Every check on the user's options, before anything is created."""
+    nemeses = registry.parse(options.nemesis)
     if options.workload_name not in workload_factories():
         raise HarnessError(f"unknown workload {options.workload_name!r}",
                            hint="known: " + ", ".join(sorted(workload_factories())))
@@ -72,59 +103,88 @@ def run_test(options: RunOptions, say: Callable[[str], None] = console.say) -> R
         raise HarnessError(f"replication factor {options.workload.replication} needs at least that many brokers; "
                            f"the topology has {len(options.topology.brokers)}")
     image.check_version(options.kafka_version)
-    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
-    client = engine.connect()
-    results = ResultsDir(options.results_root, options.name())
-    run_id = new_run_id()
-    say(f"run {run_id}: results in {results.path}")
-    image_tag = options.image or image.ensure_image(client, options.kafka_version, say)
-    _write_test_json(results, options, seed, run_id, image_tag)
+    return nemeses
 
-    with HistoryRecorder(results.history) as history, ExitStack() as stack:
-        stack.enter_context(_terminate_as_interrupt())
-        clock_control = any(n.name.startswith("clock-") for n in nemeses)
-        cluster = Cluster(client, options.topology, image_tag, run_id, say, clock_control=clock_control)
-        stack.callback(_teardown, cluster, results, say)  # registered before anything exists
-        t0 = time.monotonic()
-        say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
-            f"controllers in {len(options.topology.dcs)} DCs")
-        cluster.start()
-        admin = Admin(cluster.bootstrap_servers)
-        admin.wait_brokers({b.node_id for b in options.topology.brokers}, timeout=120)
-        workload = make_workload(options, cluster.bootstrap_servers, history, run_id)
-        topic, partitions, replication, topic_config = workload.topic_spec()
-        admin.create_topic(topic, partitions, replication, topic_config)
-        admin.wait_fully_replicated(topic, replication, timeout=60)
-        say(f"cluster healthy in {time.monotonic() - t0:.1f} s; bootstrap {cluster.bootstrap_servers}")
 
-        host = HostProcesses(run_id)
-        stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
-        ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(seed),
-                             bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
-        sampler = StateSampler(admin, topic, history, results.cluster_state,
-                               quorum_views=lambda: targets.quorum_views(ctx))
-        sampler.start()
-        stack.callback(sampler.stop)
-        schedule = NemesisSchedule(nemeses, ctx, history, options.nemesis_interval, say)
-        stack.callback(schedule.final_heal)  # heals even if the run is interrupted
-        stack.callback(workload.stop, 5.0)
+@dataclass
+class _Run:
+    """The phases inside the history: cluster up, faults with load, heal, drain. Cleanup nests in `stack`."""
 
-        say(f"workload: {options.workload.rate:g} sends/s for {options.time_limit:g} s; "
-            f"nemesis: {options.nemesis} every {options.nemesis_interval:g} s (seed {seed})")
-        workload.start()
-        schedule.start()
-        time.sleep(options.time_limit)
+    options: RunOptions
+    nemeses: list[Nemesis]
+    seed: int
+    client: Any
+    image_tag: str
+    run_id: str
+    results: ResultsDir
+    history: HistoryRecorder
+    progress: Progress
+    say: Callable[[str], None]
 
-        say("stopping clients and healing every fault")
-        workload.stop()
-        schedule.final_heal()
-        healthy = _wait_healed(admin, topic, replication, options.heal_timeout, say)
-        say("draining every partition to its high watermark")
-        drained = workload.drain(options.drain_timeout)
-        sampler.stop()
+    def execute(self) -> tuple[str, bool, list[str]]:
+        options, say = self.options, self.say
+        with ExitStack() as stack:
+            stack.enter_context(_terminate_as_interrupt())
+            self.progress.phase("cluster up")
+            clock_control = any(n.name.startswith("clock-") for n in self.nemeses)
+            cluster = Cluster(self.client, options.topology, self.image_tag, self.run_id, say,
+                              clock_control=clock_control)
+            stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
+            t0 = time.monotonic()
+            say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
+                f"controllers in {len(options.topology.dcs)} DCs")
+            cluster.start()
+            admin = Admin(cluster.bootstrap_servers)
+            admin.wait_brokers({b.node_id for b in options.topology.brokers}, timeout=180)
+            self.progress.phase("warm-up")
+            workload = make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
+            topic, partitions, replication, topic_config = workload.topic_spec()
+            admin.create_topic(topic, partitions, replication, topic_config)
+            admin.wait_fully_replicated(topic, replication, timeout=120)
+            say(f"cluster healthy in {time.monotonic() - t0:.1f} s; bootstrap {cluster.bootstrap_servers}")
 
-    say("checking the history")
-    return _check(results, workload.checker, history.counts, healthy and drained, schedule.errors, say)
+            host = HostProcesses(self.run_id)
+            stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
+            ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
+                                 bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
+            sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
+                                   quorum_views=lambda: targets.quorum_views(ctx))
+            sampler.start()
+            stack.callback(sampler.stop)
+            schedule = NemesisSchedule(self.nemeses, ctx, self.history, options.nemesis_interval,
+                                       self.progress.nemesis)
+            stack.callback(schedule.final_heal)  # heals even if the run is interrupted
+            stack.callback(workload.stop, 5.0)
+
+            say(f"workload {workload.name}: {options.workload.rate:g} sends/s for {options.time_limit:g} s; "
+                f"nemesis: {options.nemesis} every {options.nemesis_interval:g} s (seed {self.seed})")
+            self.progress.phase("faults", options.time_limit)
+            workload.start()
+            schedule.start()
+            time.sleep(options.time_limit)
+
+            self.progress.phase("heal", timeout=options.heal_timeout)
+            say("stopping clients and healing every fault")
+            workload.stop()
+            schedule.final_heal()
+            healthy = _wait_healed(admin, topic, replication, options.heal_timeout, say)
+            self.progress.phase("drain", timeout=options.drain_timeout)
+            say("draining every partition to its high watermark")
+            drained = workload.drain(options.drain_timeout)
+            sampler.stop()
+        return workload.checker, healthy and drained, schedule.errors
+
+
+def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
+    """report.html, plots and junit.xml; also after a failed run (the history alone is enough)."""
+    if not results.history.exists():
+        return
+    try:
+        from harness.report import write_report
+
+        write_report(results.path)
+    except Exception as error:  # noqa: BLE001 - a report problem must not hide the verdict
+        say(f"[yellow]warning:[/yellow] report not written: {error}")
 
 
 def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder, run_id: str) -> Workload:
@@ -157,7 +217,7 @@ def _teardown(cluster: Cluster, results: ResultsDir, say: Callable[[str], None])
 
 
 def _check(results: ResultsDir, checker: str, counts: dict[tuple[str, str], int], complete: bool,
-           nemesis_errors: list[str], say: Callable[[str], None]) -> RunOutcome:
+           nemesis_errors: list[str]) -> RunOutcome:
     import checkers
 
     result = checkers.check_file(results.history, checker)

@@ -233,37 +233,57 @@ class QueueWorkload:
     # ---- final read --------------------------------------------------------------------------------------
 
     def drain(self, timeout: float) -> bool:
-        """Read every partition to its high watermark with a fresh consumer; one `drain` op per partition."""
+        """Read every partition to its high watermark with a fresh consumer; one `drain` op per partition.
+
+        A partition whose high watermark cannot be learned, or that is not read up to it in time, gets a `drain`
+        info: the checker then cannot claim that anything below it was lost.
+        """
         o = self.options
+        deadline = time.monotonic() + timeout
         consumer = self._consumer("drain")
         process = self.history.new_process()
         try:
-            high = {}
-            for p in range(o.partitions):
-                _, hw = consumer.get_watermark_offsets(TopicPartition(o.topic, p), timeout=10, cached=False)
-                high[p] = hw
+            high = self._high_watermarks(consumer, deadline)
             self._assign_all(consumer, process)
-            read_up_to = {p: 0 for p in high}  # next offset to read
-            deadline = time.monotonic() + timeout
-            while any(read_up_to[p] < high[p] for p in high) and time.monotonic() < deadline:
+            read_up_to = {p: 0 for p in range(o.partitions)}  # next offset to read
+            while any(read_up_to[p] < hw for p, hw in high.items()) and time.monotonic() < deadline:
                 records = self._poll_once(consumer, process, timeout=1.0)
                 if records is None:
                     break
                 for r in records:
                     read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
             complete = True
-            for p, hw in high.items():
+            for p in range(o.partitions):
+                hw = high.get(p)
                 value = {"topic": o.topic, "partition": p, "high_watermark": hw}
                 self.history.invoke(process, "drain", value)
-                if read_up_to[p] >= hw:
+                if hw is not None and read_up_to[p] >= hw:
                     self.history.record(process, "ok", "drain", value)
                 else:
                     complete = False
-                    self.history.record(process, "info", "drain", value,
-                                        f"read up to offset {read_up_to[p]} of {hw} before the drain timed out")
+                    why = ("the high watermark could not be read" if hw is None else
+                           f"read up to offset {read_up_to[p]} of {hw} before the drain timed out")
+                    self.history.record(process, "info", "drain", value, why)
             return complete
         finally:
             consumer.close()
+
+    def _high_watermarks(self, consumer: Any, deadline: float) -> dict[int, int]:
+        """High watermark of every partition we can learn before the deadline (retrying while brokers recover)."""
+        high: dict[int, int] = {}
+        while len(high) < self.options.partitions and time.monotonic() < deadline:
+            for p in range(self.options.partitions):
+                if p in high:
+                    continue
+                try:
+                    _, hw = consumer.get_watermark_offsets(TopicPartition(self.options.topic, p), timeout=5,
+                                                           cached=False)
+                    high[p] = hw
+                except KafkaException:
+                    continue  # leaderless or unreachable right now; try again until the deadline
+            if len(high) < self.options.partitions:
+                time.sleep(1)
+        return high
 
 
 def _decode(raw: bytes | None) -> int | str | None:

@@ -11,6 +11,7 @@ import orjson
 from harness import console
 from harness.cli.options import cluster_options, resolve_topology
 from harness.errors import HarnessError
+from harness.progress import Progress
 from harness.runner import RunOptions, run_test
 from workloads.queue import QueueOptions
 
@@ -42,9 +43,10 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
+@click.option("--quiet", is_flag=True, help="Only warnings, the findings and the verdict line.")
 def run(**flags: Any) -> int:
     """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
-    outcome = run_test(options_from_flags(flags))
+    outcome = run_test(options_from_flags(flags), progress=Progress(quiet=flags["quiet"]))
     if flags["as_json"]:
         click.echo(orjson.dumps(outcome.result_json).decode())
     console.verdict_line(outcome.valid, str(outcome.results))
