@@ -141,15 +141,23 @@ class Ingest:
         else:
             position_ops = self.position_ops[process]
         consumed = self.groups.consumed_by(process)
-        txn_reads: dict[int, int] | None = {} if node != NONE else None
+        in_txn = node != NONE
+        txn_reads: dict[int, int] = {}
+        writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
+        writer_of = log.txn
         firsts: dict[int, int] = {}
         gapped: list[int] = []
+        last_topic: Any = None
+        parts: Any = None
+        rows: Any = None
         for record in records:
             topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
-            parts = pids.get(topic)
+            if topic is not last_topic:
+                parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
             pid = parts.get(partition) if parts is not None else None
             if pid is None:
                 pid = log.pid(topic, partition)
+                parts, rows = pids[topic], rows_by_topic[topic]
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
@@ -160,7 +168,7 @@ class Ingest:
                 seen[offset] = value
             elif known != value:
                 log.conflict(pid, offset, known, value)
-            row = rows_by_topic[topic].get(value)
+            row = rows.get(value)
             if row is None:
                 row = log.row(topic, value)
             if read_op[row] == NONE:
@@ -174,34 +182,39 @@ class Ingest:
                 max_read[pid] = offset
                 log.advance_offset[pid].append(offset)
                 log.advance_op[pid].append(op)
-            last = positions.get(pid)
-            if last is None:
-                firsts[pid] = offset
-                if consumed is not None:
-                    self.groups.resumed(process, pid, offset, op, invoke)
-            else:
-                last_op = position_ops[pid]
-                if last_op != op:
-                    firsts[pid] = offset
+            last = positions.get(pid, NONE)  # offsets are never negative
+            if pid in firsts:  # an earlier record of this op came from pid
                 if offset <= last:
-                    self.backwards.append((process, pid, last, offset, last_op, op))
+                    self.backwards.append((process, pid, last, offset, op, op))
                 elif offset != last + 1:
-                    self.gaps.append((process, pid, last, offset, last_op, op))
-                    if last_op == op:
-                        gapped.append(pid)
+                    self.gaps.append((process, pid, last, offset, op, op))
+                    gapped.append(pid)
+            else:
+                firsts[pid] = offset
+                if last == NONE:
+                    if consumed is not None:
+                        self.groups.resumed(process, pid, offset, op, invoke)
+                elif offset <= last:
+                    self.backwards.append((process, pid, last, offset, position_ops[pid], op))
+                elif offset != last + 1:
+                    self.gaps.append((process, pid, last, offset, position_ops[pid], op))
             positions[pid] = offset
-            position_ops[pid] = op
             if consumed is not None:
                 consumed.consume(pid, offset)
-            if txn_reads is not None:
+            if in_txn:
                 if offset > txn_reads.get(pid, NONE):
                     txn_reads[pid] = offset
-                self.txns.read(node, row, log.txn[row], pid, offset)
+                writer = writer_of[row]
+                if writer != NONE and writer != node and writer not in writers:
+                    writers[writer] = (pid, offset, row)
         self.records_read += len(records)
+        for pid in firsts:
+            position_ops[pid] = op
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])
-        if txn_reads:
+        if in_txn:
             self.txns.read_up_to(node, txn_reads)
+            self.txns.read_from(node, writers)
 
     def _drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ != "ok":

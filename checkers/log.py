@@ -193,4 +193,4 @@ class Log:
             if offsets is None:
                 offsets = sorted_offsets[pid] = sorted(at)
             candidates = offsets[bisect.bisect_right(offsets, low):bisect.bisect_left(offsets, high)]
-        return [o for o in candidates if self.exists(pid, o)]
+        return [o for o in candidates if o in at and self.exists(pid, o)]

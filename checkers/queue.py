@@ -21,8 +21,17 @@ SHOWN = 20  # offsets listed in one piece of evidence; the count says how many t
 
 def resolve_gaps(ingest: Ingest) -> list[list[int]]:
     """For each gap between two successive reads, the offsets it jumped over that hold existing records."""
+    log = ingest.log
+    at, exists, between = log.at, log.exists, log.existing_between
     cache: dict[int, list[int]] = {}
-    return [ingest.log.existing_between(pid, low, high, cache) for _, pid, low, high, _, _ in ingest.gaps]
+    none: list[int] = []  # shared by the common case: the gap is a marker, no record is known there
+    skipped = []
+    for _, pid, low, high, _, _ in ingest.gaps:
+        if high - low == 2:
+            skipped.append([low + 1] if low + 1 in at[pid] and exists(pid, low + 1) else none)
+        else:
+            skipped.append(between(pid, low, high, cache) or none)
+    return skipped
 
 
 def queue_anomalies(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],

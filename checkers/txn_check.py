@@ -36,11 +36,12 @@ def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: list[list[int]]) 
             partition=log.partitions[pid][1], offset=offset))
     explained = _intermediate_reads(ingest, evidence, skipped, found)
     _send_skips(ingest, evidence, found)
-    for name, cycle in find_cycles(graph):
+    cycles = find_cycles(graph)
+    kinds = graph.edges()
+    if cycles:
+        graph = dependency_graph(txns, log, with_facts=True)
+    for name, cycle in cycles:
         found.setdefault(name, []).append(explain_cycle(name, cycle, graph, txns, evidence))
-    kinds = [0, 0, 0]
-    for (_, _, kind) in graph.facts:
-        kinds[kind] += 1
     stats = {"txns": len(txns), "committed": sum(1 for s in txns.status if s == OK),
              "ww_edges": kinds[0], "wr_edges": kinds[1], "rw_edges": kinds[2]}
     return found, explained, stats
@@ -57,9 +58,11 @@ def _observed(spans: Mapping[tuple[int, int], tuple[int, int]], holes: Mapping[t
 def _intermediate_reads(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],
                         found: Found) -> dict[tuple[int, int], set[int]]:
     log, txns = ingest.log, ingest.txns
+    wanted = {(op1, pid) for (_, pid, _, _, op1, op2), over in zip(ingest.gaps, skipped, strict=True)
+              if op1 == op2 and over}
     holes: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for _, pid, low, high, op1, op2 in ingest.gaps:
-        if op1 == op2:
+    for _, pid, low, high, op1, op2 in ingest.gaps if wanted else ():
+        if op1 == op2 and (op1, pid) in wanted:
             holes.setdefault((op1, pid), []).append((low, high))
     explained: dict[tuple[int, int], set[int]] = {}
     for (process, pid, _, _, op, op2), over in zip(ingest.gaps, skipped, strict=True):

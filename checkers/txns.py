@@ -51,8 +51,9 @@ class TxnTable:
     def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
         self.writes.setdefault(node, []).append((pid, offset, row))
 
-    def read(self, node: int, row: int, writer: int, pid: int, offset: int) -> None:
-        if writer != NONE and writer != node:
+    def read_from(self, node: int, writers: dict[int, tuple[int, int, int]]) -> None:
+        """`node` read records of each of `writers`; the first such record (pid, offset, row) proves it."""
+        for writer, (pid, offset, row) in writers.items():
             self.wr.append((writer, node, pid, offset, row))
 
     def read_up_to(self, node: int, highest: dict[int, int]) -> None:
@@ -78,13 +79,24 @@ class Graph:
     facts: dict[tuple[int, int, int], Facts]  # (from, to, kind) -> the first facts found
     aborted_reads: list[tuple[int, int, int, int, int]]  # wr from a failed txn: (writer, reader, pid, offset, row)
     order: dict[int, tuple[array[int], list[tuple[int, int]]]]  # pid -> committed txn write offsets, (node, row)
+    with_facts: bool = False  # facts cost memory; they are gathered only to explain cycles that were found
 
     def add(self, u: int, v: int, kind: int, facts: Facts) -> None:
         succ = self.succ[u]
         mask = succ.get(v, 0)
         if not mask & (1 << kind):
             succ[v] = mask | (1 << kind)
-            self.facts[(u, v, kind)] = facts
+            if self.with_facts:
+                self.facts[(u, v, kind)] = facts
+
+    def edges(self) -> list[int]:
+        """Number of (from, to) pairs with an edge of each kind."""
+        counts = [0, 0, 0]
+        for succ in self.succ:
+            for mask in succ.values():
+                for kind in (WW, WR, RW):
+                    counts[kind] += mask >> kind & 1
+        return counts
 
     def next_write(self, pid: int, offset: int) -> tuple[int, int, int] | None:
         """(offset, node, row) of the first committed transactional write after `offset` in `pid`."""
@@ -104,7 +116,7 @@ def committed_nodes(txns: TxnTable, log: Log) -> list[bool]:
     return committed
 
 
-def dependency_graph(txns: TxnTable, log: Log) -> Graph:
+def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Graph:
     committed = committed_nodes(txns, log)
     per_pid: dict[int, list[tuple[int, int, int]]] = {}
     for row, node in enumerate(log.txn):
@@ -114,18 +126,23 @@ def dependency_graph(txns: TxnTable, log: Log) -> Graph:
             per_pid.setdefault(log.ack_pid[row], []).append((log.ack_offset[row], node, row))
         elif log.loc_pid[row] != NONE:
             per_pid.setdefault(log.loc_pid[row], []).append((log.loc_offset[row], node, row))
-    graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, [], {})
+    graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, [], {}, with_facts)
     for pid, writes in per_pid.items():
         writes.sort()
         graph.order[pid] = (array("q", (w[0] for w in writes)), [(w[1], w[2]) for w in writes])
         for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
             if u != v and o1 != o2:
                 graph.add(u, v, WW, (pid, o1, o2, r1, r2))
+    succ, status, wr_bit = graph.succ, txns.status, 1 << WR
     for writer, reader, pid, offset, row in txns.wr:
-        if txns.status[writer] == FAIL:
+        if status[writer] == FAIL:
             graph.aborted_reads.append((writer, reader, pid, offset, row))
         elif committed[writer]:
-            graph.add(writer, reader, WR, (pid, offset, offset, row, row))
+            if with_facts:
+                graph.add(writer, reader, WR, (pid, offset, offset, row, row))
+            else:
+                edges = succ[writer]
+                edges[reader] = edges.get(reader, 0) | wr_bit
     for reader, pid, offset in txns.reads:
         following = graph.next_write(pid, offset)
         if following is not None and following[1] != reader:

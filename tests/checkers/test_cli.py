@@ -24,7 +24,7 @@ m.main(sys.argv[1:])
 
 def harness_check(*args):
     return subprocess.run([sys.executable, "-c", RUN_CHECK, "check", *map(str, args)], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=180)
 
 
 def write(tmp_path, h: History, extra: str = ""):
