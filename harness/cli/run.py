@@ -34,7 +34,8 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--max-in-flight", default=5, show_default=True, help="max.in.flight.requests.per.connection")
 @click.option("--delivery-timeout", default=10.0, show_default=True, help="Seconds until a send gives up.")
 @click.option("--rate", default=100.0, show_default=True, help="Sends per second, all producers together.")
-@click.option("--concurrency", default=4, show_default=True, help="Producer processes.")
+@click.option("--concurrency", default=6, show_default=True,
+              help="Producer processes; producer k writes to partition k mod --partitions.")
 @click.option("--consumers", default=2, show_default=True, help="Consumer processes reading during the test.")
 @click.option("--partitions", default=3, show_default=True, help="Partitions of the test topic.")
 @click.option("--replication", default=3, show_default=True, help="Replication factor of the test topic.")
