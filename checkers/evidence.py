@@ -25,6 +25,12 @@ class Evidence:
             active = ()
         return Anomaly(name, indexes, explanation, facts, active)
 
+    @staticmethod
+    def offsets(offsets: list[int], shown: int = 20) -> str:
+        """'offset 3' or 'offsets 3, 4, ...' (at most `shown` of them)."""
+        listed = ", ".join(map(str, offsets[:shown])) + (", ..." if len(offsets) > shown else "")
+        return ("offset " if len(offsets) == 1 else "offsets ") + listed
+
     def value(self, row: int) -> Any:
         return self.log.value[row] if row != NONE else None
 

@@ -142,13 +142,12 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
         missing = [o for o in log.existing_between(r.pid, r.committed - 1, r.first, cache) if o not in consumed]
         if not missing:
             continue
-        shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
         found.setdefault("group-skip", []).append(evidence(
             "group-skip", [r.commit_invoke, r.commit_done, r.op],
             f"group {r.group!r} had committed {log.name(r.pid)} offset {r.committed} (commit op {r.commit_invoke}→"
             f"{r.commit_done}), but process {r.process!r}, reading it after joining, began at offset {r.first} "
-            f"(op {r.op}); {len(missing)} record{'s' if len(missing) != 1 else ''} in between (offsets {shown}) "
-            f"were never consumed by any member of the group.",
+            f"(op {r.op}); {len(missing)} record{'s' if len(missing) != 1 else ''} in between "
+            f"({evidence.offsets(missing)}) were never consumed by any member of the group.",
             group=r.group, topic=log.partitions[r.pid][0], partition=log.partitions[r.pid][1],
             committed=r.committed, first_read=r.first, process=r.process, skipped=len(missing),
             skipped_offsets=missing[:20], skipped_values=[log.at[r.pid].get(o) for o in missing[:20]]))

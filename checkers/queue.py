@@ -180,10 +180,9 @@ def _skips(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],
             continue
         name = "int-poll-skip" if op1 == op2 else "poll-skip"
         where = f"within op {op1}" if op1 == op2 else f"(op {op1}, then op {op2})"
-        shown = ", ".join(map(str, over[:SHOWN])) + (", ..." if len(over) > SHOWN else "")
         found.setdefault(name, []).append(evidence(
             name, [op1, op2],
             f"process {process!r} read {log.name(pid)} offset {o1} and then offset {o2} {where}, skipping "
-            f"{len(over)} existing record{'s' if len(over) != 1 else ''} (offsets {shown}).",
+            f"{len(over)} existing record{'s' if len(over) != 1 else ''} ({evidence.offsets(over, SHOWN)}).",
             process=process, **_step_facts(log, pid, o1, o2, op1, op2), skipped=len(over),
             skipped_offsets=over[:SHOWN], skipped_values=[log.at[pid].get(o) for o in over[:SHOWN]]))

@@ -120,8 +120,7 @@ def _send_skips(ingest: Ingest, evidence: Evidence, found: Found) -> None:
                     "int-send-skip", [txns.invoke[node], txns.done[node]],
                     f"txn op {txns.op(node)} sent {log.value[before[1]]!r} and then {log.value[row]!r} to "
                     f"{log.name(pid)}, stored at offsets {before[0]} and {offset} with {len(between)} other "
-                    f"record{'s' if len(between) != 1 else ''} between them (offsets "
-                    f"{', '.join(map(str, between[:20]))}).",
+                    f"record{'s' if len(between) != 1 else ''} between them ({evidence.offsets(between)}).",
                     txn=txns.op(node), topic=log.partitions[pid][0], partition=log.partitions[pid][1],
                     offsets=[before[0], offset], values=[log.value[before[1]], log.value[row]], between=between[:20]))
 
