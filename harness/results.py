@@ -42,6 +42,12 @@ class ResultsDir:
     def logs(self) -> Path:
         return self.path / "logs"
 
+    def update_json(self, name: str, key: str, value: Any) -> Path:
+        """Add one key to a JSON object already written (e.g. what the run learned after test.json)."""
+        data = orjson.loads((self.path / name).read_bytes())
+        data[key] = value
+        return self.write_json(name, data)
+
     def write_json(self, name: str, data: Any) -> Path:
         target = self.path / name
         target.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")

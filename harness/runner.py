@@ -30,6 +30,7 @@ from harness.waiting import WaitTimeout
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule
+from nemesis.wan import WanShaping
 from workloads.base import Workload
 from workloads.queue import QueueOptions
 
@@ -49,6 +50,10 @@ class RunOptions:
     test_name: str | None = None
     heal_timeout: float = 120.0
     drain_timeout: float = 120.0
+    wan_latency_ms: float = 0.0  # one way, on each direction of every link between two DCs
+    wan_jitter_ms: float = 0.0
+    wan_loss_pct: float = 0.0
+    wan_pairs: tuple[tuple[tuple[str, str], float], ...] = ()  # per-DC-pair one-way latency overrides
 
     def name(self) -> str:
         return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
@@ -147,6 +152,7 @@ class _Run:
             stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
                                  bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
+            self._shape_wan(ctx, stack)
             sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
                                    quorum_views=lambda: targets.quorum_views(ctx))
             sampler.start()
@@ -173,6 +179,24 @@ class _Run:
             drained = workload.drain(options.drain_timeout)
             sampler.stop()
         return workload.checker, healthy and drained, schedule.errors
+
+
+    def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
+        """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""
+        o = self.options
+        if not (o.wan_latency_ms or o.wan_jitter_ms or o.wan_loss_pct or o.wan_pairs):
+            return
+        wan = WanShaping()
+
+        def remove() -> None:
+            for problem in wan.remove(ctx):
+                self.say(f"[red]teardown problem:[/red] {problem}")
+
+        stack.callback(remove)  # registered before apply: a half-applied WAN is removed too
+        info = wan.apply(ctx, o.wan_latency_ms, o.wan_jitter_ms, o.wan_loss_pct, pairs=dict(o.wan_pairs) or None)
+        self.results.update_json("test.json", "wan", info)
+        self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way, "
+                 f"{o.wan_loss_pct:g}% loss, via {info['mechanism']}")
 
 
 def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the harness needs on the machine that runs it, only those missing:
-# debootstrap (offline base image), maven + a JDK (Kafka jars from Maven Central), python3-venv.
+# debootstrap (offline base image), maven + a JDK (Kafka jars from Maven Central), python3-venv,
+# chromium (the report's browser test), and gcc + libnetfilter-queue-dev (to build NetfilterQueue, the
+# userspace WAN delayer used where the kernel has no sch_netem).
 # The Docker engine is scripts/ensure-docker.sh's job.
 set -euo pipefail
 
-wanted=(debootstrap maven python3-venv iptables chromium)
+wanted=(debootstrap maven python3-venv iptables chromium gcc libnetfilter-queue-dev)
 command -v java >/dev/null 2>&1 || wanted+=(default-jdk-headless)
 missing=()
 for package in "${wanted[@]}"; do
@@ -13,6 +15,7 @@ for package in "${wanted[@]}"; do
     maven) command -v mvn >/dev/null 2>&1 && continue ;;
     debootstrap) command -v debootstrap >/dev/null 2>&1 && continue ;;
     chromium) command -v chromium >/dev/null 2>&1 && continue ;;
+    gcc) command -v gcc >/dev/null 2>&1 && continue ;;
     python3-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && continue ;;
   esac
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

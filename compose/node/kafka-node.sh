@@ -25,14 +25,19 @@ stop_strobe() {
 }
 
 pid() {
-  # The recorded pid, only if it is still our JVM (not a recycled pid, not a zombie).
+  # The recorded pid while any thread of our JVM is still alive. After SIGKILL the main thread turns zombie
+  # first while other threads still hold the listening sockets; only when every thread is gone (or a zombie)
+  # is the process really stopped. Never a recycled pid: the command line must still be ours.
   [ -f "$pidfile" ] || return 1
   p=$(cat "$pidfile")
   [ -r "/proc/$p/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "$MAIN_CLASS" || return 1
-  state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null || echo Z)
-  [ "$state" != Z ] || return 1
-  echo "$p"
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "$MAIN_CLASS" || \
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] || return 1
+  for task in /proc/"$p"/task/*/stat; do
+    state=$(awk '{print $3}' "$task" 2>/dev/null) || continue
+    [ -n "$state" ] && [ "$state" != Z ] && { echo "$p"; return 0; }
+  done
+  return 1
 }
 
 wait_gone() {

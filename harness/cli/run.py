@@ -13,6 +13,7 @@ from harness.cli.options import cluster_options, resolve_topology
 from harness.errors import HarnessError
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
+from nemesis.wan_plan import parse_duration_ms, parse_pair_latencies, parse_percent
 from workloads.queue import QueueOptions
 
 EXIT_FOR_VERDICT = {True: 0, False: 1}
@@ -27,6 +28,11 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds of workload while faults run.")
 @click.option("--seed", type=int, help="Seed for the fault schedule (same seed, same faults).")
 @cluster_options
+@click.option("--wan-latency", default="0ms", show_default=True,
+              help="One-way delay added on every link between two DCs (inter-DC RTT grows by twice this).")
+@click.option("--wan-jitter", default="0ms", show_default=True, help="Jitter of that delay.")
+@click.option("--wan-loss", default="0%", show_default=True, help="Packet loss on every link between two DCs.")
+@click.option("--wan-pairs", default="", help="Per-DC-pair one-way latency, e.g. dc1:dc2=1ms,dc1:dc3=30ms.")
 @click.option("--acks", type=click.Choice(["all", "1", "0"]), default="all", show_default=True)
 @click.option("--idempotence/--no-idempotence", default=None,
               help="Idempotent producer (default: on with --acks all, off otherwise).")
@@ -68,7 +74,9 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         workload=workload, workload_name=f["workload_name"], nemesis=f["nemesis"],
         nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
         kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
-        test_name=f["test_name"])
+        test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
+        wan_jitter_ms=parse_duration_ms(f["wan_jitter"]), wan_loss_pct=parse_percent(f["wan_loss"]),
+        wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else ())
 
 
 @click.command()
