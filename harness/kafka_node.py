@@ -9,10 +9,14 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.control.base import Remote
 from harness.kafka_config import DATA_DIR, LOG_DIR, render
 from harness.topology import ConfigValue, Node
+
+if TYPE_CHECKING:
+    from harness.ssh_targets import ServiceCommands
 
 NODE_DIR = "/opt/harness"
 SCRIPT = f"{NODE_DIR}/kafka-node"
@@ -31,25 +35,33 @@ class NodeSetup:
     cluster_id: str
     properties: dict[str, ConfigValue]
     kafka_home: str = "/opt/kafka"
+    data_dir: str = DATA_DIR
+    log_dir: str = LOG_DIR
     clock_control: bool = False  # start the JVM under libfaketime so clock nemeses can move its wall clock
 
 
 class KafkaNode:
-    def __init__(self, node: Node, remote: Remote) -> None:
+    """`service`: an operator's own commands (systemd, pkill) for a machine whose Kafka the harness does not
+    manage; then provisioning is skipped and every action runs the operator's command instead of the script."""
+
+    def __init__(self, node: Node, remote: Remote, service: ServiceCommands | None = None) -> None:
         self.node = node
         self.remote = remote
+        self.service = service
 
     @property
     def name(self) -> str:
         return self.node.name
 
     def provision(self, setup: NodeSetup) -> None:
+        if self.service is not None:
+            return  # the operator installed and configured this Kafka
         env = {
             "ROLE": self.node.role,
             "MAIN_CLASS": "kafka.Kafka",
             "KAFKA_HOME": setup.kafka_home,
-            "DATA_DIR": DATA_DIR,
-            "LOG_DIR": LOG_DIR,
+            "DATA_DIR": setup.data_dir,
+            "LOG_DIR": setup.log_dir,
             "HEAP_OPTS": HEAP.get(self.node.role, HEAP["broker"]),
             "JVM_OPTS": JVM_OPTS,
             "CLUSTER_ID": setup.cluster_id,
@@ -62,9 +74,11 @@ class KafkaNode:
         for asset in ("log4j.properties", "log4j2.yaml"):
             self.remote.upload(f"{NODE_DIR}/{asset}", (_ASSETS / asset).read_bytes())
         self.remote.upload(SCRIPT, (_ASSETS / "kafka-node.sh").read_bytes(), mode=0o755)
-        self.remote.exec(f"mkdir -p {LOG_DIR} {DATA_DIR}")
+        self.remote.exec(f"mkdir -p {shlex.quote(setup.log_dir)} {shlex.quote(setup.data_dir)}")
 
     def _call(self, action: str, timeout: float = 60.0) -> str:
+        if self.service is not None:
+            return self.service.run(self.remote, action, timeout)
         return self.remote.exec(f"{SCRIPT} {action}", timeout=timeout).stdout.strip()
 
     def format(self) -> None:
