@@ -142,7 +142,7 @@ class Ingest:
             position_ops = self.position_ops[process]
         consumed = self.groups.consumed_by(process)
         in_txn = node != NONE
-        txn_reads: dict[int, int] = {}
+        peaks: dict[int, int] = {}  # pid -> highest offset read, where the op went backwards
         writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
         writer_of = log.txn
         firsts: dict[int, int] = {}
@@ -186,6 +186,7 @@ class Ingest:
             if pid in firsts:  # an earlier record of this op came from pid
                 if offset <= last:
                     self.backwards.append((process, pid, last, offset, op, op))
+                    peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
                     self.gaps.append((process, pid, last, offset, op, op))
                     gapped.append(pid)
@@ -202,8 +203,6 @@ class Ingest:
             if consumed is not None:
                 consumed.consume(pid, offset)
             if in_txn:
-                if offset > txn_reads.get(pid, NONE):
-                    txn_reads[pid] = offset
                 writer = writer_of[row]
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
@@ -213,8 +212,9 @@ class Ingest:
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])
         if in_txn:
-            self.txns.read_up_to(node, txn_reads)
-            self.txns.read_from(node, writers)
+            self.txns.read_up_to(node, {pid: max(positions[pid], peaks.get(pid, NONE)) for pid in firsts})
+            if writers:
+                self.txns.wr[node] = writers
 
     def _drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ != "ok":

@@ -32,7 +32,7 @@ class TxnTable:
         self.process: list[Process] = []
         self.writes: dict[int, list[tuple[int, int, int]]] = {}  # node -> (pid, offset, row), in the txn's order
         self.reads: list[tuple[int, int, int]] = []  # (node, pid, highest offset it read)
-        self.wr: list[tuple[int, int, int, int, int]] = []  # (writer, reader, pid, offset, row)
+        self.wr: dict[int, dict[int, tuple[int, int, int]]] = {}  # reader -> writer -> first (pid, offset, row) read
 
     def __len__(self) -> int:
         return len(self.invoke)
@@ -50,11 +50,6 @@ class TxnTable:
 
     def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
         self.writes.setdefault(node, []).append((pid, offset, row))
-
-    def read_from(self, node: int, writers: dict[int, tuple[int, int, int]]) -> None:
-        """`node` read records of each of `writers`; the first such record (pid, offset, row) proves it."""
-        for writer, (pid, offset, row) in writers.items():
-            self.wr.append((writer, node, pid, offset, row))
 
     def read_up_to(self, node: int, highest: dict[int, int]) -> None:
         for pid, offset in highest.items():
@@ -134,15 +129,16 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
             if u != v and o1 != o2:
                 graph.add(u, v, WW, (pid, o1, o2, r1, r2))
     succ, status, wr_bit = graph.succ, txns.status, 1 << WR
-    for writer, reader, pid, offset, row in txns.wr:
-        if status[writer] == FAIL:
-            graph.aborted_reads.append((writer, reader, pid, offset, row))
-        elif committed[writer]:
-            if with_facts:
-                graph.add(writer, reader, WR, (pid, offset, offset, row, row))
-            else:
-                edges = succ[writer]
-                edges[reader] = edges.get(reader, 0) | wr_bit
+    for reader, writers in txns.wr.items():
+        for writer, (pid, offset, row) in writers.items():
+            if status[writer] == FAIL:
+                graph.aborted_reads.append((writer, reader, pid, offset, row))
+            elif committed[writer]:
+                if with_facts:
+                    graph.add(writer, reader, WR, (pid, offset, offset, row, row))
+                else:
+                    edges = succ[writer]
+                    edges[reader] = edges.get(reader, 0) | wr_bit
     for reader, pid, offset in txns.reads:
         following = graph.next_write(pid, offset)
         if following is not None and following[1] != reader:
