@@ -92,7 +92,6 @@ class Ingest:
             key = (f, "pending")
             self.ops[key] = self.ops.get(key, 0) + 1
             self.positions.pop(process, None)
-        self.txns.finish()
 
     # ---- sends -------------------------------------------------------------------------------------------
 

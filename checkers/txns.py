@@ -17,7 +17,7 @@ import bisect
 from array import array
 from dataclasses import dataclass
 
-from checkers.log import FAIL, NONE, OK, PENDING, Log
+from checkers.log import FAIL, INFO, NONE, OK, PENDING, Log
 
 WW, WR, RW = 0, 1, 2
 KINDS = ("ww", "wr", "rw")
@@ -46,7 +46,7 @@ class TxnTable:
 
     def completed(self, node: int, index: int, type_: str) -> None:
         self.done[node] = index
-        self.status[node] = {"ok": OK, "fail": FAIL}.get(type_, PENDING + 1)
+        self.status[node] = {"ok": OK, "fail": FAIL}.get(type_, INFO)
 
     def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
         self.writes.setdefault(node, []).append((pid, offset, row))
@@ -54,9 +54,6 @@ class TxnTable:
     def read_up_to(self, node: int, highest: dict[int, int]) -> None:
         for pid, offset in highest.items():
             self.reads.append((node, pid, offset))
-
-    def finish(self) -> None:
-        pass
 
     def op(self, node: int) -> int:
         """The op index that names a transaction: its completion if it has one, else its invoke."""
