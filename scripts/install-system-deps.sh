@@ -2,11 +2,11 @@
 # Install the Debian packages the harness needs on the machine that runs it, only those missing:
 # debootstrap (offline base image), maven + a JDK (Kafka jars from Maven Central), python3-venv,
 # chromium (the report's browser test), and gcc + libnetfilter-queue-dev (to build NetfilterQueue, the
-# userspace WAN delayer used where the kernel has no sch_netem).
+# userspace WAN delayer used where the kernel has no sch_netem), docker-compose (`harness compose`'s test).
 # The Docker engine is scripts/ensure-docker.sh's job.
 set -euo pipefail
 
-wanted=(debootstrap maven python3-venv iptables chromium gcc libnetfilter-queue-dev)
+wanted=(debootstrap maven python3-venv iptables chromium gcc libnetfilter-queue-dev docker-compose)
 command -v java >/dev/null 2>&1 || wanted+=(default-jdk-headless)
 missing=()
 for package in "${wanted[@]}"; do
@@ -16,6 +16,7 @@ for package in "${wanted[@]}"; do
     debootstrap) command -v debootstrap >/dev/null 2>&1 && continue ;;
     chromium) command -v chromium >/dev/null 2>&1 && continue ;;
     gcc) command -v gcc >/dev/null 2>&1 && continue ;;
+    docker-compose) command -v docker-compose >/dev/null 2>&1 && continue ;;
     python3-venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && continue ;;
   esac
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

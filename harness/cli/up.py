@@ -44,3 +44,28 @@ def down(run_id: str) -> None:
 
 
 COMMANDS = [up, down]
+
+
+@click.command(name="compose")
+@click.argument("directory", type=click.Path(file_okay=False))
+@cluster_options
+@click.option("--subnet", default="172.31.250.0/24", show_default=True, help="Subnet of the compose network.")
+def compose_command(directory: str, topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
+                    controllers: int | None, kafka_version: str, image_tag: str | None, subnet: str) -> None:
+    """Write a docker-compose project of the same topology to DIRECTORY (run it with `docker-compose up -d`)."""
+    from pathlib import Path
+
+    from harness.compose_file import write_project
+
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers)
+    image.check_version(kafka_version)
+    tag = image_tag or image.kafka_tag(kafka_version)
+    run_id = new_run_id()
+    path = write_project(Path(directory), topo, tag, run_id, subnet)
+    console.say(f"wrote {path} (run id {run_id}); start it with `docker-compose -f {path} up -d`")
+    if not image_tag and not image.image_exists(engine.connect(), tag):
+        console.say(f"[yellow]note:[/yellow] image {tag} is not built yet: run `harness image` first")
+    click.echo(str(path))
+
+
+COMMANDS.append(compose_command)

@@ -1,0 +1,29 @@
+"""`harness compose` renders the same topology as a docker-compose project that really starts."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from harness.admin import Admin
+from harness.compose_file import write_project
+from harness.topology import default_topology
+from tests.cluster.conftest import labelled_leftovers
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
+def test_compose_project_starts_the_default_topology(tmp_path, node_image, docker_client):
+    path = write_project(tmp_path / "project", default_topology(), node_image, "kj-compose", "172.31.251.0/24")
+    compose = ["docker-compose", "-f", str(path)]
+    try:
+        subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=300)
+        admin = Admin("172.31.251.12:9092,172.31.251.14:9092,172.31.251.16:9092")
+        admin.wait_brokers({1, 2, 3}, timeout=180)
+        containers = docker_client.containers.list(filters={"label": "harness.run-id=kj-compose"})
+        assert len(containers) == 6
+        assert all(c.labels["harness.node"] in {n.name for n in default_topology().nodes} for c in containers)
+    finally:
+        subprocess.run([*compose, "down", "-v"], capture_output=True, timeout=300)
+    assert labelled_leftovers(docker_client, "kj-compose") == []
