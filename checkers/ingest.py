@@ -145,7 +145,9 @@ class Ingest:
         writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
         writer_of = log.txn
         firsts: dict[int, int] = {}
-        gapped: list[int] = []
+        gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
+        gap, backwards = self.gaps.append, self.backwards.append
+        advance_offset, advance_op = log.advance_offset, log.advance_op
         last_topic: Any = None
         parts: Any = None
         rows: Any = None
@@ -179,25 +181,25 @@ class Ingest:
                 log.elsewhere(row, pid, offset, op)
             if offset > max_read[pid]:
                 max_read[pid] = offset
-                log.advance_offset[pid].append(offset)
-                log.advance_op[pid].append(op)
+                advance_offset[pid].append(offset)
+                advance_op[pid].append(op)
             last = positions.get(pid, NONE)  # offsets are never negative
             if pid in firsts:  # an earlier record of this op came from pid
                 if offset <= last:
-                    self.backwards.append((process, pid, last, offset, op, op))
+                    backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
-                    self.gaps.append((process, pid, last, offset, op, op))
-                    gapped.append(pid)
+                    gap((process, pid, last, offset, op, op))
+                    gapped[pid] = None
             else:
                 firsts[pid] = offset
                 if last == NONE:
                     if consumed is not None:
                         self.groups.resumed(process, pid, offset, op, invoke)
                 elif offset <= last:
-                    self.backwards.append((process, pid, last, offset, position_ops[pid], op))
+                    backwards((process, pid, last, offset, position_ops[pid], op))
                 elif offset != last + 1:
-                    self.gaps.append((process, pid, last, offset, position_ops[pid], op))
+                    gap((process, pid, last, offset, position_ops[pid], op))
             positions[pid] = offset
             if consumed is not None:
                 consumed.consume(pid, offset)
