@@ -73,3 +73,37 @@ def render(props: Mapping[str, ConfigValue]) -> str:
         return str(value).lower() if isinstance(value, bool) else str(value)
 
     return "".join(f"{key}={text(value)}\n" for key, value in props.items())
+
+
+def parse(text: str) -> dict[str, ConfigValue]:
+    """A server.properties file as `render` would write it back: comments and blank lines dropped, continued
+    lines joined, `key=value`, `key: value` and `key value` understood. Escapes stay as written, so rendering
+    the result gives Kafka exactly the values it would have read from the original file."""
+    props: dict[str, ConfigValue] = {}
+    logical = ""
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not logical and (not stripped or stripped[0] in "#!"):
+            continue
+        logical += stripped
+        trailing = len(logical) - len(logical.rstrip("\\"))
+        if trailing % 2:  # an odd number of backslashes continues the line
+            logical = logical[:-1]
+            continue
+        key, value = _split_entry(logical)
+        props[key] = value
+        logical = ""
+    if logical:
+        key, value = _split_entry(logical)
+        props[key] = value
+    return props
+
+
+def _split_entry(entry: str) -> tuple[str, str]:
+    i = 0
+    while i < len(entry) and entry[i] not in "=: \t\f":
+        i += 2 if entry[i] == "\\" else 1
+    key, rest = entry[:i], entry[i:].lstrip(" \t\f")
+    if rest[:1] in ("=", ":"):
+        rest = rest[1:].lstrip(" \t\f")
+    return key, rest
