@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import console, engine, image
 from harness.admin import Admin
@@ -33,6 +33,10 @@ from nemesis.schedule import NemesisSchedule
 from nemesis.wan import WanShaping
 from workloads.base import Workload
 from workloads.queue import QueueOptions
+
+if TYPE_CHECKING:
+    from harness.ssh_cluster import SSHCluster
+    from harness.ssh_targets import SSHTargets
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class RunOptions:
     wan_jitter_ms: float = 0.0
     wan_loss_pct: float = 0.0
     wan_pairs: tuple[tuple[tuple[str, str], float], ...] = ()  # per-DC-pair one-way latency overrides
+    ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
 
     def name(self) -> str:
         return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
@@ -70,22 +75,23 @@ class RunOutcome:
 def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
              progress: Progress | None = None) -> RunOutcome:
     """Run one test. Messages go to `say` if given (then no live panel), else to the live progress display."""
-    nemeses = _validate(options)
+    nemeses, ssh = _validate(options)
     progress = progress or Progress(quiet=say is not None)
     say = say or progress.say
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
-    client = engine.connect()
+    client = engine.connect() if ssh is None else None  # --ssh: no Docker needed
     results = ResultsDir(options.results_root, options.name())
     run_id = new_run_id()
     say(f"run {run_id}: results in {results.path}")
     try:
         with progress:
             progress.phase("image")
-            image_tag = options.image or image.ensure_image(client, options.kafka_version, say)
+            image_tag = "ssh" if ssh is not None else options.image or image.ensure_image(
+                client, options.kafka_version, say)
             _write_test_json(results, options, seed, run_id, image_tag)
             with HistoryRecorder(results.history) as history:
                 progress.attach(history)
-                run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say)
+                run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say, ssh)
                 checker, complete, nemesis_errors = run.execute()
             progress.phase("check")
         say("checking the history")
@@ -96,9 +102,10 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
         _write_report(results, say)
 
 
-def _validate(options: RunOptions) -> list[Nemesis]:
-    """Every check on the user's options, before anything is created."""
+def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
+    """Every check on the user's options, before anything is created; the --ssh file is loaded here."""
     nemeses = registry.parse(options.nemesis)
+    ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
     if options.workload_name not in workload_factories():
         raise HarnessError(f"unknown workload {options.workload_name!r}",
                            hint="known: " + ", ".join(sorted(workload_factories())))
@@ -108,7 +115,26 @@ def _validate(options: RunOptions) -> list[Nemesis]:
         raise HarnessError(f"replication factor {options.workload.replication} needs at least that many brokers; "
                            f"the topology has {len(options.topology.brokers)}")
     image.check_version(options.kafka_version)
-    return nemeses
+    return nemeses, ssh
+
+
+def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHTargets:
+    """The --ssh file's machines. Nemeses that cannot act there are refused now, not mid-run; WAN shaping
+    needs sch_netem on the machines, which only the run can find out (it fails with one line there)."""
+    from harness import ssh_targets
+
+    loaded = ssh_targets.load(path)
+    if topology != loaded.topology or topology.nodes != loaded.topology.nodes:
+        raise HarnessError(f"with --ssh the topology is the one {path} lists",
+                           hint="build RunOptions with topology=ssh_targets.load(path).topology")
+    clocks = [n.name for n in nemeses if n.name.startswith("clock-")]
+    operated = [t.node.name for t in loaded.targets if t.service is not None]
+    if clocks and operated:
+        raise HarnessError(f"{clocks[0]} needs managed nodes, but the operator's commands run "
+                           f"{', '.join(operated)} ({path})",
+                           hint="clock nemeses start each JVM under libfaketime: set managed = true for every "
+                                "node, or drop the clock nemeses")
+    return loaded
 
 
 @dataclass
@@ -125,6 +151,7 @@ class _Run:
     history: HistoryRecorder
     progress: Progress
     say: Callable[[str], None]
+    ssh: SSHTargets | None = None  # the operator's machines instead of containers of ours
 
     def execute(self) -> tuple[str, bool, list[str]]:
         options, say = self.options, self.say
@@ -132,8 +159,7 @@ class _Run:
             stack.enter_context(_terminate_as_interrupt())
             self.progress.phase("cluster up")
             clock_control = any(n.name.startswith("clock-") for n in self.nemeses)
-            cluster = Cluster(self.client, options.topology, self.image_tag, self.run_id, say,
-                              clock_control=clock_control)
+            cluster = self._cluster(clock_control)
             stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
             t0 = time.monotonic()
             say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
@@ -180,6 +206,14 @@ class _Run:
             sampler.stop()
         return workload.checker, healthy and drained, schedule.errors
 
+
+    def _cluster(self, clock_control: bool) -> Cluster | SSHCluster:
+        if self.ssh is not None:
+            from harness.ssh_cluster import SSHCluster
+
+            return SSHCluster(self.ssh, self.run_id, self.say, clock_control=clock_control)
+        return Cluster(self.client, self.options.topology, self.image_tag, self.run_id, self.say,
+                       clock_control=clock_control)
 
     def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
         """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""
@@ -232,9 +266,10 @@ def _wait_healed(admin: Admin, topic: str, replication: int, timeout: float, say
         return False
 
 
-def _teardown(cluster: Cluster, results: ResultsDir, say: Callable[[str], None]) -> None:
+def _teardown(cluster: Cluster | SSHCluster, results: ResultsDir, say: Callable[[str], None]) -> None:
     with _shielded_from_interrupts():
-        say("collecting logs and removing the cluster")
+        say("collecting logs and " + ("removing the cluster" if isinstance(cluster, Cluster)
+                                      else "closing the SSH connections"))
         cluster.collect_logs(results.logs)
         for problem in cluster.teardown():
             say(f"[red]teardown problem:[/red] {problem} (`harness clean` retries)")
@@ -266,8 +301,9 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "time_limit": options.time_limit,
         "heal_timeout": options.heal_timeout,
         "drain_timeout": options.drain_timeout,
-        "kafka_version": options.kafka_version if options.image is None else None,
+        "kafka_version": options.kafka_version if options.image is None and options.ssh is None else None,
         "image": image_tag,
+        "targets": {"kind": "ssh", "file": str(options.ssh)} if options.ssh is not None else {"kind": "docker"},
         "topology": options.topology.to_json(),
         "workload": {"name": options.workload_name, **options.workload.to_json()},
         "versions": {"harness": __version__, "confluent_kafka": confluent_kafka.version()[0],

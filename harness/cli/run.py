@@ -8,7 +8,7 @@ from typing import Any
 import click
 import orjson
 
-from harness import console
+from harness import console, image, topology
 from harness.cli.options import cluster_options, resolve_topology
 from harness.errors import HarnessError
 from harness.progress import Progress
@@ -28,6 +28,9 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--time-limit", default=60.0, show_default=True, help="Seconds of workload while faults run.")
 @click.option("--seed", type=int, help="Seed for the fault schedule (same seed, same faults).")
 @cluster_options
+@click.option("--ssh", "ssh_file", type=click.Path(dir_okay=False),
+              help="TOML file of real machines (host, user, key, DC, how Kafka runs there): test that Kafka over "
+                   "SSH instead of containers. The file is the topology.")
 @click.option("--wan-latency", default="0ms", show_default=True,
               help="One-way delay added on every link between two DCs (inter-DC RTT grows by twice this).")
 @click.option("--wan-jitter", default="0ms", show_default=True, help="Jitter of that delay.")
@@ -70,13 +73,30 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         max_in_flight=f["max_in_flight"], delivery_timeout_ms=delivery_ms, request_timeout_ms=min(5000, delivery_ms),
         rate=f["rate"], concurrency=f["concurrency"], consumers=f["consumers"])
     return RunOptions(
-        topology=resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"]),
+        topology=_topology(f),
         workload=workload, workload_name=f["workload_name"], nemesis=f["nemesis"],
         nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
         kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
         wan_jitter_ms=parse_duration_ms(f["wan_jitter"]), wan_loss_pct=parse_percent(f["wan_loss"]),
-        wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else ())
+        wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else (),
+        ssh=Path(f["ssh_file"]) if f["ssh_file"] else None)
+
+
+def _topology(f: dict[str, Any]) -> topology.Topology:
+    """From the flags, or with --ssh from the machines the file lists (the only place that choice is made)."""
+    if not f["ssh_file"]:
+        return resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"])
+    given = {"--topology": f["topology_file"], "--dcs": f["dcs"], "--brokers-per-dc": f["brokers_per_dc"],
+             "--controllers": f["controllers"], "--image": f["image_tag"],
+             "--kafka-version": None if f["kafka_version"] == image.DEFAULT_KAFKA_VERSION else f["kafka_version"]}
+    clashing = [flag for flag, value in given.items() if value is not None]
+    if clashing:
+        raise HarnessError(f"--ssh cannot be combined with {clashing[0]}",
+                           hint="the --ssh file lists the nodes, and Kafka there is the machines' own")
+    from harness import ssh_targets
+
+    return ssh_targets.load(f["ssh_file"]).topology
 
 
 @click.command()
