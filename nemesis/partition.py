@@ -106,6 +106,13 @@ def partition_leader() -> PartitionNemesis:
         "controller while clients still reach it (zombie leader)", _isolated_target(targets.partition_leader))
 
 
+def partition_p0_leader() -> PartitionNemesis:
+    return PartitionNemesis(
+        "partition-p0-leader", "cut the leader of partition 0 off from every other broker and controller while "
+        "clients still reach it (zombie leader; the same partition in every step of a scenario)",
+        _isolated_target(targets.leader_of_partition_zero))
+
+
 def partition_controller() -> PartitionNemesis:
     return PartitionNemesis(
         "partition-controller", "cut the active KRaft controller off from the other controllers and the brokers",
@@ -128,6 +135,7 @@ NEMESES = {
     "partition-node": partition_node,
     "partition-halves": partition_halves,
     "partition-leader": partition_leader,
+    "partition-p0-leader": partition_p0_leader,
     "partition-controller": partition_controller,
     "partition-majorities-ring": partition_majorities_ring,
     "bridge": partition_bridge,

@@ -17,6 +17,8 @@ _TARGETS: dict[str, tuple[Chooser, str]] = {
     "-leader": (targets.partition_leader, "the leader of a random test partition"),
     "-controller": (targets.active_controller, "the active KRaft controller"),
     "-dc": (targets.random_dc, "every broker and controller of one random DC"),
+    "-p0-leader": (targets.leader_of_partition_zero, "the leader of partition 0 of the test topic"),
+    "-p0-followers": (targets.followers_of_partition_zero, "the followers of partition 0 of the test topic"),
 }
 
 

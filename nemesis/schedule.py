@@ -1,14 +1,19 @@
-"""The nemesis schedule: one thread that alternates fault and heal on an interval, recording both.
+"""The nemesis schedule: one thread that applies faults and heals them, recording both.
 
-Each cycle waits `interval`, starts one nemesis (chosen by the seeded RNG among those selected), waits
-`interval`, and stops it. `final_heal` stops what is active and heals every selected nemesis; the runner calls
-it from a `finally`, so it runs on normal end, on error and on Ctrl-C alike.
+Two kinds of schedule, interpreted in this one place:
+- random (the default): each cycle waits `interval`, starts one nemesis chosen by the seeded RNG among those
+  selected, waits `interval`, and stops it;
+- a timeline (scenarios): exact steps "at t seconds start nemesis N, hold it h seconds, heal".
+`final_heal` stops what is active and heals every selected nemesis; the runner calls it from a `finally`, so
+it runs on normal end, on error and on Ctrl-C alike.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from harness.history import HistoryRecorder
@@ -17,31 +22,64 @@ from nemesis.base import Fault, Nemesis, NemesisContext
 PROCESS = "nemesis"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One fault of a timeline: start `nemesis` at `at` seconds after the workload started, heal after `hold`."""
+
+    at: float
+    nemesis: Nemesis
+    hold: float
+
+
 class NemesisSchedule:
     def __init__(self, nemeses: Sequence[Nemesis], ctx: NemesisContext, history: HistoryRecorder,
-                 interval: float, say: Any = lambda _: None) -> None:
-        self.nemeses = list(nemeses)
+                 interval: float, say: Any = lambda _: None, timeline: Sequence[Step] = ()) -> None:
+        self.timeline = sorted(timeline, key=lambda step: step.at)
+        self.nemeses = list(nemeses) + [s.nemesis for s in self.timeline if s.nemesis not in nemeses]
         self.ctx = ctx
         self.history = history
         self.interval = interval
         self.say = say
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the schedule thread and final_heal never act at once
-        self._active: tuple[int, Nemesis, Fault] | None = None
+        self._active: dict[int, tuple[Nemesis, Fault]] = {}
         self._next_id = 0
         self._thread: threading.Thread | None = None
         self._healed = False
         self.errors: list[str] = []
 
     @property
-    def active(self) -> Fault | None:
-        return self._active[2] if self._active else None
+    def active(self) -> list[Fault]:
+        return [fault for _, fault in self._active.values()]
 
     def start(self) -> None:
         if not self.nemeses:
             return
-        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
+        target = self._run_timeline if self.timeline else self._run
+        self._thread = threading.Thread(target=target, name="nemesis", daemon=True)
         self._thread.start()
+
+    def _run_timeline(self) -> None:
+        """Steps may overlap (kill the followers, then the leader while they are down): each has its own thread."""
+        started = time.monotonic()
+        threads = [threading.Thread(target=self._run_step, args=(started, step), name=f"nemesis-step-{i}",
+                                    daemon=True) for i, step in enumerate(self.timeline)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _run_step(self, started: float, step: Step) -> None:
+        if self._stop.wait(max(0.0, started + step.at - time.monotonic())):
+            return
+        with self._lock:
+            if self._stop.is_set():
+                return
+            fault_id = self._start_fault(step.nemesis)
+        if fault_id is None or self._stop.wait(step.hold):
+            return
+        with self._lock:
+            self._stop_fault(fault_id)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -53,9 +91,10 @@ class NemesisSchedule:
             if self._stop.wait(self.interval):
                 return
             with self._lock:
-                self._stop_active()
+                self._stop_all_active()
 
-    def _start_fault(self, nemesis: Nemesis) -> None:
+    def _start_fault(self, nemesis: Nemesis) -> int | None:
+        """Start one fault and record it; its id, or None if it could not be applied (recorded and healed)."""
         fault_id = self._next_id
         self._next_id += 1
         f = f"start-{nemesis.name}"
@@ -66,15 +105,20 @@ class NemesisSchedule:
             self.errors.append(f"{f}: {error}")
             self.history.record(PROCESS, "info", f, {"nemesis": nemesis.name, "fault": fault_id}, str(error))
             self._heal(nemesis)
-            return
-        self._active = (fault_id, nemesis, fault)
+            return None
+        self._active[fault_id] = (nemesis, fault)
         self.history.record(PROCESS, "info", f, {**fault.to_json(), "fault": fault_id})
         self.say(f"nemesis: {nemesis.name} " + fault.summary())
+        return fault_id
 
-    def _stop_active(self) -> None:
-        if self._active is None:
+    def _stop_all_active(self) -> None:
+        for fault_id in sorted(self._active):
+            self._stop_fault(fault_id)
+
+    def _stop_fault(self, fault_id: int) -> None:
+        if fault_id not in self._active:
             return
-        fault_id, nemesis, fault = self._active
+        nemesis, fault = self._active.pop(fault_id)
         f = f"stop-{nemesis.name}"
         value = {**fault.to_json(), "fault": fault_id}
         self.history.invoke(PROCESS, f, value)
@@ -87,7 +131,6 @@ class NemesisSchedule:
         else:
             self.history.record(PROCESS, "info", f, value)
             self.say(f"nemesis: healed {nemesis.name}")
-        self._active = None
 
     def _heal(self, nemesis: Nemesis) -> None:
         try:
@@ -104,7 +147,7 @@ class NemesisSchedule:
             if self._healed:
                 return
             self._healed = True
-            self._stop_active()
+            self._stop_all_active()
             if self.nemeses:
                 self.history.invoke(PROCESS, "heal-all", {"nemeses": [n.name for n in self.nemeses]})
                 for nemesis in self.nemeses:

@@ -47,6 +47,35 @@ def partition_leader(ctx: NemesisContext) -> list[str]:
     raise TargetUnavailable(f"leader {leader} is not a broker of this topology")
 
 
+def _partition_zero(ctx: NemesisContext) -> tuple[int, tuple[int, ...]]:
+    if not ctx.bootstrap_servers or not ctx.topic:
+        raise TargetUnavailable("no test topic")
+    for p in Admin(ctx.bootstrap_servers).partitions(ctx.topic):
+        if p.partition == 0:
+            return p.leader, p.replicas
+    raise TargetUnavailable(f"partition 0 of {ctx.topic} is unknown")
+
+
+def _brokers_named(ctx: NemesisContext, ids: list[int]) -> list[str]:
+    names = [b.name for b in ctx.topology.brokers if b.node_id in ids]
+    if len(names) != len(ids):
+        raise TargetUnavailable(f"brokers {ids} are not all in this topology")
+    return names
+
+
+def leader_of_partition_zero(ctx: NemesisContext) -> list[str]:
+    """Scenarios need the same partition in every step: these two always mean partition 0 of the test topic."""
+    leader, _ = _partition_zero(ctx)
+    if leader < 0:
+        raise TargetUnavailable(f"partition 0 of {ctx.topic} has no leader right now")
+    return _brokers_named(ctx, [leader])
+
+
+def followers_of_partition_zero(ctx: NemesisContext) -> list[str]:
+    leader, replicas = _partition_zero(ctx)
+    return _brokers_named(ctx, [r for r in replicas if r != leader])
+
+
 def quorum_views(ctx: NemesisContext) -> dict[str, tuple[int, int]]:
     """Each reachable controller's (leader id, epoch) from its Raft quorum-state file."""
     views: dict[str, tuple[int, int]] = {}
