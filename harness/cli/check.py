@@ -26,7 +26,8 @@ def check(history: str, as_json: bool, workload: str) -> int:
     try:
         result = checkers.check_file(history, workload)
     except checkers.HistoryError as error:
-        raise HarnessError(f"{history}: {error}") from None
+        message = str(error)  # "line N: ..." gains the file's name; "cannot read FILE: ..." has it already
+        raise HarnessError(f"{history}: {message}" if message.startswith("line ") else message) from None
     if as_json:
         click.echo(orjson.dumps(checkers.result_to_json(result), option=orjson.OPT_INDENT_2).decode())
     console.plain(checkers.render_text(result))
