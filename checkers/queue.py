@@ -93,6 +93,15 @@ def _lost_or_unseen(log: Log, evidence: Evidence, row: int, found: Found) -> Non
             f"to its high watermark {high}.",
             value=value, topic=topic, partition=partition, offset=offset,
             drain={"op": drain_op, "high_watermark": high}))
+    elif high != NONE and offset >= high and log.done[row] < drain_op:
+        # A drain is the final read after every fault healed and the ISR is full again, so the high watermark
+        # is the log end: an offset acknowledged before it and at or beyond it is no longer in the log at all.
+        found.setdefault("lost-write", []).append(evidence(
+            "lost-write", [*ops, drain_op],
+            f"{acked} but the log ends below it: the final drain (op {drain_op}) found {log.name(pid)}'s high "
+            f"watermark at {high}, after every fault had healed.",
+            value=value, topic=topic, partition=partition, offset=offset,
+            drain={"op": drain_op, "high_watermark": high}))
     elif log.max_read[pid] > offset:
         advances = log.advance_offset[pid]
         i = bisect.bisect_right(advances, offset)

@@ -29,7 +29,7 @@ from harness.topology import Topology
 from harness.waiting import WaitTimeout
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
-from nemesis.schedule import NemesisSchedule
+from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
 from workloads.base import Workload
 from workloads.queue import QueueOptions
@@ -58,6 +58,8 @@ class RunOptions:
     wan_jitter_ms: float = 0.0
     wan_loss_pct: float = 0.0
     wan_pairs: tuple[tuple[tuple[str, str], float], ...] = ()  # per-DC-pair one-way latency overrides
+    timeline: tuple[tuple[float, str, float], ...] = ()  # exact (at s, nemesis, hold s) steps of a scenario
+    scenario: dict[str, Any] | None = None  # the scenario this run reproduces, for test.json and the summary
     ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
 
     def name(self) -> str:
@@ -158,7 +160,8 @@ class _Run:
         with ExitStack() as stack:
             stack.enter_context(_terminate_as_interrupt())
             self.progress.phase("cluster up")
-            clock_control = any(n.name.startswith("clock-") for n in self.nemeses)
+            clock_control = any(name.startswith("clock-") for name in
+                                [n.name for n in self.nemeses] + [name for _, name, _ in options.timeline])
             cluster = self._cluster(clock_control)
             stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
             t0 = time.monotonic()
@@ -183,8 +186,9 @@ class _Run:
                                    quorum_views=lambda: targets.quorum_views(ctx))
             sampler.start()
             stack.callback(sampler.stop)
+            timeline = [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
             schedule = NemesisSchedule(self.nemeses, ctx, self.history, options.nemesis_interval,
-                                       self.progress.nemesis)
+                                       self.progress.nemesis, timeline=timeline)
             stack.callback(schedule.final_heal)  # heals even if the run is interrupted
             stack.callback(workload.stop, 5.0)
 
@@ -202,7 +206,7 @@ class _Run:
             healthy = _wait_healed(admin, topic, replication, options.heal_timeout, say)
             self.progress.phase("drain", timeout=options.drain_timeout)
             say("draining every partition to its high watermark")
-            drained = workload.drain(options.drain_timeout)
+            drained = workload.drain(options.drain_timeout, healed=healthy)
             sampler.stop()
         return workload.checker, healthy and drained, schedule.errors
 
@@ -297,6 +301,8 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "run_id": run_id,
         "seed": seed,
         "nemesis": options.nemesis,
+        "timeline": [{"at": at, "nemesis": name, "hold": hold} for at, name, hold in options.timeline],
+        "scenario": options.scenario,
         "nemesis_interval": options.nemesis_interval,
         "time_limit": options.time_limit,
         "heal_timeout": options.heal_timeout,

@@ -25,8 +25,11 @@ class Workload(Protocol):
         """Let every client finish its current op and stop."""
         ...
 
-    def drain(self, timeout: float) -> bool:
-        """After healing: read everything back with fresh clients and record `drain` ops; True if complete."""
+    def drain(self, timeout: float, healed: bool = True) -> bool:
+        """After healing: read everything back with fresh clients and record `drain` ops; True if complete.
+
+        `healed` False (the ISR never became full again) makes every drain `info`: the high watermark may then lag
+        the log end, and the checker treats an ok drain's high watermark as the end of the log."""
         ...
 
     def to_json(self) -> dict[str, Any]:

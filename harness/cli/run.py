@@ -20,6 +20,9 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 
 
 @click.command()
+@click.option("--scenario", help="Run an incident scenario by name (see `harness scenarios`) or TOML path; "
+              "its topology, config, WAN and fault timeline replace the flags below.")
+@click.option("--control", is_flag=True, help="With --scenario: run its safe control variant.")
 @click.option("--workload", "workload_name", default="queue", show_default=True,
               help="What the clients do: queue (sends and polls), or another registered workload.")
 @click.option("--nemesis", default="partition-dc", show_default=True,
@@ -56,7 +59,13 @@ EXIT_FOR_VERDICT = {True: 0, False: 1}
 @click.option("--quiet", is_flag=True, help="Only warnings, the findings and the verdict line.")
 def run(**flags: Any) -> int:
     """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
-    outcome = run_test(options_from_flags(flags), progress=Progress(quiet=flags["quiet"]))
+    options = options_from_flags(flags)
+    outcome = run_test(options, progress=Progress(quiet=flags["quiet"]))
+    if options.scenario is not None:
+        from harness.scenario_summary import summarize
+
+        for line in summarize(options.scenario, outcome.result_json, outcome.results / "history.jsonl"):
+            console.plain(line)
     if flags["as_json"]:
         click.echo(orjson.dumps(outcome.result_json).decode())
     console.verdict_line(outcome.valid, str(outcome.results))
@@ -64,6 +73,10 @@ def run(**flags: Any) -> int:
 
 
 def options_from_flags(f: dict[str, Any]) -> RunOptions:
+    if f["control"] and not f["scenario"]:
+        raise HarnessError("--control needs --scenario NAME")
+    if f["scenario"]:
+        return scenario_options(f)
     if f["delivery_timeout"] <= 0:
         raise HarnessError("--delivery-timeout must be positive")
     delivery_ms = int(f["delivery_timeout"] * 1000)
@@ -99,6 +112,33 @@ def _topology(f: dict[str, Any]) -> topology.Topology:
     return ssh_targets.load(f["ssh_file"]).topology
 
 
+def scenario_options(f: dict[str, Any]) -> RunOptions:
+    """A scenario decides topology, config, WAN and faults; only where results go and the seed stay the user's."""
+    from harness.scenario import find
+
+    scenario = find(f["scenario"])
+    variant = scenario.variant(f["control"])
+    wan = dict(variant.wan)
+    return RunOptions(
+        topology=variant.topology, workload=variant.workload, nemesis="none", timeline=tuple(
+            (step.at, step.nemesis, step.hold) for step in scenario.timeline),
+        time_limit=scenario.time_limit, seed=f["seed"], kafka_version=f["kafka_version"], image=f["image_tag"],
+        results_root=Path(f["results_dir"]),
+        test_name=f["test_name"] or f"scenario-{scenario.name}-{'control' if f['control'] else 'unsafe'}",
+        wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
+        wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),
+        wan_loss_pct=parse_percent(wan.get("loss", "0%")), scenario=scenario.to_json(f["control"]))
+
+
+@click.command()
+def scenarios() -> None:
+    """List the incident scenarios with what each reproduces."""
+    from harness.scenario import library
+
+    for scenario in library():
+        click.echo(f"{scenario.name:30} expects {', '.join(scenario.expect):24} {scenario.summary}")
+
+
 @click.command()
 def nemeses() -> None:
     """List every nemesis with a one-line description."""
@@ -108,4 +148,4 @@ def nemeses() -> None:
         click.echo(f"{name:20} {description}")
 
 
-COMMANDS = [run, nemeses]
+COMMANDS = [run, nemeses, scenarios]

@@ -66,10 +66,22 @@ def test_drain_that_did_not_finish_proves_nothing():
     assert names(check(h)) == {"unseen"}
 
 
-def test_drain_below_the_offset_proves_nothing():
+def test_acknowledged_offset_at_or_beyond_the_final_drains_high_watermark_is_lost():
+    # The log was truncated below an acknowledged offset (acks=1 leader failover): the final drain, taken
+    # after healing, ends before it, so the write is gone even though no read ever passed it.
     h = History()
     h.send(0, 1, at=(0, 3))
+    h.drain(1, 0, 3)  # ops 2, 3
+    lost = only(check(h), "lost-write")
+    assert lost.ops == (0, 1, 3)
+    assert lost.facts["drain"] == {"op": 3, "high_watermark": 3}
+    assert "the log ends below it" in lost.explanation
+
+
+def test_drain_that_completed_before_the_ack_proves_nothing_about_it():
+    h = History()
     h.drain(1, 0, 3)
+    h.send(0, 1, at=(0, 3))
     assert names(check(h)) == {"unseen"}
 
 

@@ -1,0 +1,154 @@
+"""Incident scenarios as data: one TOML file each in harness/scenarios/ (or any path a user gives).
+
+A scenario names a real-world failure (with references), the topology and Kafka/client config that make it
+possible, an exact fault timeline, the anomalies the unsafe config must produce, and a `control`: the smallest
+config change under which the same timeline must produce none. File format: docs/scenarios.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import topology as topology_module
+from harness.errors import HarnessError
+from harness.topology import ConfigValue, Topology
+from workloads.queue import QueueOptions
+
+LIBRARY = Path(__file__).resolve().parent / "scenarios"
+_WORKLOAD_KEYS = {f.name for f in dataclasses.fields(QueueOptions)} - {"extra_producer_config", "topic"}
+_TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
+             "wan", "timeline", "control"}
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    at: float
+    nemesis: str
+    hold: float
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What one run of the scenario uses: the unsafe config, or the control's."""
+
+    topology: Topology
+    workload: QueueOptions
+    wan: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    references: tuple[str, ...]
+    expect: tuple[str, ...]
+    time_limit: float
+    timeline: tuple[TimelineStep, ...]
+    unsafe: Variant
+    control: Variant
+    control_explains: str
+    source: str = field(default="", compare=False)
+
+    def variant(self, control: bool) -> Variant:
+        return self.control if control else self.unsafe
+
+    def to_json(self, control: bool) -> dict[str, Any]:
+        return {"name": self.name, "variant": "control" if control else "unsafe", "summary": self.summary,
+                "references": list(self.references), "expect": list(self.expect),
+                "control_explains": self.control_explains,
+                "timeline": [dataclasses.asdict(s) for s in self.timeline], "source": self.source}
+
+
+def library() -> list[Scenario]:
+    return [load(p) for p in sorted(LIBRARY.glob("*.toml"))]
+
+
+def find(name_or_path: str) -> Scenario:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        return load(path)
+    candidate = LIBRARY / f"{name_or_path}.toml"
+    if candidate.exists():
+        return load(candidate)
+    known = ", ".join(p.stem for p in sorted(LIBRARY.glob("*.toml")))
+    raise HarnessError(f"unknown scenario {name_or_path!r}", hint=f"known: {known}; or give a .toml path")
+
+
+def load(path: Path) -> Scenario:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise HarnessError(f"scenario {path} is not valid TOML: {error}") from None
+    return parse(raw, str(path))
+
+
+def parse(raw: dict[str, Any], source: str) -> Scenario:
+    _no_unknown(raw, _TOP_KEYS, source)
+    for key in ("name", "summary", "expect", "timeline", "control"):
+        if key not in raw:
+            raise HarnessError(f"{source}: missing `{key}`")
+    topo = _topology(raw.get("topology", "stretch-3dc"), raw.get("broker_config", {}), source)
+    workload = _workload(QueueOptions(), raw.get("workload", {}), f"{source} [workload]")
+    wan = _wan(raw.get("wan", {}), source)
+    control_raw = raw["control"]
+    _no_unknown(control_raw, {"explains", "workload", "broker_config", "topology"}, f"{source} [control]")
+    if "explains" not in control_raw:
+        raise HarnessError(f"{source} [control]: missing `explains` (which config difference prevents the anomaly)")
+    control_topo = _topology(control_raw.get("topology", raw.get("topology", "stretch-3dc")),
+                             {**raw.get("broker_config", {}), **control_raw.get("broker_config", {})}, source)
+    control_workload = _workload(workload, control_raw.get("workload", {}), f"{source} [control.workload]")
+    return Scenario(
+        name=str(raw["name"]), summary=str(raw["summary"]),
+        references=tuple(str(r) for r in raw.get("references", [])),
+        expect=tuple(str(e) for e in raw["expect"]), time_limit=float(raw.get("time_limit", 60)),
+        timeline=_timeline(raw["timeline"], source),
+        unsafe=Variant(topo, workload, wan), control=Variant(control_topo, control_workload, wan),
+        control_explains=str(control_raw["explains"]), source=source)
+
+
+def _no_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise HarnessError(f"{where}: unknown key {unknown[0]!r}", hint="known: " + ", ".join(sorted(known)))
+
+
+def _topology(spec: Any, broker_config: dict[str, ConfigValue], source: str) -> Topology:
+    if spec == "stretch-3dc":
+        base = topology_module.default_topology()
+    elif isinstance(spec, dict):
+        base = topology_module.from_dict({"name": Path(source).stem, **spec}, source=f"{source} [topology]")
+    else:
+        raise HarnessError(f"{source}: topology must be \"stretch-3dc\" or a table like a --topology file")
+    merged = {**dict(base.broker_config), **broker_config}
+    return topology_module.validate(dataclasses.replace(base, broker_config=tuple(sorted(merged.items()))))
+
+
+def _workload(base: QueueOptions, table: dict[str, Any], where: str) -> QueueOptions:
+    _no_unknown(table, _WORKLOAD_KEYS, where)
+    try:
+        return dataclasses.replace(base, **table)
+    except TypeError as error:
+        raise HarnessError(f"{where}: {error}") from None
+
+
+def _wan(table: dict[str, Any], source: str) -> tuple[tuple[str, str], ...]:
+    _no_unknown(table, {"latency", "jitter", "loss"}, f"{source} [wan]")
+    return tuple(sorted((k, str(v)) for k, v in table.items()))
+
+
+def _timeline(steps: Any, source: str) -> tuple[TimelineStep, ...]:
+    if not isinstance(steps, list) or not steps:
+        raise HarnessError(f"{source}: `timeline` needs at least one [[timeline]] step")
+    parsed = []
+    for i, step in enumerate(steps):
+        where = f"{source} timeline step {i + 1}"
+        _no_unknown(step, {"at", "nemesis", "hold"}, where)
+        try:
+            parsed.append(TimelineStep(float(step["at"]), str(step["nemesis"]), float(step["hold"])))
+        except KeyError as missing:
+            raise HarnessError(f"{where}: missing {missing}") from None
+    return tuple(parsed)
