@@ -30,36 +30,14 @@ from harness.ssh_targets import ServiceCommands, SSHTargets, from_dict, prefligh
 from harness.topology import uniform
 from harness.waiting import wait_until
 from tests.cluster.conftest import labelled_leftovers
+from tests.cluster.sshd import Key, docker_sh, new_key, start_sshd
 
 pytestmark = pytest.mark.cluster
 
 
-@dataclass(frozen=True)
-class Key:
-    path: str
-    public: str
-
-
 @pytest.fixture(scope="module")
 def key(tmp_path_factory: pytest.TempPathFactory) -> Key:
-    private = paramiko.RSAKey.generate(2048)
-    path = tmp_path_factory.mktemp("ssh") / "id_rsa"
-    private.write_private_key_file(str(path))
-    return Key(str(path), f"{private.get_name()} {private.get_base64()} harness-test")
-
-
-def start_sshd(container: Any, key: Key) -> None:
-    script = ("set -e; mkdir -p /run/sshd /root/.ssh; chmod 700 /root/.ssh; "
-              f"echo '{key.public}' >/root/.ssh/authorized_keys; chmod 600 /root/.ssh/authorized_keys; "
-              "ssh-keygen -A >/dev/null; /usr/sbin/sshd -E /var/log/sshd.log")
-    code, output = container.exec_run(["sh", "-c", script])
-    assert code == 0, output
-
-
-def docker_sh(container: Any, command: str) -> str:
-    code, output = container.exec_run(["sh", "-c", command])
-    assert code == 0, output
-    return str(output.decode())
+    return new_key(tmp_path_factory.mktemp("ssh"))
 
 
 def ip_of(container: Any, network: str) -> str:
