@@ -1,0 +1,49 @@
+"""Small pieces the txn and group workloads share: records as the history writes them, Kafka error names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+
+
+def decode(raw: bytes | None) -> int | str | None:
+    """A record's value as the history carries it: the int the workload sent, else the text."""
+    if raw is None:
+        return None
+    text = raw.decode(errors="replace")
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def records_of(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """Messages a consumer returned, in delivery order, as `poll` records; error events are left out (librdkafka
+    reports transient fetch errors as messages and retries them itself)."""
+    return [{"topic": m.topic(), "partition": m.partition(), "offset": m.offset(), "value": decode(m.value())}
+            for m in messages if m.error() is None]
+
+
+def error_name(error: KafkaError | KafkaException | BaseException) -> str:
+    """`request-timed-out`, `not-coordinator`, ...: the Kafka error's name as the history's `error` field."""
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        error = error.args[0]
+    if isinstance(error, KafkaError):
+        return error.name().lower().lstrip("_").replace("_", "-")
+    return type(error).__name__
+
+
+def kafka_error(error: BaseException) -> KafkaError | None:
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        return error.args[0]
+    return None
+
+
+def close_quietly(client: Any) -> None:
+    """Close a consumer (never a transactional producer: its close() aborts, see workloads/txn.py)."""
+    try:
+        client.close()
+    except (KafkaException, RuntimeError):
+        pass
