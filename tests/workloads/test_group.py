@@ -1,0 +1,148 @@
+"""The group workload's members against a scripted consumer: rebalances, commits and crashes as ops."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import KafkaError
+
+import checkers
+from harness.errors import HarnessError
+from harness.history import HistoryRecorder
+from tests.workloads.fakes import FakeGroupConsumer
+from workloads.group import GroupOptions, GroupWorkload, Member, churn_plan, commit_outcome
+from workloads.queue import QueueOptions
+
+
+def setup(tmp_path: Path, script: list[Any], commit_errors: list[KafkaError | None] | None = None,
+          **group: Any) -> tuple[GroupWorkload, HistoryRecorder, list[FakeGroupConsumer]]:
+    history = HistoryRecorder(tmp_path / "history.jsonl")
+    workload = GroupWorkload(QueueOptions(), "fake:9092", history, "r", logging.getLogger("test"),
+                             GroupOptions(topic="t", **group))
+    made: list[FakeGroupConsumer] = []
+
+    def consumer(config: dict[str, Any]) -> FakeGroupConsumer:
+        made.append(FakeGroupConsumer(config, list(script), list(commit_errors or [])))
+        return made[-1]
+
+    workload.consumer_factory = consumer
+    return workload, history, made
+
+
+def events(history: HistoryRecorder) -> list[dict[str, Any]]:
+    history.close()
+    return [orjson.loads(line) for line in history.path.read_bytes().splitlines()]
+
+
+def shape(e: dict[str, Any]) -> tuple[Any, ...]:
+    """(f, type) and what matters of the value: records' values, commit offsets, rebalance partitions."""
+    v = e["value"]
+    if e["f"] == "poll" and e["type"] == "ok":
+        return "poll", [r["value"] for r in v["records"]]
+    if e["f"] == "commit":
+        return "commit", e["type"], {o["partition"]: o["offset"] for o in v["offsets"]}
+    if e["f"] == "rebalance" and e["type"] == "ok":
+        return "rebalance", [p for _, p in v["assigned"]], [p for _, p in v["revoked"]]
+    return e["f"], e["type"]
+
+
+def test_a_rebalance_in_the_middle_of_a_poll_ends_that_poll_first_and_commits_what_was_processed(
+        tmp_path: Path) -> None:
+    script = [("assign", [0, 1]), ("msg", 0, 0, 10), ("msg", 1, 0, 11), ("revoke", [0, 1]), ("assign", [1]),
+              ("msg", 1, 1, 12)]
+    workload, history, _ = setup(tmp_path, script)
+    member = Member(workload)
+    member.subscribe()
+    assert member.poll(duration=0.05)
+    recorded = events(history)
+    assert [shape(e) for e in recorded] == [
+        ("subscribe", "invoke"), ("subscribe", "ok"),
+        ("poll", "invoke"), ("poll", []), ("rebalance", "invoke"), ("rebalance", [0, 1], []),
+        ("poll", "invoke"), ("poll", [10, 11]),
+        ("commit", "invoke", {0: 1, 1: 1}), ("commit", "ok", {0: 1, 1: 1}),
+        ("rebalance", "invoke"), ("rebalance", [], [0, 1]),
+        ("poll", "invoke"), ("poll", []), ("rebalance", "invoke"), ("rebalance", [1], []),
+        ("poll", "invoke"), ("poll", [12])]
+    assert {e["process"] for e in recorded} == {member.process}
+    assert recorded[0]["value"] == {"topics": ["t"], "group": "harness-r-group"}
+    assert checkers.check_file(history.path, "group").stats["groups"]["harness-r-group"]["commits"] == 1
+
+
+def test_leaving_commits_what_was_processed_and_records_the_revoke_of_close(tmp_path: Path) -> None:
+    workload, history, made = setup(tmp_path, [("assign", [0]), ("msg", 0, 4, 40)])
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    member.leave()
+    assert [shape(e) for e in events(history)][-4:] == [
+        ("commit", "invoke", {0: 5}), ("commit", "ok", {0: 5}), ("rebalance", "invoke"), ("rebalance", [], [0])]
+    assert made[0].closed and made[0].commits == [{0: 5}]
+
+
+def test_a_crash_commits_nothing_and_records_nothing_more(tmp_path: Path) -> None:
+    workload, history, made = setup(tmp_path, [("assign", [0]), ("msg", 0, 4, 40)])
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    member.crash(abandon=False)
+    recorded = events(history)
+    assert shape(recorded[-1]) == ("poll", [40]), "the close's revoke is not recorded: the process is gone"
+    assert made[0].closed and made[0].commits == []
+
+
+def test_an_abandoned_member_is_not_closed_until_the_group_gave_up_on_it(tmp_path: Path) -> None:
+    workload, history, made = setup(tmp_path, [("assign", [0])])
+    member = Member(workload)
+    member.subscribe()
+    member.crash(abandon=True)
+    assert not made[0].closed
+
+
+def test_with_auto_commit_each_reported_commit_is_an_op_between_polls(tmp_path: Path) -> None:
+    script = [("assign", [0]), ("msg", 0, 0, 5), ("committed", {0: 1}), ("msg", 0, 1, 6)]
+    workload, history, _ = setup(tmp_path, script, auto_commit=True)
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    assert [shape(e) for e in events(history)][6:] == [
+        ("poll", "invoke"), ("poll", [5]), ("commit", "invoke", {0: 1}), ("commit", "ok", {0: 1}),
+        ("poll", "invoke"), ("poll", [6])]
+
+
+@pytest.mark.parametrize(("error", "raised", "outcome"), [
+    (KafkaError(KafkaError.NOT_COORDINATOR), False, "info"),
+    (KafkaError(KafkaError.REQUEST_TIMED_OUT), True, "info"),
+    (KafkaError(KafkaError.ILLEGAL_GENERATION), True, "info"),
+    (KafkaError(KafkaError._NO_OFFSET), True, "fail"),
+])
+def test_only_commits_refused_before_they_left_the_client_are_fail(
+        tmp_path: Path, error: KafkaError, raised: bool, outcome: str) -> None:
+    workload, history, _ = setup(tmp_path, [("assign", [0]), ("msg", 0, 0, 1)], commit_errors=[error])
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    member.commit()
+    done = events(history)[-1]
+    assert (done["f"], done["type"], done["error"]) == ("commit", outcome, error.name().lower().lstrip("_")
+                                                        .replace("_", "-"))
+    assert commit_outcome(error) == outcome
+
+
+def test_churn_is_seeded_and_mixes_leaves_and_crashes() -> None:
+    plan = [churn_plan(random.Random(5), 3, 0.5) for _ in range(3)]
+    assert plan == [churn_plan(random.Random(5), 3, 0.5)] * 3
+    rng = random.Random(1)
+    many = [churn_plan(rng, 3, 0.5) for _ in range(400)]
+    assert {m for m, _ in many} == {0, 1, 2} and 150 < sum(a == "crash" for _, a in many) < 250
+
+
+def test_group_options_are_checked() -> None:
+    with pytest.raises(HarnessError):
+        GroupOptions(max_poll_interval_ms=1000, session_timeout_ms=6000)
+    with pytest.raises(HarnessError):
+        GroupOptions(crash_probability=2.0)

@@ -1,0 +1,408 @@
+"""The group workload: queue-style producers fill a topic while consumers in one consumer group read it,
+join, leave and crash, so that partitions really move between members.
+
+Each member is one process: `subscribe`, then `poll` ops, `commit` ops and the `rebalance` ops its callbacks
+report (on_assign, on_revoke, on_lost). A rebalance callback runs inside the client's poll, while a `poll` op is
+under way; the member then completes that poll with the records it has so far, records the rebalance (and, in
+manual mode, the commit of what it processed in the revoked partitions), and begins a new poll. The client
+returns one message per poll() call, so a record returned after a callback came after it.
+
+Commits: by default auto-commit is off and a member commits what it has processed (recorded) every
+`commit_interval` seconds and when partitions are revoked: at-least-once. With `auto_commit` the client commits
+in the background and the member records each commit its on_commit callback reports.
+
+Churn (seeded): every `churn_interval` seconds one member either leaves (commits, closes, leaves the group at
+once) or crashes, and a new member with a new process id joins in its place. A crash records nothing more and
+commits nothing: the member closes without its final commit (its processed but uncommitted records go to the
+next owner again), or, when abandoned (the default with auto-commit, whose close would commit), it just stops
+polling and the group notices when its max.poll.interval.ms runs out; that stalls every rebalance meanwhile.
+
+At the end a last member joins the group and reads every partition to its high watermark from the group's
+committed offsets; then a plain consumer drains the topic from the beginning and records `drain` ops.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from harness.errors import HarnessError
+from harness.history import HistoryRecorder
+from workloads.queue import QueueOptions, QueueWorkload
+from workloads.records import close_quietly, error_name, kafka_error, records_of
+
+# Commit errors the client raises before anything reaches the coordinator; every other error is `info` (the
+# client may have retried an attempt that did land).
+_LOCAL_COMMIT_ERRORS = {KafkaError._NO_OFFSET, KafkaError._ASSIGNMENT_LOST, KafkaError._STATE,
+                        KafkaError._INVALID_ARG}
+
+
+@dataclass(frozen=True)
+class GroupOptions:
+    topic: str = "jepsen-group"
+    members: int | None = None  # members at a time; None: the queue's --consumers, at least 2
+    auto_commit: bool = False
+    commit_interval: float = 1.0  # manual mode: commit what was processed this often, and on revoke
+    auto_commit_interval_ms: int = 1_000
+    churn_interval: float = 5.0  # one member leaves or crashes, and a new one joins, this often
+    crash_probability: float = 0.5
+    abandon_on_crash: bool | None = None  # None: abandon with auto-commit, close without commit otherwise
+    session_timeout_ms: int = 6_000  # the broker's group.min.session.timeout.ms
+    max_poll_interval_ms: int = 8_000  # how long a crashed (silent) member holds its partitions
+    final_read_timeout: float = 45.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.members is not None and self.members < 1:
+            raise HarnessError("the group workload needs at least one member")
+        if not 0.0 <= self.crash_probability <= 1.0 or self.churn_interval <= 0 or self.commit_interval <= 0:
+            raise HarnessError("group: crash_probability in [0, 1], churn and commit intervals positive")
+        if self.max_poll_interval_ms < self.session_timeout_ms:
+            raise HarnessError("group: max_poll_interval_ms must be at least session_timeout_ms")
+
+
+def commit_value(group: str, topic: str, offsets: dict[int, int]) -> dict[str, Any]:
+    return {"group": group, "offsets": [{"topic": topic, "partition": p, "offset": o}
+                                        for p, o in sorted(offsets.items())]}
+
+
+def rebalance_value(assigned: list[TopicPartition], revoked: list[TopicPartition],
+                    lost: bool = False) -> dict[str, Any]:
+    value: dict[str, Any] = {"assigned": sorted([tp.topic, tp.partition] for tp in assigned),
+                             "revoked": sorted([tp.topic, tp.partition] for tp in revoked)}
+    if lost:
+        value["lost"] = True  # taken away by the coordinator (session or poll interval ran out), not handed over
+    return value
+
+
+def commit_outcome(error: KafkaError | None) -> str:
+    if error is None:
+        return "ok"
+    return "fail" if error.code() in _LOCAL_COMMIT_ERRORS else "info"
+
+
+def churn_plan(rng: random.Random, members: int, crash_probability: float) -> tuple[int, str]:
+    """Which member goes next, and how: ("leave" | "crash")."""
+    return rng.randrange(members), "crash" if rng.random() < crash_probability else "leave"
+
+
+class Member:
+    """One consumer in the group, one process; its callbacks record what the coordinator did to it."""
+
+    def __init__(self, workload: GroupWorkload) -> None:
+        self.w = workload
+        self.history = workload.history
+        self.process = self.history.new_process()
+        self.processed: dict[int, int] = {}  # partition -> next offset, after the last record recorded
+        self.committed: dict[int, int] = {}
+        self.records: list[dict[str, Any]] | None = None  # the poll op under way
+        self.alive = True  # False once crashed: its client may still call back, but it records nothing
+        self.last_commit = time.monotonic()
+        config = workload.consumer_config()
+        if workload.group_options.auto_commit:
+            config["on_commit"] = self._auto_committed
+        self.consumer = workload.consumer_factory(config)
+
+    # ---- ops ---------------------------------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        value = {"topics": [self.w.topic], "group": self.w.group}
+        self.history.invoke(self.process, "subscribe", value)
+        self.consumer.subscribe([self.w.topic], on_assign=self._assigned, on_revoke=self._revoked,
+                                on_lost=self._lost)
+        self.history.record(self.process, "ok", "subscribe", value)
+
+    def poll(self, duration: float = 0.5, most: int = 200) -> bool:
+        """One `poll` op (split by any rebalance during it); False when the client failed (switch process)."""
+        self.records = []
+        self.history.invoke(self.process, "poll", None)
+        deadline = time.monotonic() + duration
+        try:
+            while len(self.records) < most and (left := deadline - time.monotonic()) > 0:
+                message = self.consumer.poll(left)
+                if message is not None:
+                    self.records.extend(records_of([message]))
+        except KafkaException as error:
+            self.history.record(self.process, "info", "poll", None, error_name(error))
+            self.records = None
+            return False
+        self._end_poll()
+        return True
+
+    def _end_poll(self) -> None:
+        records, self.records = self.records, None
+        self.history.record(self.process, "ok", "poll", {"records": records})
+        for r in records or ():
+            self.processed[r["partition"]] = r["offset"] + 1
+
+    def commit(self, partitions: list[int] | None = None) -> None:
+        """Commit what was processed and not yet committed (manual mode)."""
+        offsets = {p: o for p, o in self.processed.items()
+                   if (partitions is None or p in partitions) and self.committed.get(p) != o}
+        if not offsets:
+            return
+        value = commit_value(self.w.group, self.w.topic, offsets)
+        self.history.invoke(self.process, "commit", value)
+        self.last_commit = time.monotonic()
+        try:
+            result = self.consumer.commit(offsets=[TopicPartition(self.w.topic, p, o) for p, o in offsets.items()],
+                                          asynchronous=False)
+            error = next((tp.error for tp in result or () if tp.error is not None), None)
+        except KafkaException as failure:
+            error = kafka_error(failure) or KafkaError(KafkaError._FAIL)
+        type_ = commit_outcome(error)
+        self.history.record(self.process, type_, "commit", value, None if error is None else error_name(error))
+        if type_ == "ok":
+            self.committed.update(offsets)
+
+    def leave(self) -> None:
+        """Commit and close: the member leaves the group at once (its revoke is recorded by the callback)."""
+        if not self.w.group_options.auto_commit:
+            self.commit()
+        close_quietly(self.consumer)
+        self.alive = False
+
+    def crash(self, abandon: bool) -> None:
+        """Stop here and record nothing more; close without a commit, or abandon the consumer to be closed
+        once the group gave up on it."""
+        self.alive = False
+        if not abandon:
+            close_quietly(self.consumer)
+
+    # ---- callbacks (inside poll() or close()) -------------------------------------------------------------
+
+    def _interrupt(self, record: Callable[[], None]) -> None:
+        if not self.alive:
+            return
+        polling = self.records is not None
+        if polling:
+            self._end_poll()
+        record()
+        if polling:
+            self.records = []
+            self.history.invoke(self.process, "poll", None)
+
+    def _rebalanced(self, value: dict[str, Any]) -> None:
+        self.history.invoke(self.process, "rebalance", value)
+        self.history.record(self.process, "ok", "rebalance", value)
+
+    def _assigned(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        self._interrupt(lambda: self._rebalanced(rebalance_value(partitions, [])))
+
+    def _revoked(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        def record() -> None:
+            if not self.w.group_options.auto_commit:
+                self.commit([tp.partition for tp in partitions])
+            self._rebalanced(rebalance_value([], partitions))
+            self._forget(partitions)
+        self._interrupt(record)
+
+    def _lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        def record() -> None:
+            self._rebalanced(rebalance_value([], partitions, lost=True))
+            self._forget(partitions)
+        self._interrupt(record)
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.processed.pop(tp.partition, None)
+            self.committed.pop(tp.partition, None)
+
+    def _auto_committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        offsets = {tp.partition: tp.offset for tp in partitions if tp.topic == self.w.topic and tp.offset >= 0}
+        if not offsets:
+            return
+        failed = error or next((tp.error for tp in partitions if tp.error is not None), None)
+
+        def record() -> None:
+            value = commit_value(self.w.group, self.w.topic, offsets)
+            self.history.invoke(self.process, "commit", value)
+            self.history.record(self.process, commit_outcome(failed), "commit", value,
+                                None if failed is None else error_name(failed))
+        self._interrupt(record)
+
+
+class GroupWorkload:
+    name = "group"
+    checker = "group"
+
+    def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
+                 logger: Any, group: GroupOptions | None = None) -> None:
+        self.options = options
+        self.group_options = group or GroupOptions()
+        self.topic = self.group_options.topic
+        self.group = f"harness-{run_id}-group"
+        self.bootstrap = bootstrap_servers
+        self.history = history
+        self.run_id = run_id
+        self.logger = logger
+        self.producers = QueueWorkload(replace(options, topic=self.topic, consumers=0), bootstrap_servers, history,
+                                       run_id, logger)
+        self.consumer_factory: Callable[[dict[str, Any]], Any] = Consumer  # tests put fakes here
+        self.members = self.group_options.members or max(2, options.consumers)
+        g = self.group_options
+        self._abandon = g.auto_commit if g.abandon_on_crash is None else g.abandon_on_crash
+        self._stop = threading.Event()
+        self._requests: dict[int, str] = {}  # member slot -> "leave" | "crash", set by the churn thread
+        self._lock = threading.Lock()
+        self._zombies: list[tuple[float, Any]] = []  # (close after, consumer) of crashed members
+        self._threads: list[threading.Thread] = []
+        self.churned: dict[str, int] = {"leave": 0, "crash": 0}
+
+    def topic_spec(self) -> tuple[str, int, int, dict[str, str]]:
+        o = self.options
+        return self.topic, o.partitions, o.replication, o.topic_config()
+
+    def to_json(self) -> dict[str, Any]:
+        g = self.group_options
+        return {"name": self.name, **self.options.to_json(), "topic": self.topic, "group": {
+            "name": self.group, "members": self.members, "auto_commit": g.auto_commit,
+            "commit_interval": g.commit_interval, "churn_interval": g.churn_interval,
+            "crash_probability": g.crash_probability, "abandon_on_crash": self._abandon,
+            "session_timeout_ms": g.session_timeout_ms, "max_poll_interval_ms": g.max_poll_interval_ms, "seed": g.seed}}
+
+    def consumer_config(self) -> dict[str, Any]:
+        g = self.group_options
+        return {"bootstrap.servers": self.bootstrap, "group.id": self.group, "auto.offset.reset": "earliest",
+                "enable.auto.commit": g.auto_commit, "auto.commit.interval.ms": g.auto_commit_interval_ms,
+                "session.timeout.ms": g.session_timeout_ms, "heartbeat.interval.ms": 1_000,
+                "max.poll.interval.ms": g.max_poll_interval_ms, "socket.timeout.ms": 10_000,
+                "enable.partition.eof": False, "logger": self.logger}
+
+    # ---- run ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.producers.start()
+        for k in range(self.members):
+            self._spawn(f"member-{k}", self._slot, k)
+        self._spawn("churn", self._churn, 0)
+
+    def _spawn(self, name: str, target: Callable[[int], None], k: int) -> None:
+        thread = threading.Thread(target=target, args=(k,), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        limit = timeout if timeout is not None else 30.0
+        deadline = time.monotonic() + limit
+        self.producers.stop(limit)
+        for thread in self._threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        self._reap(everything=True)
+
+    def _slot(self, k: int) -> None:
+        manual = not self.group_options.auto_commit
+        while not self._stop.is_set():
+            member = Member(self)
+            member.subscribe()
+            healthy = True
+            while healthy and not self._stop.is_set() and k not in self._requests:
+                healthy = member.poll()
+                if healthy and manual and time.monotonic() - member.last_commit >= self.group_options.commit_interval:
+                    member.commit()
+            with self._lock:
+                action = self._requests.pop(k, "leave")
+            if action == "crash" and healthy:
+                member.crash(self._abandon)
+                if self._abandon:
+                    with self._lock:
+                        self._zombies.append((time.monotonic() + self.group_options.max_poll_interval_ms / 1000 + 2,
+                                              member.consumer))
+            else:
+                member.leave()
+
+    def _churn(self, _: int) -> None:
+        rng = random.Random(f"{self.group_options.seed}-churn")
+        while not self._stop.wait(self.group_options.churn_interval):
+            slot, action = churn_plan(rng, self.members, self.group_options.crash_probability)
+            with self._lock:
+                self._requests[slot] = action
+                self.churned[action] += 1
+            self._reap()
+
+    def _reap(self, everything: bool = False) -> None:
+        """Close crashed members' consumers once the group has given up on them (or all of them, at the end)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [c for t, c in self._zombies if everything or t <= now]
+            self._zombies = [(t, c) for t, c in self._zombies if not (everything or t <= now)]
+        for consumer in due:
+            close_quietly(consumer)
+
+    # ---- final reads -------------------------------------------------------------------------------------
+
+    def _high_watermarks(self, consumer: Any) -> dict[int, int]:
+        return {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10, cached=False)[1]
+                for p in range(self.options.partitions)}
+
+    def drain(self, timeout: float) -> bool:
+        """A last member reads the group's backlog to the end; then a plain consumer reads everything."""
+        deadline = time.monotonic() + timeout
+        self._final_member(min(self.group_options.final_read_timeout, timeout / 2))
+        return self._drain_all(max(10.0, deadline - time.monotonic()))
+
+    def _final_member(self, timeout: float) -> bool:
+        member = Member(self)
+        try:
+            high = self._high_watermarks(member.consumer)
+            member.subscribe()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if not member.poll(1.0):
+                    return False
+                assigned = {tp.partition for tp in member.consumer.assignment()}
+                if assigned == set(high) and all(member.processed.get(p, self._position(member, p)) >= hw
+                                                 for p, hw in high.items()):
+                    return True
+            return False
+        finally:
+            member.leave()
+
+    def _position(self, member: Member, partition: int) -> int:
+        [tp] = member.consumer.position([TopicPartition(self.topic, partition)])
+        return int(tp.offset)
+
+    def _drain_all(self, timeout: float) -> bool:
+        consumer = self.consumer_factory({**self.consumer_config(), "group.id": f"harness-{self.run_id}-drain",
+                                          "enable.auto.commit": False})
+        process = self.history.new_process()
+        try:
+            high = self._high_watermarks(consumer)
+            parts = {"topic": self.topic, "partitions": sorted(high)}
+            self.history.invoke(process, "assign", parts)
+            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in high])
+            self.history.record(process, "ok", "assign", parts)
+            read_up_to = dict.fromkeys(high, 0)
+            deadline = time.monotonic() + timeout
+            while any(read_up_to[p] < high[p] for p in high) and time.monotonic() < deadline:
+                self.history.invoke(process, "poll", None)
+                try:
+                    messages = consumer.consume(500, 1.0)
+                except KafkaException as error:
+                    self.history.record(process, "info", "poll", None, error_name(error))
+                    break
+                records = records_of(messages)
+                self.history.record(process, "ok", "poll", {"records": records})
+                for r in records:
+                    read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
+            complete = True
+            for p, hw in high.items():
+                value = {"topic": self.topic, "partition": p, "high_watermark": hw}
+                self.history.invoke(process, "drain", value)
+                if read_up_to[p] >= hw:
+                    self.history.record(process, "ok", "drain", value)
+                else:
+                    complete = False
+                    self.history.record(process, "info", "drain", value,
+                                        f"read up to offset {read_up_to[p]} of {hw} before the drain timed out")
+            return complete
+        finally:
+            close_quietly(consumer)
+
