@@ -12,6 +12,10 @@ Verdict = bool | Literal["unknown"]
 INFORMATIONAL: Mapping[str, str] = {
     "unseen": "nothing proves the write should have been read yet",
     "int-send-skip": "Kafka does not promise that a transaction's records are contiguous in a partition",
+    "G0": "Kafka does not isolate concurrent transactions' writes: they may interleave in different orders in "
+          "different partitions",
+    "G1c-ww": "without write isolation a ww (log order) dependency may run against a wr one; only a pure-wr G1c "
+              "breaks read committed",
     "G-single": "Kafka transactions promise read-committed isolation, which allows read skew",
     "G2": "Kafka transactions promise read-committed isolation, which allows write skew",
 }

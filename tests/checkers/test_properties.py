@@ -16,7 +16,7 @@ from tests.checkers.models import queue_history, txn_history
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 seeds = st.integers(min_value=0, max_value=2**32)
-CYCLES = {"G0", "G1c", "G-single", "G2"}
+CYCLES = {"G0", "G1c", "G1c-ww", "G-single", "G2"}
 
 
 def check(events: list[dict[str, Any]], workload: str = "auto") -> checkers.CheckResult:
