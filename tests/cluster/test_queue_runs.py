@@ -25,7 +25,7 @@ def states(path: Path):
 def short_run(tmp_path, node_image, nemesis, seed):
     # 12 s faults: longer than KRaft's broker.session.timeout.ms (9 s), so the controller fences the broker
     # and Kafka visibly shrinks ISRs / moves leaders.
-    options = RunOptions(topology=default_topology(), nemesis=nemesis, nemesis_interval=12, time_limit=30,
+    options = RunOptions(topology=default_topology(), nemesis=nemesis, nemesis_interval=12, time_limit=40,
                          seed=seed, image=node_image, results_root=tmp_path)
     return run_test(options, say=lambda _: None)
 
