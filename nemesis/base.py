@@ -27,7 +27,8 @@ class Fault:
     def summary(self) -> str:
         """A short human description: what was isolated, or which nodes were hit."""
         if "components" in self.details:
-            return " | ".join(", ".join(side) for side in self.details["components"])
+            sides = " | ".join(", ".join(side) for side in self.details["components"])
+            return f"isolated {self.details['isolated']}: {sides}" if "isolated" in self.details else sides
         return "on " + ", ".join(self.targets)
 
     def to_json(self) -> dict[str, Any]:
