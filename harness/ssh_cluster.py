@@ -21,7 +21,7 @@ from harness.cluster import new_cluster_id
 from harness.control.base import Remote, RemoteCommandError
 from harness.errors import HarnessError
 from harness.kafka_config import broker_properties, controller_properties, parse
-from harness.kafka_node import KafkaNode, NodeSetup
+from harness.kafka_node import NODE_DIR, KafkaNode, NodeSetup
 from harness.ssh_targets import SSHTarget, SSHTargets, preflight
 from harness.topology import ConfigValue
 
@@ -85,7 +85,7 @@ class SSHCluster:
         for role in ("controller", "broker"):
             for t in self.targets.targets:
                 if t.node.role == role:
-                    self._ensure_running(self.nodes[t.node.name])
+                    self._ensure_running(t)
 
     def _provision(self, target: SSHTarget) -> None:
         assert target.managed is not None
@@ -93,8 +93,12 @@ class SSHCluster:
         setup = NodeSetup(self.cluster_id, self._properties(target), kafka_home=m.kafka_home, data_dir=m.data_dir,
                           log_dir=m.log_dir, clock_control=self.clock_control)
         node = self.nodes[target.node.name]
-        node.provision(setup)
-        node.format()  # --ignore-formatted: a data dir that already holds a cluster is left as it is
+        try:
+            node.provision(setup)
+            node.format()  # --ignore-formatted: a data dir that already holds a cluster is left as it is
+        except RemoteCommandError as error:
+            raise HarnessError(f"{target.node.name}: could not provision Kafka at {m.kafka_home} ({error})",
+                               hint=f"format.log in {m.log_dir} there says more") from None
 
     def _properties(self, target: SSHTarget) -> dict[str, ConfigValue]:
         assert target.managed is not None
@@ -111,14 +115,31 @@ class SSHCluster:
                                hint="point `properties` at the server.properties on that machine, or leave it "
                                     "unset to have one rendered") from None
 
-    def _ensure_running(self, node: KafkaNode) -> None:
+    def _ensure_running(self, target: SSHTarget) -> None:
         """Start a stopped node, resume a paused one (left so by a crashed run), leave a running one alone:
         an operator's start command need not be safe to run twice."""
-        state = node.status()
-        if state == "paused":
-            node.resume()
-        elif state != "running":
-            node.start()
+        name = target.node.name
+        node = self.nodes[name]
+        try:
+            state = node.status()
+            if state == "stopped":
+                node.start()
+                return
+            if state == "paused":
+                node.resume()
+        except RemoteCommandError as error:
+            raise HarnessError(f"{name}: could not bring Kafka up ({error})") from None
+        if self.clock_control and target.managed is not None and not self._under_faketime(node):
+            # A JVM started without libfaketime would ignore every clock fault: refuse rather than pretend.
+            raise HarnessError(f"{name}: Kafka already runs there, not under libfaketime, so clock nemeses would "
+                               "not move its clock",
+                               hint="stop it before the run (the harness then starts it with clock control), or "
+                                    "drop the clock nemeses")
+
+    @staticmethod
+    def _under_faketime(node: KafkaNode) -> bool:
+        return node.remote.exec(f"p=$(cat {NODE_DIR}/kafka.pid) && grep -q libfaketime /proc/$p/maps",
+                                check=False, timeout=20).ok
 
     def collect_logs(self, destination: Path) -> None:
         """Copy the files in each node's log dir that changed since the run began to destination/<node>/."""

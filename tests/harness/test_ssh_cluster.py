@@ -112,6 +112,29 @@ def test_clock_control_starts_managed_jvms_under_libfaketime() -> None:
     assert "CLOCK=faketime" in lab.machines["east-broker"].files["/opt/harness/node.env"].decode().splitlines()
 
 
+def test_clock_faults_are_refused_on_a_managed_jvm_already_running_without_libfaketime() -> None:
+    lab = Lab([managed(CONTROLLER), managed(BROKERS[0])], running=("east-controller", "east-broker"))
+    lab.machines["east-controller"]._respond = lambda c: ExecResult(0, "", "") if "libfaketime" in c else None
+    lab.machines["east-broker"]._respond = lambda c: ExecResult(1, "", "") if "libfaketime" in c else None
+    cluster = SSHCluster(lab.targets, "kj-test", clock_control=True, open_remotes=lambda _: lab.machines,
+                         check=lambda *_: None)
+    with pytest.raises(HarnessError, match=r"^east-broker: Kafka already runs there, not under libfaketime"):
+        cluster.start()
+    sent = [c for m in lab.machines.values() for c in m.commands]
+    assert any("libfaketime" in c for c in sent)
+    assert not any(c.endswith((" start", " stop", " kill")) for c in sent), "and it is left running"
+
+
+def test_a_start_command_that_fails_is_one_line_naming_the_node() -> None:
+    lab = Lab([{**CONTROLLER, **OPERATOR}, {**BROKERS[0], **OPERATOR}], running=("east-controller",))
+    lab.machines["east-broker"]._respond = lambda c: ExecResult(1, "", "Job for kafka.service failed.") \
+        if c == OPERATOR["start"] else ExecResult(3, "inactive\n", "")
+    with pytest.raises(HarnessError) as raised:
+        lab.cluster.start()
+    assert str(raised.value) == ("east-broker: could not bring Kafka up (east-broker: `systemctl start kafka` "
+                                 "exited 1: Job for kafka.service failed.)")
+
+
 def test_a_managed_node_with_a_properties_path_gets_that_file_as_it_is() -> None:
     own = "# the operator's\nnode.id=1\nlisteners = PLAINTEXT://:9092\nlog.dirs=/a,\\\n  /b\nsasl.jaas\\=x: y\n"
     lab = Lab([managed(CONTROLLER), managed(BROKERS[0], properties="/etc/kafka/server.properties")])
