@@ -16,8 +16,6 @@ from harness.runner import RunOptions, run_test
 from nemesis.wan_plan import parse_duration_ms, parse_pair_latencies, parse_percent
 from workloads.queue import QueueOptions
 
-EXIT_FOR_VERDICT = {True: 0, False: 1}
-
 
 @click.command()
 @click.option("--scenario", help="Run an incident scenario by name (see `harness scenarios`) or TOML path; "
@@ -69,7 +67,7 @@ def run(**flags: Any) -> int:
     if flags["as_json"]:
         click.echo(orjson.dumps(outcome.result_json).decode())
     console.verdict_line(outcome.valid, str(outcome.results))
-    return EXIT_FOR_VERDICT.get(outcome.valid, 2)  # type: ignore[call-overload, no-any-return]
+    return 0 if outcome.valid is True else 1 if outcome.valid is False else 2
 
 
 def options_from_flags(f: dict[str, Any]) -> RunOptions:
