@@ -23,12 +23,14 @@ from typing import Any
 
 from harness.control.docker import DockerRemote
 from harness.errors import HarnessError
-from harness.kafka_config import BROKER_PORT, LOG_DIR, broker_properties, controller_properties
+from harness.kafka_config import BROKER_PORT, LOG_DIR, ZOOKEEPER_PORT, properties_for
 from harness.kafka_node import KafkaNode, NodeSetup
 from harness.topology import Node, Topology
+from harness.waiting import wait_until
 
 RUN_LABEL = "harness.run-id"
 NODE_LABEL = "harness.node"
+JMX_PORT = 9999  # on each node's loopback, for the per-node views (harness/broker_views.py)
 Say = Callable[[str], None]
 
 
@@ -92,18 +94,32 @@ class Cluster:
         for node in self.topology.nodes:
             self._create_node(node)
         setups = {n.name: self._setup_for(n) for n in self.topology.nodes}
+        kraft = self.topology.mode == "kraft"  # only KRaft storage is formatted; ZooKeeper mode needs none
+
         # Provision and format in parallel: each format is a JVM start, the slowest step before Kafka runs.
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
-            list(pool.map(lambda n: (n.provision(setups[n.name]), n.format()), self.nodes.values()))
-        for role in ("controller", "broker"):
+            list(pool.map(lambda n: (n.provision(setups[n.name]), kraft and n.format()), self.nodes.values()))
+        for role in ("zookeeper", "controller", "broker"):
             for kafka_node in self.nodes.values():
                 if kafka_node.node.role == role:
                     kafka_node.start()
+            if role == "zookeeper" and self.topology.zookeepers:
+                # A broker gives up on ZooKeeper after zookeeper.connection.timeout.ms (18 s); on a loaded
+                # machine the ensemble may need longer to elect its leader, so brokers start once it serves.
+                wait_until(self._zookeeper_serving, 180, "the ZooKeeper ensemble to elect a leader and serve",
+                           interval=1.0)
+
+    def _zookeeper_serving(self) -> bool:
+        for z in self.topology.zookeepers:
+            result = self.nodes[z.name].remote.exec(
+                f"echo srvr | nc -w 2 127.0.0.1 {ZOOKEEPER_PORT}", check=False, timeout=10)
+            if "Mode:" not in result.stdout:
+                return False
+        return True
 
     def _setup_for(self, node: Node) -> NodeSetup:
-        render = controller_properties if node.role == "controller" else broker_properties
-        return NodeSetup(self.cluster_id, render(self.topology, node, self.addresses),
-                         clock_control=self.clock_control)
+        return NodeSetup(self.cluster_id, properties_for(self.topology, node, self.addresses),
+                         clock_control=self.clock_control, jmx_port=JMX_PORT)
 
     def _create_network(self) -> None:
         import docker.errors

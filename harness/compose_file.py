@@ -13,6 +13,7 @@ import shlex
 from pathlib import Path
 
 from harness.cluster import NODE_LABEL, RUN_LABEL, new_cluster_id
+from harness.errors import HarnessError
 from harness.kafka_config import broker_properties, controller_properties, render
 from harness.kafka_node import HEAP, JVM_OPTS, NODE_DIR
 from harness.topology import Topology
@@ -28,6 +29,9 @@ def addresses_in(topology: Topology, subnet: ipaddress.IPv4Network) -> dict[str,
 
 def write_project(directory: Path, topology: Topology, image: str, run_id: str,
                   subnet: str = "172.31.250.0/24") -> Path:
+    if topology.mode != "kraft":
+        raise HarnessError("harness compose writes KRaft clusters only",
+                           hint="run ZooKeeper mode with `harness up --mode zookeeper`")
     network = ipaddress.IPv4Network(subnet)
     addresses = addresses_in(topology, network)
     cluster_id = new_cluster_id()

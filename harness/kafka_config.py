@@ -12,12 +12,18 @@ from harness.topology import ConfigValue, Node, Topology
 
 BROKER_PORT = 9092
 CONTROLLER_PORT = 9093
+ZOOKEEPER_PORT = 2181
+ZOOKEEPER_PEER_PORTS = (2888, 3888)
 DATA_DIR = "/var/lib/kafka/data"
 LOG_DIR = "/var/log/kafka"
 
 
 def quorum_voters(topology: Topology, addresses: Mapping[str, str]) -> str:
     return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}" for c in topology.controllers)
+
+
+def zookeeper_connect(topology: Topology, addresses: Mapping[str, str]) -> str:
+    return ",".join(f"{addresses[z.name]}:{ZOOKEEPER_PORT}" for z in topology.zookeepers)
 
 
 def _internal_topic_defaults(topology: Topology) -> dict[str, ConfigValue]:
@@ -34,19 +40,30 @@ def _internal_topic_defaults(topology: Topology) -> dict[str, ConfigValue]:
 
 def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
     address = addresses[node.name]
-    props: dict[str, ConfigValue] = {
-        "process.roles": "broker",
-        "node.id": node.node_id,
-        "controller.quorum.voters": quorum_voters(topology, addresses),
-        "controller.listener.names": "CONTROLLER",
-        "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
-        "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    if topology.mode == "zookeeper":
+        # The controller is whichever broker wins ZooKeeper's /controller node; no KRaft settings at all.
+        props: dict[str, ConfigValue] = {
+            "broker.id": node.node_id,
+            "zookeeper.connect": zookeeper_connect(topology, addresses),
+            "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
+            "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
+        }
+    else:
+        props = {
+            "process.roles": "broker",
+            "node.id": node.node_id,
+            "controller.quorum.voters": quorum_voters(topology, addresses),
+            "controller.listener.names": "CONTROLLER",
+            "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
+            "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        }
+    props.update({
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": DATA_DIR,
         "broker.rack": node.dc,
         **_internal_topic_defaults(topology),
-    }
+    })
     props.update(dict(topology.broker_config))
     for dc in topology.dcs:
         if dc.name == node.dc:
@@ -66,6 +83,35 @@ def controller_properties(topology: Topology, node: Node, addresses: Mapping[str
     }
     props.update(dict(topology.controller_config))
     return props
+
+
+def zookeeper_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+    """zoo.cfg of one ZooKeeper server (its myid is its node id, written into the data dir by the node)."""
+    peer, election = ZOOKEEPER_PEER_PORTS
+    props: dict[str, ConfigValue] = {
+        "tickTime": 2000,
+        "initLimit": 10,
+        "syncLimit": 5,
+        "dataDir": DATA_DIR,
+        "clientPort": ZOOKEEPER_PORT,
+        "maxClientCnxns": 0,
+        "admin.enableServer": "false",
+        "4lw.commands.whitelist": "srvr,ruok,mntr",
+    }
+    if len(topology.zookeepers) > 1:
+        for z in topology.zookeepers:
+            # Our own address as 0.0.0.0, so the election port binds whatever the container's address is.
+            host = "0.0.0.0" if z.name == node.name else addresses[z.name]
+            props[f"server.{z.node_id}"] = f"{host}:{peer}:{election}"
+    props.update(dict(topology.controller_config))
+    return props
+
+
+def properties_for(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+    """What this node's process reads: server.properties of a broker or controller, or a zoo.cfg."""
+    render = {"broker": broker_properties, "controller": controller_properties,
+              "zookeeper": zookeeper_properties}[node.role]
+    return render(topology, node, addresses)
 
 
 def render(props: Mapping[str, ConfigValue]) -> str:

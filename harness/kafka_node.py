@@ -25,7 +25,17 @@ _ASSETS = Path(__file__).resolve().parent.parent / "compose" / "node"
 # Sized for many JVMs on a small machine: C1-only JIT and the serial collector start fast and leave CPU for
 # the other nodes; heap is ample for test traffic.
 JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
-HEAP = {"broker": "-Xms256m -Xmx768m", "controller": "-Xms128m -Xmx384m"}
+HEAP = {"broker": "-Xms256m -Xmx768m", "controller": "-Xms128m -Xmx384m", "zookeeper": "-Xms64m -Xmx256m"}
+MAIN_CLASS = {"zookeeper": "org.apache.zookeeper.server.quorum.QuorumPeerMain"}  # else kafka.Kafka
+
+
+def jmx_opts(port: int) -> str:
+    """Remote JMX on the node's loopback only, without auth: the per-node watchers (harness/broker_views.py)
+    read it from inside the node, so no partition rule ever touches it and nothing outside can."""
+    return (f"-Dcom.sun.management.jmxremote -Dcom.sun.management.jmxremote.port={port} "
+            f"-Dcom.sun.management.jmxremote.rmi.port={port} -Dcom.sun.management.jmxremote.host=127.0.0.1 "
+            "-Djava.rmi.server.hostname=127.0.0.1 -Dcom.sun.management.jmxremote.authenticate=false "
+            "-Dcom.sun.management.jmxremote.ssl=false")
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class NodeSetup:
     data_dir: str = DATA_DIR
     log_dir: str = LOG_DIR
     clock_control: bool = False  # start the JVM under libfaketime so clock nemeses can move its wall clock
+    jmx_port: int | None = None  # remote JMX on 127.0.0.1 of the node (per-node views), off by default
 
 
 class KafkaNode:
@@ -56,21 +67,24 @@ class KafkaNode:
     def provision(self, setup: NodeSetup) -> None:
         if self.service is not None:
             return  # the operator installed and configured this Kafka
+        config_file = "zoo.cfg" if self.node.role == "zookeeper" else "server.properties"
+        jvm_opts = JVM_OPTS + (" " + jmx_opts(setup.jmx_port) if setup.jmx_port else "")
         env = {
             "ROLE": self.node.role,
-            "MAIN_CLASS": "kafka.Kafka",
+            "NODE_ID": str(self.node.node_id),
+            "MAIN_CLASS": MAIN_CLASS.get(self.node.role, "kafka.Kafka"),
             "KAFKA_HOME": setup.kafka_home,
             "DATA_DIR": setup.data_dir,
             "LOG_DIR": setup.log_dir,
             "HEAP_OPTS": HEAP.get(self.node.role, HEAP["broker"]),
-            "JVM_OPTS": JVM_OPTS,
+            "JVM_OPTS": jvm_opts,
             "CLUSTER_ID": setup.cluster_id,
-            "PROPERTIES": f"{NODE_DIR}/server.properties",
+            "PROPERTIES": f"{NODE_DIR}/{config_file}",
             "CLOCK": "faketime" if setup.clock_control else "",
         }
         env_text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in env.items())
         self.remote.upload(f"{NODE_DIR}/node.env", env_text.encode())
-        self.remote.upload(f"{NODE_DIR}/server.properties", render(setup.properties).encode())
+        self.remote.upload(f"{NODE_DIR}/{config_file}", render(setup.properties).encode())
         for asset in ("log4j.properties", "log4j2.yaml"):
             self.remote.upload(f"{NODE_DIR}/{asset}", (_ASSETS / asset).read_bytes())
         self.remote.upload(SCRIPT, (_ASSETS / "kafka-node.sh").read_bytes(), mode=0o755)

@@ -2,6 +2,9 @@
 
 Node ids: brokers are numbered 1..B across DCs in order, KRaft controllers 101..100+C, so a broker id in a
 Kafka log reads the same as in our names (`dc2-broker1` has node.id 2 in the default 3-DC topology).
+
+`mode = "zookeeper"` (Kafka < 4.0) makes the controller-side nodes ZooKeeper servers instead (role `zookeeper`,
+names `<dc>-zookeeper<i>`, myid 101..); the brokers then elect their controller through ZooKeeper.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from harness.errors import HarnessError
 
 CONTROLLER_ID_BASE = 100
+MODES = ("kraft", "zookeeper")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ConfigValue = str | int | float | bool
 
@@ -31,7 +35,7 @@ class DataCenter:
 class Node:
     node_id: int
     name: str  # e.g. "dc1-broker1"; the container is "<run-id>-<name>"
-    role: str  # "broker" or "controller"
+    role: str  # "broker", "controller" (KRaft) or "zookeeper" (a ZooKeeper server, in ZooKeeper mode)
     dc: str
 
     @property
@@ -45,10 +49,11 @@ class Topology:
     dcs: tuple[DataCenter, ...]
     broker_config: tuple[tuple[str, ConfigValue], ...] = ()
     controller_config: tuple[tuple[str, ConfigValue], ...] = ()
+    mode: str = "kraft"  # or "zookeeper": ZooKeeper servers instead of KRaft controllers
     nodes: tuple[Node, ...] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "nodes", _number_nodes(self.dcs))
+        object.__setattr__(self, "nodes", _number_nodes(self.dcs, self.mode))
 
     @property
     def brokers(self) -> tuple[Node, ...]:
@@ -57,6 +62,15 @@ class Topology:
     @property
     def controllers(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.role == "controller")
+
+    @property
+    def zookeepers(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.role == "zookeeper")
+
+    @property
+    def quorum(self) -> tuple[Node, ...]:
+        """The nodes that hold the cluster's metadata: KRaft controllers, or ZooKeeper servers."""
+        return tuple(n for n in self.nodes if n.role != "broker")
 
     def dc_names(self) -> tuple[str, ...]:
         return tuple(dc.name for dc in self.dcs)
@@ -74,6 +88,7 @@ class Topology:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "mode": self.mode,
             "dcs": [{"name": d.name, "brokers": d.brokers, "controllers": d.controllers,
                      "broker_config": dict(d.broker_config)} for d in self.dcs],
             "broker_config": dict(self.broker_config),
@@ -82,30 +97,34 @@ class Topology:
         }
 
 
-def _number_nodes(dcs: tuple[DataCenter, ...]) -> tuple[Node, ...]:
+def _number_nodes(dcs: tuple[DataCenter, ...], mode: str = "kraft") -> tuple[Node, ...]:
     nodes: list[Node] = []
     broker_id, controller_id = 0, CONTROLLER_ID_BASE
+    role = "zookeeper" if mode == "zookeeper" else "controller"
     for dc in dcs:
         for i in range(1, dc.controllers + 1):
             controller_id += 1
-            nodes.append(Node(controller_id, f"{dc.name}-controller{i}", "controller", dc.name))
+            nodes.append(Node(controller_id, f"{dc.name}-{role}{i}", role, dc.name))
         for i in range(1, dc.brokers + 1):
             broker_id += 1
             nodes.append(Node(broker_id, f"{dc.name}-broker{i}", "broker", dc.name))
     return tuple(nodes)
 
 
-def uniform(dcs: int = 3, brokers_per_dc: int = 1, controllers: int = 3, name: str | None = None) -> Topology:
-    """N DCs with M brokers each; controllers spread round-robin over the DCs (one per DC by default)."""
+def uniform(dcs: int = 3, brokers_per_dc: int = 1, controllers: int = 3, name: str | None = None,
+            mode: str = "kraft") -> Topology:
+    """N DCs with M brokers each; controllers (or ZooKeeper servers) spread round-robin over the DCs."""
     if not 1 <= dcs <= 9:
         raise HarnessError(f"--dcs must be between 1 and 9, got {dcs}")
     if not 1 <= brokers_per_dc <= 9:
         raise HarnessError(f"--brokers-per-dc must be between 1 and 9, got {brokers_per_dc}")
     if controllers not in (1, 3, 5):
-        raise HarnessError(f"a KRaft quorum of {controllers} controllers is not supported", hint="use 1, 3 or 5")
+        raise HarnessError(f"a quorum of {controllers} controllers is not supported", hint="use 1, 3 or 5")
+    _mode(mode, "--mode")
     per_dc = [controllers // dcs + (1 if i < controllers % dcs else 0) for i in range(dcs)]
     datacenters = tuple(DataCenter(f"dc{i + 1}", brokers_per_dc, per_dc[i]) for i in range(dcs))
-    return validate(Topology(name or f"stretch-{dcs}dc", datacenters))
+    suffix = "-zk" if mode == "zookeeper" else ""
+    return validate(Topology(name or f"stretch-{dcs}dc{suffix}", datacenters, mode=mode))
 
 
 def default_topology() -> Topology:
@@ -125,7 +144,7 @@ def load(path: str | Path) -> Topology:
 
 
 def from_dict(raw: dict[str, Any], source: str = "topology") -> Topology:
-    known = {"name", "dc", "broker_config", "controller_config"}
+    known = {"name", "mode", "dc", "broker_config", "controller_config"}
     _reject_unknown(raw, known, source)
     dcs_raw = raw.get("dc")
     if not isinstance(dcs_raw, list) or not dcs_raw:
@@ -147,6 +166,7 @@ def from_dict(raw: dict[str, Any], source: str = "topology") -> Topology:
         dcs=tuple(dcs),
         broker_config=_config(raw.get("broker_config", {}), f"{source}: broker_config"),
         controller_config=_config(raw.get("controller_config", {}), f"{source}: controller_config"),
+        mode=_mode(raw.get("mode", "kraft"), f"{source}: mode"),
     )
     return validate(topology, source)
 
@@ -162,9 +182,11 @@ def validate(topology: Topology, source: str = "topology") -> Topology:
         raise HarnessError(f"{source}: DC name {duplicates[0]!r} is used twice")
     if not topology.brokers:
         raise HarnessError(f"{source}: has no brokers")
-    if len(topology.controllers) not in (1, 3, 5):
-        raise HarnessError(f"{source}: has {len(topology.controllers)} controllers",
-                           hint="a KRaft quorum needs 1, 3 or 5 controllers in total")
+    if len(topology.quorum) not in (1, 3, 5):
+        what = "ZooKeeper servers" if topology.mode == "zookeeper" else "controllers"
+        raise HarnessError(f"{source}: has {len(topology.quorum)} {what}",
+                           hint=f"a {'ZooKeeper ensemble' if topology.mode == 'zookeeper' else 'KRaft quorum'} "
+                                "needs 1, 3 or 5 in total (`controllers` per DC)")
     if len(topology.nodes) > 40:
         raise HarnessError(f"{source}: {len(topology.nodes)} nodes is more than this harness runs on one machine (40)")
     return topology
@@ -174,6 +196,13 @@ def _reject_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
         raise HarnessError(f"{where}: unknown key {unknown[0]!r}", hint="known keys: " + ", ".join(sorted(known)))
+
+
+def _mode(value: Any, where: str) -> str:
+    if value not in MODES:
+        raise HarnessError(f"{where} must be one of {', '.join(MODES)}, got {value!r}",
+                           hint="zookeeper needs Kafka < 4.0 (the default 3.9.1 has it)")
+    return str(value)
 
 
 def _string(value: Any, where: str) -> str:

@@ -24,6 +24,12 @@ def isolate_one(nodes: Sequence[str], victim: str) -> dict[str, frozenset[str]]:
     return complete([[victim], [n for n in nodes if n != victim]])
 
 
+def sever(node: str, peers: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Cut one node off from some peers only (both ways); every other link stays up."""
+    cut = frozenset(peers) - {node}
+    return {node: cut, **{peer: frozenset({node}) for peer in cut}}
+
+
 def isolate_dc(topology: Topology, dc: str) -> dict[str, frozenset[str]]:
     """Cut one whole DC (its brokers and controllers) off from every other DC, in both directions."""
     inside = [n.name for n in topology.nodes if n.dc == dc]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from nemesis import targets
 from nemesis.base import Fault, NemesisContext
-from nemesis.grudge import Grudge, bridge, components, halves, isolate_dc, isolate_one, majorities_ring
+from nemesis.grudge import Grudge, bridge, components, halves, isolate_dc, isolate_one, majorities_ring, sever
 
 CHAIN = "HARNESS-PARTITION"
 
@@ -113,10 +113,18 @@ def partition_p0_leader() -> PartitionNemesis:
         _isolated_target(targets.leader_of_partition_zero))
 
 
+def _isolated_controller(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
+    if ctx.topology.mode != "zookeeper":
+        return _isolated_target(targets.active_controller)(ctx)
+    # ZooKeeper mode, the classic case: the controller broker loses ZooKeeper but still reaches the brokers.
+    (victim,) = targets.active_controller(ctx)
+    return sever(victim, [z.name for z in ctx.topology.zookeepers]), {"isolated": victim, "from": "zookeeper"}
+
+
 def partition_controller() -> PartitionNemesis:
     return PartitionNemesis(
-        "partition-controller", "cut the active KRaft controller off from the other controllers and the brokers",
-        _isolated_target(targets.active_controller))
+        "partition-controller", "cut the active KRaft controller off from the other controllers and the brokers; "
+        "in ZooKeeper mode, cut the controller broker off from ZooKeeper only", _isolated_controller)
 
 
 def partition_bridge() -> PartitionNemesis:

@@ -91,7 +91,10 @@ def quorum_views(ctx: NemesisContext) -> dict[str, tuple[int, int]]:
 
 
 def active_controller(ctx: NemesisContext) -> list[str]:
-    """The KRaft leader as the controllers with the highest epoch see it."""
+    """The KRaft leader as the controllers with the highest epoch see it; in ZooKeeper mode the broker that
+    is the controller (what the brokers' metadata says, which in ZooKeeper mode is the elected one)."""
+    if ctx.topology.mode == "zookeeper":
+        return [_controller_broker(ctx)]
     views = quorum_views(ctx)
     known = [(epoch, leader) for leader, epoch in views.values() if leader >= 0]
     if not known:
@@ -101,3 +104,12 @@ def active_controller(ctx: NemesisContext) -> list[str]:
         if controller.node_id == leader:
             return [controller.name]
     raise TargetUnavailable(f"quorum leader {leader} is not a controller of this topology")
+
+
+def _controller_broker(ctx: NemesisContext) -> str:
+    if not ctx.bootstrap_servers:
+        raise TargetUnavailable("no bootstrap servers to ask for the controller")
+    controller = Admin(ctx.bootstrap_servers).controller_id()
+    if controller < 0:
+        raise TargetUnavailable("no broker reports a controller right now")
+    return _brokers_named(ctx, [controller])[0]

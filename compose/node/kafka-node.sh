@@ -58,6 +58,8 @@ case "${1:-}" in
   start)
     if pid >/dev/null; then exit 0; fi
     mkdir -p "$LOG_DIR" "$DATA_DIR"
+    # A ZooKeeper server reads its id from myid in its data dir (written again after a wipe).
+    if [ "$ROLE" = zookeeper ] && [ ! -f "$DATA_DIR/myid" ]; then echo "${NODE_ID:?}" >"$DATA_DIR/myid"; fi
     if [ "${CLOCK:-}" = faketime ]; then
       # Per-process clock control: libfaketime re-reads the offset in $clockfile at most once a second;
       # the monotonic clock stays real, so only wall-clock time (what Kafka timestamps and expires by) moves.

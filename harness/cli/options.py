@@ -20,6 +20,8 @@ def cluster_options(command: F) -> F:
         click.option("--dcs", type=int, help="Number of datacenters (default 3)."),
         click.option("--brokers-per-dc", type=int, help="Brokers in each DC (default 1)."),
         click.option("--controllers", type=int, help="KRaft controllers in total, spread over the DCs (default 3)."),
+        click.option("--mode", type=click.Choice(topology.MODES), help="kraft (default), or zookeeper: ZooKeeper "
+                     "servers in place of the controllers, the controller elected through ZooKeeper (Kafka < 4)."),
         click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True,
                      help="Kafka release whose jars the image is built from (Maven Central)."),
         click.option("--image", "image_tag", help="Use this local image instead of building one "
@@ -30,12 +32,16 @@ def cluster_options(command: F) -> F:
 
 
 def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
-                     controllers: int | None) -> topology.Topology:
+                     controllers: int | None, mode: str | None = None) -> topology.Topology:
     if topology_file:
         if dcs is not None or brokers_per_dc is not None or controllers is not None:
             raise HarnessError("--topology cannot be combined with --dcs, --brokers-per-dc or --controllers",
                                hint="put the counts in the topology file")
-        return topology.load(topology_file)
-    if dcs is None and brokers_per_dc is None and controllers is None:
+        loaded = topology.load(topology_file)
+        if mode is not None and mode != loaded.mode:
+            raise HarnessError(f"--mode {mode} contradicts mode = {loaded.mode!r} in {topology_file}",
+                               hint="set `mode` in the topology file")
+        return loaded
+    if dcs is None and brokers_per_dc is None and controllers is None and mode in (None, "kraft"):
         return topology.default_topology()
-    return topology.uniform(dcs or 3, brokers_per_dc or 1, controllers or 3)
+    return topology.uniform(dcs or 3, brokers_per_dc or 1, controllers or 3, mode=mode or "kraft")

@@ -97,9 +97,9 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
 def _topology(f: dict[str, Any]) -> topology.Topology:
     """From the flags, or with --ssh from the machines the file lists (the only place that choice is made)."""
     if not f["ssh_file"]:
-        return resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"])
+        return resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"], f["mode"])
     given = {"--topology": f["topology_file"], "--dcs": f["dcs"], "--brokers-per-dc": f["brokers_per_dc"],
-             "--controllers": f["controllers"], "--image": f["image_tag"],
+             "--controllers": f["controllers"], "--mode": f["mode"], "--image": f["image_tag"],
              "--kafka-version": None if f["kafka_version"] == image.DEFAULT_KAFKA_VERSION else f["kafka_version"]}
     clashing = [flag for flag, value in given.items() if value is not None]
     if clashing:

@@ -14,9 +14,9 @@ from harness.cluster import Cluster, new_run_id, remove_by_label
 @cluster_options
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every broker registered.")
 def up(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None, controllers: int | None,
-       kafka_version: str, image_tag: str | None, wait: bool) -> None:
+       mode: str | None, kafka_version: str, image_tag: str | None, wait: bool) -> None:
     """Start a cluster and leave it running; prints the run id and the bootstrap servers on stdout."""
-    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers)
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
     image.check_version(kafka_version)
     client = engine.connect()
     tag = image_tag or image.ensure_image(client, kafka_version, console.say)
@@ -51,13 +51,14 @@ COMMANDS = [up, down]
 @cluster_options
 @click.option("--subnet", default="172.31.250.0/24", show_default=True, help="Subnet of the compose network.")
 def compose_command(directory: str, topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
-                    controllers: int | None, kafka_version: str, image_tag: str | None, subnet: str) -> None:
+                    controllers: int | None, mode: str | None, kafka_version: str, image_tag: str | None,
+                    subnet: str) -> None:
     """Write a docker-compose project of the same topology to DIRECTORY (run it with `docker-compose up -d`)."""
     from pathlib import Path
 
     from harness.compose_file import write_project
 
-    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers)
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
     image.check_version(kafka_version)
     tag = image_tag or image.kafka_tag(kafka_version)
     run_id = new_run_id()
