@@ -22,7 +22,8 @@ def summary(result: CheckResult) -> str:
 
 
 def render_anomaly(anomaly: Anomaly) -> str:
-    lines = [f"  - ops {', '.join(map(str, anomaly.ops))}: {anomaly.explanation}"]
+    where = f"ops {', '.join(map(str, anomaly.ops))}: " if anomaly.ops else ""  # cluster findings have none
+    lines = [f"  - {where}{anomaly.explanation}"]
     for fault in anomaly.nemesis:
         stop = f"{fault.stop}" if fault.stop is not None else "never healed"
         lines.append(f"      during {fault.nemesis} (fault {fault.fault}, ops {fault.start}→{stop})")

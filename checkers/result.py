@@ -18,6 +18,8 @@ INFORMATIONAL: Mapping[str, str] = {
               "breaks read committed",
     "G-single": "Kafka transactions promise read-committed isolation, which allows read skew",
     "G2": "Kafka transactions promise read-committed isolation, which allows write skew",
+    "stale-leader": "leader epochs fence a zombie leader; whether it cost acknowledged writes is the history's "
+                    "lost-write check",
 }
 
 

@@ -1,0 +1,327 @@
+"""Split-brain checks over what each node believed (cluster-state.jsonl), not what clients saw.
+
+Pure: a stream of state samples (harness/sampler.py with per-node `views`) and the history's nemesis ops in, a
+CheckResult out. Each sample is one moment; a node's *claim* is what its own view says at that moment:
+
+- it is the active controller — `ActiveControllerCount` ≥ 1, else its Raft state is `leader` (KRaft), else in
+  ZooKeeper mode its metadata names itself as controller;
+- it leads a test partition at some leader epoch — its own metadata names itself as that partition's leader.
+
+A node that did not answer (unreachable, JMX stale) claims nothing at that moment: a claim holds over a run of
+consecutive samples that all show it, so gaps never join two runs. Two runs of different nodes overlap over
+[latest start, earliest end]; an overlap longer than the grace window (failover is never instantaneous: the
+new side acts before the old side's next sample) is a finding.
+
+| anomaly | fails | rule |
+|---|---|---|
+| `split-brain-controller` | yes | two nodes claim to be the active controller over one window longer than grace |
+| `split-brain-leader` | yes | two brokers claim to lead one partition *at the same leader epoch* longer than grace |
+| `stale-leader` | no | a broker still claims a partition at an older epoch while another leads it at a newer one |
+| `leader-epoch-regression` | yes | one node's view of a partition's leader epoch went backwards |
+
+`stale-leader` is the zombie-leader window: epochs fence the old leader, and whether it cost acknowledged
+writes (acks=1) is the history checker's call (`lost-write`), so it is reported, not failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import orjson
+
+from checkers.errors import HistoryError
+from checkers.faults import NEMESIS, FaultTimeline
+from checkers.history import Event, read_events
+from checkers.result import Anomaly, CheckResult, Verdict
+
+DEFAULT_GRACE_S = 5.0
+NS = 1_000_000_000
+ANOMALIES = ("split-brain-controller", "split-brain-leader", "stale-leader", "leader-epoch-regression")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One node claiming one thing over consecutive samples (times in ns since the test began)."""
+
+    node: str
+    start: int
+    end: int
+    epoch: int = -1
+
+
+@dataclass
+class _Claims:
+    controller: dict[str, list[Run]]
+    leader: dict[tuple[int, str, int], list[Run]]  # (partition, node, epoch) -> runs
+
+
+def read_samples(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below, opened here to report OSError
+    except OSError as error:
+        raise HistoryError(f"cannot read {os.fspath(path)}: {error.strerror or error}") from None
+    with handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                sample = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                raise HistoryError(f"{os.fspath(path)} line {line_no}: invalid JSON ({error.msg})") from None
+            if isinstance(sample, dict) and isinstance(sample.get("time"), int | float):
+                yield sample
+
+
+def nemesis_timeline(events: Iterable[tuple[int, Event]]) -> FaultTimeline:
+    faults = FaultTimeline()
+    for _, event in events:
+        if event.get("process") == NEMESIS:
+            faults.feed(int(event["index"]), int(event["time"]), str(event["type"]), str(event["f"]),
+                        event.get("value"), event.get("error"))
+    return faults
+
+
+def check_cluster_file(state: str | os.PathLike[str], history: str | os.PathLike[str] | None = None,
+                       grace_s: float = DEFAULT_GRACE_S) -> CheckResult:
+    faults = nemesis_timeline(read_events(history)) if history is not None else FaultTimeline()
+    return check_cluster(read_samples(state), faults, grace_s)
+
+
+def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | None = None,
+                  grace_s: float = DEFAULT_GRACE_S) -> CheckResult:
+    faults = faults if faults is not None else FaultTimeline()
+    tracker = _Tracker()
+    stats = _Availability()
+    regressions: list[Anomaly] = []
+    for sample in sorted(samples, key=lambda s: s["time"]):
+        t = int(sample["time"])
+        stats.add(t, sample)
+        views = sample.get("views")
+        if isinstance(views, dict):
+            regressions.extend(tracker.add(t, str(sample.get("mode", "kraft")), views, faults))
+    tracker.close()
+    grace = int(grace_s * NS)
+    found: dict[str, tuple[Anomaly, ...]] = {
+        "split-brain-controller": tuple(_controller_overlaps(tracker.claims.controller, grace, faults)),
+        "leader-epoch-regression": tuple(regressions),
+    }
+    same, stale = _leader_overlaps(tracker.claims.leader, grace, faults)
+    found["split-brain-leader"], found["stale-leader"] = tuple(same), tuple(stale)
+    result_stats = {**stats.to_json(), "grace_s": grace_s, "views": tracker.samples_with_views,
+                    "controller_views": sorted(tracker.controller_sources),
+                    "anomaly_counts": {name: len(a) for name, a in sorted(found.items()) if a}}
+    failing = any(found[name] for name in ("split-brain-controller", "split-brain-leader",
+                                           "leader-epoch-regression"))
+    valid: Verdict = False if failing else True if tracker.samples_with_views else "unknown"
+    return CheckResult(valid, {name: a for name, a in found.items() if a}, result_stats)
+
+
+def merge(history: CheckResult, cluster: CheckResult) -> CheckResult:
+    """The run's verdict: the history's, failed also by any failing cluster finding."""
+    valid: Verdict = False if cluster.valid is False else history.valid
+    return CheckResult(valid, {**history.anomalies, **cluster.anomalies}, {**history.stats, "cluster": cluster.stats})
+
+
+# ---- claims --------------------------------------------------------------------------------------------------
+
+def controller_claim(mode: str, view: Mapping[str, Any]) -> tuple[bool | None, str]:
+    """(does this node claim to be the active controller, from which source); None when it cannot be known."""
+    if view.get("jmx") == "ok":
+        if "active_controller_count" in view:
+            return int(view["active_controller_count"]) >= 1, "jmx"
+        if "raft_state" in view:
+            return view["raft_state"] == "leader", "jmx"
+    if mode == "zookeeper" and view.get("reachable") and "controller" in view:
+        return view["controller"] == view.get("id"), "metadata"
+    return None, ""
+
+
+def leader_claims(view: Mapping[str, Any]) -> list[tuple[int, int]] | None:
+    """(partition, leader epoch) this broker believes it leads; None when it did not answer."""
+    if not view.get("reachable"):
+        return None
+    me = view.get("id")
+    return [(int(p["partition"]), int(p.get("epoch", -1))) for p in view.get("partitions", ())
+            if p.get("leader") == me]
+
+
+class _Tracker:
+    def __init__(self) -> None:
+        self.claims = _Claims({}, {})
+        self._open_controller: dict[str, Run] = {}
+        self._open_leader: dict[tuple[int, str, int], Run] = {}
+        self._epochs: dict[tuple[str, int], tuple[int, int]] = {}  # (node, partition) -> (highest epoch, time)
+        self._last_epoch: dict[tuple[str, int], int] = {}  # a regression is reported where it drops, once
+        self.samples_with_views = 0
+        self.controller_sources: set[str] = set()
+
+    def add(self, t: int, mode: str, views: Mapping[str, Any], faults: FaultTimeline) -> list[Anomaly]:
+        self.samples_with_views += 1
+        controllers: set[str] = set()
+        leaders: set[tuple[int, str, int]] = set()
+        regressions: list[Anomaly] = []
+        for node, view in views.items():
+            if not isinstance(view, dict):
+                continue
+            claim, source = controller_claim(mode, view)
+            if source:
+                self.controller_sources.add(source)
+            if claim:
+                controllers.add(node)
+            for partition, epoch in leader_claims(view) or ():
+                leaders.add((partition, node, epoch))
+            regressions.extend(self._epoch_regressions(t, node, view, faults))
+        _extend(self._open_controller, self.claims.controller, {n: n for n in controllers}, t)
+        _extend(self._open_leader, self.claims.leader, {key: key[1] for key in leaders}, t, epochs=True)
+        return regressions
+
+    def _epoch_regressions(self, t: int, node: str, view: Mapping[str, Any], faults: FaultTimeline) -> list[Anomaly]:
+        found = []
+        for p in view.get("partitions", ()) if view.get("reachable") else ():
+            partition, epoch = int(p["partition"]), int(p.get("epoch", -1))
+            if epoch < 0:
+                continue
+            highest = self._epochs.get((node, partition))
+            last = self._last_epoch.get((node, partition), epoch)
+            self._last_epoch[(node, partition)] = epoch
+            if highest is not None and epoch < highest[0] and epoch < last:
+                found.append(Anomaly(
+                    "leader-epoch-regression", (),
+                    f"{node}'s view of partition {partition} went from leader epoch {highest[0]} "
+                    f"(t={highest[1] / NS:.1f} s) back to {epoch} (t={t / NS:.1f} s)",
+                    {"node": node, "partition": partition, "from_epoch": highest[0], "to_epoch": epoch,
+                     "window_s": [round(highest[1] / NS, 3), round(t / NS, 3)]},
+                    faults.active(highest[1], t)))
+            if highest is None or epoch >= highest[0]:
+                self._epochs[(node, partition)] = (epoch, t)
+        return found
+
+    def close(self) -> None:
+        for key, run in self._open_controller.items():
+            self.claims.controller.setdefault(key, []).append(run)
+        for lkey, lrun in self._open_leader.items():
+            self.claims.leader.setdefault(lkey, []).append(lrun)
+        self._open_controller.clear()
+        self._open_leader.clear()
+
+
+def _extend(open_runs: dict[Any, Run], closed: dict[Any, list[Run]], claiming: Mapping[Any, str], t: int,
+            epochs: bool = False) -> None:
+    """Runs continue where the claim is seen again, end where it is not (not claimed, or not known)."""
+    for key in list(open_runs):
+        if key not in claiming:
+            closed.setdefault(key, []).append(open_runs.pop(key))
+    for key, node in claiming.items():
+        run = open_runs.get(key)
+        epoch = key[2] if epochs else -1
+        open_runs[key] = Run(node, run.start if run else t, t, epoch)
+
+
+# ---- overlaps ------------------------------------------------------------------------------------------------
+
+def _overlap(a: Run, b: Run) -> tuple[int, int]:
+    return max(a.start, b.start), min(a.end, b.end)
+
+
+def _window(start: int, end: int) -> str:
+    return f"from t={start / NS:.1f} s to t={end / NS:.1f} s ({(end - start) / NS:.1f} s)"
+
+
+def _controller_overlaps(runs: Mapping[str, list[Run]], grace: int, faults: FaultTimeline) -> Iterator[Anomaly]:
+    for (a, a_runs), (b, b_runs) in combinations(sorted(runs.items()), 2):
+        for ra in a_runs:
+            for rb in b_runs:
+                start, end = _overlap(ra, rb)
+                if end - start > grace:
+                    yield Anomaly(
+                        "split-brain-controller", (),
+                        f"{a} and {b} both reported being the active controller {_window(start, end)}, longer than "
+                        f"the {grace / NS:g} s grace window",
+                        {"nodes": [a, b], "window_s": [round(start / NS, 3), round(end / NS, 3)],
+                         "duration_s": round((end - start) / NS, 3)},
+                        faults.active(start, end))
+
+
+def _leader_overlaps(runs: Mapping[tuple[int, str, int], list[Run]], grace: int,
+                     faults: FaultTimeline) -> tuple[list[Anomaly], list[Anomaly]]:
+    by_partition: dict[int, list[Run]] = {}
+    for (partition, _node, _epoch), node_runs in runs.items():
+        by_partition.setdefault(partition, []).extend(node_runs)
+    same: list[Anomaly] = []
+    stale: list[Anomaly] = []
+    for partition, part_runs in sorted(by_partition.items()):
+        for ra, rb in combinations(sorted(part_runs, key=lambda r: (r.start, r.node)), 2):
+            if ra.node == rb.node:
+                continue
+            start, end = _overlap(ra, rb)
+            if end - start <= grace:
+                continue
+            facts = {"partition": partition, "nodes": [ra.node, rb.node], "epochs": [ra.epoch, rb.epoch],
+                     "window_s": [round(start / NS, 3), round(end / NS, 3)], "duration_s": round((end - start) / NS, 3)}
+            if ra.epoch == rb.epoch:
+                same.append(Anomaly(
+                    "split-brain-leader", (),
+                    f"{ra.node} and {rb.node} both reported leading partition {partition} at leader epoch "
+                    f"{ra.epoch} {_window(start, end)}: no epoch fences one from the other", facts,
+                    faults.active(start, end)))
+            else:
+                old, new = (ra, rb) if ra.epoch < rb.epoch else (rb, ra)
+                stale.append(Anomaly(
+                    "stale-leader", (),
+                    f"{old.node} still reported leading partition {partition} at epoch {old.epoch} while {new.node} "
+                    f"led it at epoch {new.epoch}, {_window(start, end)} (a zombie leader)", facts,
+                    faults.active(start, end)))
+    return same, stale
+
+
+# ---- availability ------------------------------------------------------------------------------------------
+
+class _Availability:
+    """Seconds each partition had no leader or a short ISR (the admin client's view), and each node's
+    unreachable seconds; a sample's state holds until the next sample."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self._last: tuple[int, Mapping[str, Any]] | None = None
+        self.leaderless: dict[int, int] = {}
+        self.under_replicated: dict[int, int] = {}
+        self.unreachable: dict[str, int] = {}
+        self.unknown = 0
+        self.first = self.final = 0
+
+    def add(self, t: int, sample: Mapping[str, Any]) -> None:
+        if self._last is None:
+            self.first = t
+        else:
+            self._account(self._last[1], t - self._last[0])
+        self.samples += 1
+        self._last, self.final = (t, sample), t
+
+    def _account(self, sample: Mapping[str, Any], dt: int) -> None:
+        partitions = sample.get("partitions")
+        if "error" in sample or not isinstance(partitions, list):
+            self.unknown += dt
+        else:
+            for p in partitions:
+                index = int(p["partition"])
+                self.leaderless.setdefault(index, 0)
+                self.under_replicated.setdefault(index, 0)
+                if int(p.get("leader", -1)) < 0:
+                    self.leaderless[index] += dt
+                if len(p.get("isr", ())) < len(p.get("replicas", ())):
+                    self.under_replicated[index] += dt
+        for node, view in (sample.get("views") or {}).items():
+            if isinstance(view, dict) and (view.get("reachable") is False or view.get("jmx") == "stale"):
+                self.unreachable[node] = self.unreachable.get(node, 0) + dt
+
+    def to_json(self) -> dict[str, Any]:
+        return {"samples": self.samples, "observed_s": round((self.final - self.first) / NS, 3),
+                "unknown_s": round(self.unknown / NS, 3),
+                "partitions": {str(p): {"leaderless_s": round(self.leaderless[p] / NS, 3),
+                                        "under_replicated_s": round(self.under_replicated[p] / NS, 3)}
+                               for p in sorted(self.leaderless)},
+                "unreachable_s": {n: round(s / NS, 3) for n, s in sorted(self.unreachable.items())}}
