@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness import console, engine, image
 from harness.admin import Admin
-from harness.cluster import Cluster, new_run_id
+from harness.broker_views import BrokerViews
+from harness.cluster import JMX_PORT, Cluster, new_run_id
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from harness.host_processes import HostProcesses
@@ -182,8 +183,12 @@ class _Run:
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
                                  bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
             self._shape_wan(ctx, stack)
+            views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
+                                jmx_port=JMX_PORT if isinstance(cluster, Cluster) else None)
+            views.start()
+            stack.callback(views.stop)
             sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
-                                   quorum_views=lambda: targets.quorum_views(ctx))
+                                   quorum_views=lambda: targets.quorum_views(ctx), views=views)
             sampler.start()
             stack.callback(sampler.stop)
             timeline = [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
@@ -284,6 +289,10 @@ def _check(results: ResultsDir, checker: str, counts: dict[tuple[str, str], int]
     import checkers
 
     result = checkers.check_file(results.history, checker)
+    if results.cluster_state.exists():  # what each node believed: the split-brain checks
+        from checkers.cluster import check_cluster_file, merge
+
+        result = merge(result, check_cluster_file(results.cluster_state, results.history))
     data = checkers.result_to_json(result)
     data["run"] = {"complete_drain": complete, "nemesis_errors": nemesis_errors}
     results.write_json("results.json", data)

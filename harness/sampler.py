@@ -2,8 +2,9 @@
 
 Each line: registered brokers, leader/replicas/ISR per test partition, the number of under-replicated
 partitions, and each controller's own view of the KRaft quorum (leader id and epoch) with the active
-controller they agree on. Times use the history's clock, so a report can line up leader changes and ISR
-shrinks with ops and faults.
+controller they agree on; with `views`, each node's own belief as harness/broker_views.py asks it (the
+input of the split-brain checks in checkers/cluster.py), taken first so it is closest to the line's time.
+Times use the history's clock, so a report can line up leader changes and ISR shrinks with ops and faults.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from harness.history import HistoryRecorder
 
 class StateSampler:
     def __init__(self, admin: Admin, topic: str, history: HistoryRecorder, path: Path, interval: float = 1.0,
-                 quorum_views: Callable[[], Mapping[str, tuple[int, int]]] | None = None):
+                 quorum_views: Callable[[], Mapping[str, tuple[int, int]]] | None = None,
+                 views: Callable[[], Mapping[str, Any]] | None = None):
         self.admin = admin
+        self.views = views
         self.quorum_views = quorum_views
         self.topic = topic
         self.history = history
@@ -41,6 +44,11 @@ class StateSampler:
 
     def sample(self) -> dict[str, Any]:
         state: dict[str, Any] = {"time": int(self.history.elapsed() * 1e9)}
+        if self.views is not None:
+            try:
+                state.update(self.views())
+            except Exception as error:  # noqa: BLE001
+                state["views_error"] = str(error)
         try:
             state["brokers"] = sorted(self.admin.broker_ids(timeout=2))
             partitions = self.admin.partitions(self.topic, timeout=2)

@@ -1,9 +1,12 @@
 """`harness check HISTORY`: check any history in the shared format; JSON on stdout, explanation on stderr.
+With cluster-state.jsonl next to the history (a run's results folder), the split-brain checks run too.
 
 Exit 0 valid, 1 anomalies found, 2 could not check (unreadable or invalid input, or nothing to check).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 import orjson
@@ -21,10 +24,18 @@ EXIT_UNKNOWN = 2
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
 @click.option("--workload", type=click.Choice(list(checkers.WORKLOADS)), default="auto", show_default=True,
               help="Which anomaly families to check (auto: every family whose ops the history has).")
-def check(history: str, as_json: bool, workload: str) -> int:
+@click.option("--grace", default=5.0, show_default=True,
+              help="Seconds two nodes may both claim the controller or a partition (failover) before it is a "
+                   "split brain; used when cluster-state.jsonl is next to the history.")
+def check(history: str, as_json: bool, workload: str, grace: float) -> int:
     """Check a history.jsonl for anomalies (docs/history-format.md)."""
     try:
         result = checkers.check_file(history, workload)
+        state = Path(history).with_name("cluster-state.jsonl")
+        if state.exists():
+            from checkers.cluster import check_cluster_file, merge
+
+            result = merge(result, check_cluster_file(state, history, grace_s=grace))
     except checkers.HistoryError as error:
         message = str(error)  # "line N: ..." gains the file's name; "cannot read FILE: ..." has it already
         raise HarnessError(f"{history}: {message}" if message.startswith("line ") else message) from None

@@ -7,6 +7,7 @@ import posixpath
 import shlex
 import tarfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from harness.control.base import ExecResult, RemoteCommandError
@@ -25,6 +26,13 @@ class DockerRemote:
         if check and not result.ok:
             raise RemoteCommandError(self.name, command, result)
         return result
+
+    def stream(self, command: str) -> Iterator[bytes]:
+        """Start a long-lived command and yield its stdout in chunks as it comes, until it exits (a watcher
+        that outlives any one exec; stop it with a command of its own). The optional `Streams` capability."""
+        api = self.container.client.api
+        exec_id = api.exec_create(self.container.id, ["sh", "-c", command], stdout=True, stderr=False)
+        return iter(api.exec_start(exec_id, stream=True))
 
     def upload(self, path: str, content: bytes, mode: int = 0o644) -> None:
         directory, filename = posixpath.split(path)

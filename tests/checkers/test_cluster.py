@@ -8,6 +8,7 @@ Timelines are one character per second for each node:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,17 @@ def test_the_file_reader_joins_the_state_file_with_the_histories_nemesis_ops(tmp
     history.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in nemesis_ops(1.0, 30.0)))
     (found,) = check_cluster_file(state, history, grace_s=5).anomalies["split-brain-controller"]
     assert found.nemesis[0].nemesis == "partition-controller" and found.nemesis[0].start == 0
+
+
+def test_harness_check_runs_the_split_brain_checks_when_the_state_file_sits_next_to_the_history(tmp_path: Path):
+    from tests.checkers.test_cli import harness_check
+
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in nemesis_ops(1.0, 30.0)))
+    (tmp_path / "cluster-state.jsonl").write_bytes(b"".join(orjson.dumps(s) + b"\n" for s in controller_samples(
+        {"b1": "AAAAAAAAAAAAAAAAAAAA", "b2": "......AAAAAAAAAAAAAA"})))
+    found = harness_check(history, "--json")
+    assert found.returncode == 1
+    assert json.loads(found.stdout)["anomalies"]["split-brain-controller"][0]["nodes"] == ["b1", "b2"]
+    assert "split-brain-controller" in found.stderr
+    assert harness_check(history, "--json", "--grace", "30").returncode != 1
