@@ -8,12 +8,13 @@ disagree, so every node is asked separately:
   (meaningful in ZooKeeper mode; a KRaft broker names a random broker), the test partitions' leader, leader
   epoch and ISR. A broker that does not answer within the timeout is recorded as unreachable.
 - **JMX** — one long-lived `JmxTool` per watched node, run inside the node against its JVM's loopback JMX port
-  (no partition rule touches loopback), reporting every second: `ActiveControllerCount` (ZooKeeper-mode
-  brokers, KRaft controllers) and the Raft state (`raft-metrics`: leader, epoch, state) of KRaft controllers.
+  (no partition rule touches loopback), reporting every second: `ActiveControllerCount` of ZooKeeper-mode
+  brokers; in KRaft the Raft state (`raft-metrics`: leader, epoch, state) of every controller and broker.
   A watcher that has not reported for `STALE_S` (the JVM is paused, killed or restarting) is recorded as such.
 
 Cost on purpose: the metadata probes are one small request per broker per second; the JMX watchers are one
-small JVM per watched node (not one per sample), started once per run.
+small JVM per watched node (not one per sample), started once per run: measured about 0.5 s CPU to start,
+then 0.4 % of one core and 60 MB resident each.
 """
 
 from __future__ import annotations
@@ -143,7 +144,10 @@ def jmx_objects(topology: Topology, node: Node) -> tuple[str, ...]:
     """What to watch on a node: who it believes is the active controller, in its mode's terms."""
     if topology.mode == "zookeeper":
         return (ACTIVE_CONTROLLER,) if node.is_broker else ()
-    return (ACTIVE_CONTROLLER, RAFT) if node.role == "controller" else ()
+    # KRaft: the Raft state of every controller (the active controller is the Raft leader) and broker (an
+    # observer; its current-leader is the controller it believes active). One object per JmxTool: given
+    # two, JmxTool waits for every attribute on every object and never reports.
+    return (RAFT,)
 
 
 def watch_command(objects: tuple[str, ...], jmx_port: int, pidfile: str, kafka_home: str = "/opt/kafka") -> str:
@@ -209,7 +213,7 @@ class JmxWatch:
     def view(self, now: float) -> dict[str, Any]:
         if self.latest is None:
             return {"jmx": "none"}
-        age = now - self.received
+        age = max(0.0, now - self.received)  # a report may land between `now` and here
         if age > STALE_S:
             return {"jmx": "stale", "jmx_age_ms": int(age * 1000)}
         return {"jmx": "ok", "jmx_age_ms": int(age * 1000), **self.latest}
@@ -252,6 +256,8 @@ class BrokerViews:
         probes = {b.name: self._pool.submit(self._probe, b) for b in self.topology.brokers}
         views: dict[str, Any] = {}
         for node in self.topology.nodes:
+            if node.name not in probes and node.name not in self.watches:
+                continue  # nothing asks a ZooKeeper server (or a node without JMX) for a belief
             view: dict[str, Any] = {"id": node.node_id, "role": node.role}
             if node.name in probes:
                 view.update(probes[node.name].result())

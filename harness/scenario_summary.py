@@ -38,7 +38,10 @@ def summarize(scenario: dict[str, Any], result: dict[str, Any], history: Path) -
         faults = ", ".join(sorted({f.get("nemesis", "?") for e in evidence for f in e.get("nemesis", [])}))
         during = f", during {faults}" if faults else ", with no fault active"
         lines.append(f"  {name}: {len(evidence)}{when}{during} — {first.get('explanation', '')}")
-    if control:
+    if not expected:  # a regression scenario: both variants must stay clean
+        verdict = "clean, as expected" if result.get("valid") is True else "NOT clean: a regression"
+        lines.append(f"  regression check: {verdict}")
+    elif control:
         verdict = "clean, as expected" if result.get("valid") is True else "NOT clean: the control did not prevent it"
         lines.append(f"  control: {verdict} ({scenario['control_explains']})")
     else:

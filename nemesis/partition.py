@@ -127,6 +127,20 @@ def partition_controller() -> PartitionNemesis:
         "in ZooKeeper mode, cut the controller broker off from ZooKeeper only", _isolated_controller)
 
 
+def _controller_from_quorum(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
+    (victim,) = targets.active_controller(ctx)
+    peers = [n.name for n in ctx.topology.quorum if n.name != victim]
+    return sever(victim, peers), {"isolated": victim, "from": "quorum"}
+
+
+def partition_controller_quorum() -> PartitionNemesis:
+    # KAFKA-15489: before 3.7 an isolated KRaft leader never resigned while the others elected a new one.
+    return PartitionNemesis(
+        "partition-controller-quorum", "cut the active controller off from the rest of the metadata quorum only "
+        "(KRaft: the other voters; ZooKeeper mode: the ZooKeeper servers) while the brokers still reach it",
+        _controller_from_quorum)
+
+
 def partition_bridge() -> PartitionNemesis:
     return PartitionNemesis("bridge", "two halves that cannot talk, and one node that talks to both",
                             lambda ctx: (bridge(_all_nodes(ctx), ctx.rng), {}))
@@ -145,6 +159,7 @@ NEMESES = {
     "partition-leader": partition_leader,
     "partition-p0-leader": partition_p0_leader,
     "partition-controller": partition_controller,
+    "partition-controller-quorum": partition_controller_quorum,
     "partition-majorities-ring": partition_majorities_ring,
     "bridge": partition_bridge,
 }

@@ -62,8 +62,8 @@ def test_watched_objects_follow_the_mode_and_only_their_attributes_are_waited_fo
     kraft = topology.default_topology()
     assert jmx_objects(zk, zk.brokers[0]) == (ACTIVE_CONTROLLER,)
     assert jmx_objects(zk, zk.zookeepers[0]) == ()
-    assert jmx_objects(kraft, kraft.controllers[0]) == (ACTIVE_CONTROLLER, RAFT)
-    assert jmx_objects(kraft, kraft.brokers[0]) == ()
+    assert jmx_objects(kraft, kraft.controllers[0]) == (RAFT,)
+    assert jmx_objects(kraft, kraft.brokers[0]) == (RAFT,)
     command = watch_command((ACTIVE_CONTROLLER,), 9999, "/opt/harness/w.pid")
     assert "--attributes Value " in command and "rmi://127.0.0.1:9999/jmxrmi" in command
     assert command.startswith("echo $$ >/opt/harness/w.pid; while [ -f /opt/harness/w.pid ]")

@@ -120,3 +120,20 @@ def test_partition_controller_in_zookeeper_mode_cuts_the_controller_broker_from_
 def test_sever_cuts_one_node_from_some_peers_both_ways():
     assert sever("b", ["z1", "z2", "b"]) == {"b": frozenset({"z1", "z2"}), "z1": frozenset({"b"}),
                                               "z2": frozenset({"b"})}
+
+
+def test_partition_controller_quorum_in_kraft_cuts_the_leader_from_the_other_voters_only(monkeypatch):
+    from nemesis.partition import partition_controller_quorum
+
+    t = topology.default_topology()
+    remotes = {n.name: FakeRemote(n.name) for n in t.nodes}
+    a = addresses(t)
+    ctx = NemesisContext(t, {n.name: KafkaNode(n, remotes[n.name]) for n in t.nodes}, a, random.Random(1))
+    monkeypatch.setattr("nemesis.targets.active_controller", lambda ctx: ["dc1-controller1"])
+    fault = partition_controller_quorum().start(ctx)
+    assert fault.details == {"isolated": "dc1-controller1", "from": "quorum",
+                             "components": [["dc1-controller1"], ["dc2-controller1", "dc3-controller1"]]}
+    rules = " ".join(remotes["dc1-controller1"].commands)
+    assert all(f"-s {a[c]} -j DROP" in rules for c in ("dc2-controller1", "dc3-controller1"))
+    assert not any(f"-s {a[b.name]} -j DROP" in rules for b in t.brokers)
+    assert all("DROP" not in " ".join(remotes[b.name].commands) for b in t.brokers)
