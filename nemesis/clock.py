@@ -64,4 +64,23 @@ class ClockStrobeNemesis:
     heal_all = ClockSkewNemesis.heal_all
 
 
-NEMESES = {"clock-skew": ClockSkewNemesis, "clock-bump": ClockBumpNemesis, "clock-strobe": ClockStrobeNemesis}
+class ClockForwardNemesis:
+    """Every broker's wall clock 8 days ahead at once (an NTP step after a bad time source): what a scenario
+    needs to see time-based retention expire data that is only minutes old."""
+
+    name = "clock-forward-brokers"
+    description = "jump every broker's wall clock 8 days forward (past the default 7-day retention)"
+    seconds = 86_400 * 8
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        brokers = [b.name for b in ctx.topology.brokers]
+        for broker in brokers:
+            ctx.nodes[broker].set_clock(_offset(self.seconds))
+        return Fault(self.name, tuple(brokers), {"offset_s": self.seconds})
+
+    stop = ClockSkewNemesis.stop
+    heal_all = ClockSkewNemesis.heal_all
+
+
+NEMESES = {"clock-skew": ClockSkewNemesis, "clock-bump": ClockBumpNemesis, "clock-strobe": ClockStrobeNemesis,
+           "clock-forward-brokers": ClockForwardNemesis}

@@ -93,6 +93,42 @@ class RestartNemesis:
             node.start()
 
 
+class DestroyNemesis:
+    """A DC's brokers lose their machines: SIGKILL, then their data dirs are wiped (the disks are gone). Heal
+    formats each one again and starts it empty with the same broker id, as a replacement machine comes up.
+
+    Controllers are spared on purpose: a KRaft voter that loses its metadata log is another failure (a static
+    quorum can then lose committed metadata, KAFKA-14077), not the data-loss incident this one reproduces.
+    """
+
+    def __init__(self, name: str, choose: Chooser, about: str) -> None:
+        self.name = name
+        self.description = (f"destroy the brokers of {about}: SIGKILL and wipe their data dirs; heal formats "
+                            "them and starts them empty (controllers keep their metadata)")
+        self._choose = choose
+
+    def start(self, ctx: NemesisContext) -> Fault:
+        brokers = {b.name for b in ctx.topology.brokers}
+        victims = [v for v in self._choose(ctx) if v in brokers]
+        for victim in victims:
+            ctx.nodes[victim].kill()
+        for victim in victims:
+            ctx.nodes[victim].wipe()
+        return Fault(self.name, tuple(victims), {"signal": "KILL", "wiped": True})
+
+    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
+        for node in fault.targets:
+            ctx.nodes[node].format()
+            ctx.nodes[node].start()
+
+    def heal_all(self, ctx: NemesisContext) -> None:
+        for broker in ctx.topology.brokers:
+            node = ctx.nodes[broker.name]
+            if node.status() == "stopped":
+                node.format()  # --ignore-formatted: a no-op on a broker that still has its disk
+                node.start()
+
+
 class RollingRestartNemesis:
     """Restart every broker in turn, waiting for each to run again before the next (a config rollout)."""
 
@@ -127,4 +163,7 @@ NEMESES = {
     **_family("pause", PauseNemesis),
     **_family("restart", RestartNemesis),
     "rolling-restart": RollingRestartNemesis,
+    "destroy-dc": lambda: DestroyNemesis("destroy-dc", targets.random_dc, "one random DC"),
+    "destroy-p0-leader-dc": lambda: DestroyNemesis(
+        "destroy-p0-leader-dc", targets.dc_of_partition_zero_leader, "the DC of partition 0's leader"),
 }

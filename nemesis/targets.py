@@ -71,6 +71,13 @@ def leader_of_partition_zero(ctx: NemesisContext) -> list[str]:
     return _brokers_named(ctx, [leader])
 
 
+def dc_of_partition_zero_leader(ctx: NemesisContext) -> list[str]:
+    """Every node of the DC whose broker leads partition 0 (a DC disaster where it hurts)."""
+    (leader,) = leader_of_partition_zero(ctx)
+    dc = next(b.dc for b in ctx.topology.brokers if b.name == leader)
+    return [n.name for n in ctx.topology.in_dc(dc)]
+
+
 def followers_of_partition_zero(ctx: NemesisContext) -> list[str]:
     leader, replicas = _partition_zero(ctx)
     return _brokers_named(ctx, [r for r in replicas if r != leader])
