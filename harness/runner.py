@@ -174,7 +174,8 @@ class _Run:
             self.progress.phase("warm-up")
             workload = make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
             topic, partitions, replication, topic_config = workload.topic_spec()
-            admin.create_topic(topic, partitions, replication, topic_config)
+            assignment = [list(r) for r in options.workload.replica_assignment] or None  # a scenario's placement
+            admin.create_topic(topic, partitions, replication, topic_config, replica_assignment=assignment)
             admin.wait_fully_replicated(topic, replication, timeout=120)
             say(f"cluster healthy in {time.monotonic() - t0:.1f} s; bootstrap {cluster.bootstrap_servers}")
 

@@ -6,6 +6,11 @@ gets an honest completion: ok with (partition, offset), fail only when Kafka cer
 otherwise. After an info the process id changes (the old one may still have a write in flight).
 Producer k writes only to partition k mod P, so a partition whose leader is cut off stalls its own producers
 and not the whole workload.
+
+With `pipeline` N > 1, each producer is one client shared by N processes, each with its own send outstanding:
+up to N sends of one producer are in flight at once, as in an application that does not wait for each ack, so
+retries can reorder or duplicate them (without idempotence). The invoke and the hand-over to the client happen
+under one lock, so the history's invoke order is the order the producer took them.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class QueueOptions:
     rate: float = 100.0
     concurrency: int = 6
     consumers: int = 2
+    pipeline: int = 1  # processes sharing one producer client, each with one send outstanding
+    replica_assignment: tuple[tuple[int, ...], ...] = ()  # broker ids per partition; () lets Kafka place them
     extra_producer_config: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -51,6 +58,12 @@ class QueueOptions:
             raise HarnessError("--partitions and --replication must be at least 1")
         if self.rate <= 0 or self.concurrency < 1 or self.consumers < 0:
             raise HarnessError("--rate must be positive, --concurrency at least 1, --consumers at least 0")
+        if self.pipeline < 1:
+            raise HarnessError(f"pipeline must be at least 1, got {self.pipeline}")
+        if self.replica_assignment and (len(self.replica_assignment) != self.partitions or any(
+                len(replicas) != self.replication for replicas in self.replica_assignment)):
+            raise HarnessError(f"replica_assignment needs {self.partitions} lists of {self.replication} broker ids",
+                               hint="one list per partition, as many ids as the replication factor")
         if self.retries is not None and self.retries < 0:
             raise HarnessError(f"--retries must be 0 or more, got {self.retries}")
 
@@ -80,7 +93,8 @@ class QueueOptions:
     def to_json(self) -> dict[str, Any]:
         return {"topic": self.topic, "partitions": self.partitions, "replication": self.replication,
                 "topic_config": self.topic_config(), "rate": self.rate, "concurrency": self.concurrency,
-                "consumers": self.consumers,
+                "consumers": self.consumers, "pipeline": self.pipeline,
+                "replica_assignment": [list(r) for r in self.replica_assignment],
                 "producer_config": {k: v for k, v in self.producer_config("").items() if k != "bootstrap.servers"}}
 
 
@@ -133,12 +147,24 @@ class QueueWorkload:
             return next(self._values)
 
     def _producer_loop(self, k: int) -> None:
+        producer = Producer({**self.options.producer_config(self.bootstrap), "logger": self.logger})
+        handing_over = threading.Lock()
+        lanes = [threading.Thread(target=self._producer_lane, args=(k, producer, handing_over, lane),
+                                  name=f"producer-{k}-{lane}", daemon=True) for lane in range(1, self.options.pipeline)]
+        for lane in lanes:
+            lane.start()
+        self._producer_lane(k, producer, handing_over, 0)
+        for lane in lanes:
+            lane.join()
+        producer.flush(1)
+
+    def _producer_lane(self, k: int, producer: Any, handing_over: threading.Lock, lane: int) -> None:
+        """One process of producer k: one send outstanding at a time (one of `pipeline` sharing the client)."""
         o = self.options
         name = f"p{k}"
-        producer = Producer({**o.producer_config(self.bootstrap), "logger": self.logger})
         single_attempt = o.retries == 0
-        period = o.concurrency / o.rate
-        next_at = time.monotonic()
+        period = o.concurrency * o.pipeline / o.rate
+        next_at = time.monotonic() + lane * period / o.pipeline
         process = self.history.new_process()
         while not self._stop.is_set():
             next_at += period
@@ -147,17 +173,15 @@ class QueueWorkload:
             value = self._next_value()
             partition = k % o.partitions  # pinned: a stalled partition stalls only its own producers
             sent = {"topic": o.topic, "value": value, "producer": name, "partition": partition}
-            self.history.invoke(process, "send", sent)
-            type_, completed, error = self._send_one(producer, sent, single_attempt)
+            type_, completed, error = self._send_one(producer, sent, single_attempt, process, handing_over)
             self.history.record(process, type_, "send", completed, error)
             if type_ == "info":
                 process = self.history.new_process()
             next_at = max(next_at, time.monotonic() - period)  # no burst to "catch up" after a stall
-        producer.flush(1)
 
-    def _send_one(self, producer: Any, base: dict[str, Any],
-                  single_attempt: bool) -> tuple[str, dict[str, Any], str | None]:
-        """Produce one record and wait for its delivery report: (type, completed value, error)."""
+    def _send_one(self, producer: Any, base: dict[str, Any], single_attempt: bool, process: int,
+                  handing_over: threading.Lock) -> tuple[str, dict[str, Any], str | None]:
+        """Invoke and produce one record, then wait for its delivery report: (type, completed value, error)."""
         o = self.options
         value, partition = base["value"], base["partition"]
         report: dict[str, Any] = {}
@@ -168,7 +192,9 @@ class QueueWorkload:
             done.set()
 
         try:
-            producer.produce(o.topic, value=str(value).encode(), partition=partition, on_delivery=delivered)
+            with handing_over:
+                self.history.invoke(process, "send", base)
+                producer.produce(o.topic, value=str(value).encode(), partition=partition, on_delivery=delivered)
         except BufferError:
             return "fail", base, "local-queue-full"
         except KafkaException as error:
