@@ -30,12 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
-from workloads.records import close_quietly, error_name, kafka_error, records_of
+from workloads.records import close_quietly, error_name, high_watermarks, kafka_error, records_of
 
 # Commit errors the client raises before anything reaches the coordinator; every other error is `info` (the
 # client may have retried an attempt that did land).
@@ -338,20 +338,18 @@ class GroupWorkload:
 
     # ---- final reads -------------------------------------------------------------------------------------
 
-    def _high_watermarks(self, consumer: Any) -> dict[int, int]:
-        return {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10, cached=False)[1]
-                for p in range(self.options.partitions)}
-
-    def drain(self, timeout: float) -> bool:
-        """A last member reads the group's backlog to the end; then a plain consumer reads everything."""
+    def drain(self, timeout: float, healed: bool = True) -> bool:
+        """A last member reads the group's backlog to the end from its committed offsets; then a plain consumer
+        reads everything from the beginning and records the `drain` ops (the queue workload's drain)."""
         deadline = time.monotonic() + timeout
         self._final_member(min(self.group_options.final_read_timeout, timeout / 2))
-        return self._drain_all(max(10.0, deadline - time.monotonic()))
+        return self.producers.drain(max(10.0, deadline - time.monotonic()), healed)
 
     def _final_member(self, timeout: float) -> bool:
         member = Member(self)
         try:
-            high = self._high_watermarks(member.consumer)
+            high = high_watermarks(member.consumer, self.topic, self.options.partitions,
+                                   time.monotonic() + timeout / 2)
             member.subscribe()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -368,41 +366,3 @@ class GroupWorkload:
     def _position(self, member: Member, partition: int) -> int:
         [tp] = member.consumer.position([TopicPartition(self.topic, partition)])
         return int(tp.offset)
-
-    def _drain_all(self, timeout: float) -> bool:
-        consumer = self.consumer_factory({**self.consumer_config(), "group.id": f"harness-{self.run_id}-drain",
-                                          "enable.auto.commit": False})
-        process = self.history.new_process()
-        try:
-            high = self._high_watermarks(consumer)
-            parts = {"topic": self.topic, "partitions": sorted(high)}
-            self.history.invoke(process, "assign", parts)
-            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in high])
-            self.history.record(process, "ok", "assign", parts)
-            read_up_to = dict.fromkeys(high, 0)
-            deadline = time.monotonic() + timeout
-            while any(read_up_to[p] < high[p] for p in high) and time.monotonic() < deadline:
-                self.history.invoke(process, "poll", None)
-                try:
-                    messages = consumer.consume(500, 1.0)
-                except KafkaException as error:
-                    self.history.record(process, "info", "poll", None, error_name(error))
-                    break
-                records = records_of(messages)
-                self.history.record(process, "ok", "poll", {"records": records})
-                for r in records:
-                    read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
-            complete = True
-            for p, hw in high.items():
-                value = {"topic": self.topic, "partition": p, "high_watermark": hw}
-                self.history.invoke(process, "drain", value)
-                if read_up_to[p] >= hw:
-                    self.history.record(process, "ok", "drain", value)
-                else:
-                    complete = False
-                    self.history.record(process, "info", "drain", value,
-                                        f"read up to offset {read_up_to[p]} of {hw} before the drain timed out")
-            return complete
-        finally:
-            close_quietly(consumer)
-

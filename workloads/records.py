@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 
 def decode(raw: bytes | None) -> int | str | None:
@@ -47,3 +48,18 @@ def close_quietly(client: Any) -> None:
         client.close()
     except (KafkaException, RuntimeError):
         pass
+
+
+def high_watermarks(consumer: Any, topic: str, partitions: int, deadline: float) -> dict[int, int]:
+    """The high watermark of every partition that answers before the deadline (retried while leaders move)."""
+    high: dict[int, int] = {}
+    while len(high) < partitions and time.monotonic() < deadline:
+        for p in range(partitions):
+            if p not in high:
+                try:
+                    high[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)[1]
+                except KafkaException:
+                    continue
+        if len(high) < partitions:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    return high

@@ -33,7 +33,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_STORED, Consumer, KafkaExce
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions
-from workloads.records import close_quietly, error_name, kafka_error, records_of
+from workloads.records import close_quietly, error_name, high_watermarks, kafka_error, records_of
 
 POLL = -1  # a plan step: read; any other step is the partition of a send
 
@@ -416,33 +416,34 @@ class TxnWorkload:
             finally:
                 close_quietly(consumer)
 
-    def drain(self, timeout: float) -> bool:
+    def drain(self, timeout: float, healed: bool = True) -> bool:
         """Read every partition with read_committed until the consumer's position reaches the high watermark;
-        one `drain` op per partition."""
+        one `drain` op per partition, `info` where that did not happen in time or the ISR never healed."""
+        deadline = time.monotonic() + timeout
         consumer = self._consumer(f"harness-{self.run_id}-txn-drain")
         process = self.history.new_process()
         try:
-            high = {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10, cached=False)[1]
-                    for p in range(self.options.partitions)}
+            high = high_watermarks(consumer, self.topic, self.options.partitions, deadline)
             self._assign_all(consumer, process)
-            reached = dict.fromkeys(high, 0)
-            deadline = time.monotonic() + timeout
-            while any(reached[p] < high[p] for p in high) and time.monotonic() < deadline:
+            reached = dict.fromkeys(range(self.options.partitions), 0)
+            while any(reached[p] < hw for p, hw in high.items()) and time.monotonic() < deadline:
                 if not self._poll(consumer, process, 1.0):
                     break
                 for tp in consumer.position(self._partitions(OFFSET_BEGINNING)):
                     reached[tp.partition] = max(reached[tp.partition], tp.offset)
             complete = True
-            for p, hw in high.items():
+            for p in range(self.options.partitions):
+                hw = high.get(p)
                 value = {"topic": self.topic, "partition": p, "high_watermark": hw}
                 self.history.invoke(process, "drain", value)
-                if reached[p] >= hw:
+                if hw is not None and reached[p] >= hw and healed:
                     self.history.record(process, "ok", "drain", value)
                 else:
                     complete = False
-                    self.history.record(process, "info", "drain", value,
-                                        f"read up to offset {reached[p]} of {hw} before the drain timed out")
+                    why = ("the high watermark could not be read" if hw is None else
+                           f"read up to offset {reached[p]} of {hw} before the drain timed out" if reached[p] < hw
+                           else "the ISR was not full again, so the high watermark may lag")
+                    self.history.record(process, "info", "drain", value, why)
             return complete
         finally:
             close_quietly(consumer)
-
