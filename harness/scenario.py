@@ -130,9 +130,16 @@ def _topology(spec: Any, broker_config: dict[str, ConfigValue], source: str) -> 
 def _workload(base: QueueOptions, table: dict[str, Any], where: str) -> QueueOptions:
     _no_unknown(table, _WORKLOAD_KEYS, where)
     try:
-        return dataclasses.replace(base, **table)
+        return dataclasses.replace(base, **{key: _frozen(value) for key, value in table.items()})
     except TypeError as error:
         raise HarnessError(f"{where}: {error}") from None
+    except HarnessError as error:  # a value QueueOptions refuses: say which file and table it came from
+        raise HarnessError(f"{where}: {error.args[0]}", hint=error.hint) from None
+
+
+def _frozen(value: Any) -> Any:
+    """TOML arrays as tuples: the options are frozen and hashable."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 def _wan(table: dict[str, Any], source: str) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,60 @@
+"""The incident library for real: each scenario's unsafe variant must produce the anomaly it expects, and its
+control (the same faults, the safer config) must be clean. zombie-leader runs in `make test`; the others are
+`slow` (`make test-all`). A run that fails here is a finding about the scenario, never a reason to loosen it."""
+
+import dataclasses
+
+import pytest
+
+from harness.runner import run_test
+from harness.scenario import find
+from harness.sweep import scenario_run_options
+
+pytestmark = pytest.mark.cluster
+
+SLOW = ["acks1-leader-failover", "unclean-election", "min-insync-1-dc-disaster", "no-rack-awareness-dc-disaster",
+        "no-idempotence-reorder", "clock-jump-retention"]
+
+
+def run(name, control, tmp_path, node_image):
+    scenario = find(name)
+    options = dataclasses.replace(scenario_run_options(scenario, control, tmp_path), image=node_image)
+    outcome = run_test(options, say=lambda _: None)
+    found = sorted(k for k, v in outcome.result_json["anomalies"].items() if v)
+    return scenario, outcome, found
+
+
+def assert_reproduced(name, tmp_path, node_image):
+    scenario, outcome, found = run(name, False, tmp_path, node_image)
+    assert outcome.valid is False and set(found) & set(scenario.expect), (
+        f"{name} unsafe: expected {scenario.expect}, found {found} ({outcome.results})")
+
+
+def assert_clean(name, tmp_path, node_image):
+    _, outcome, found = run(name, True, tmp_path, node_image)
+    assert outcome.valid is True, f"{name} control found {found} ({outcome.results})"
+    assert outcome.result_json["stats"]["sends"]["acknowledged"] > 100, "the control really wrote"
+
+
+@pytest.mark.timeout(420)
+def test_zombie_leader_loses_acknowledged_acks1_writes(tmp_path, node_image):
+    assert_reproduced("zombie-leader", tmp_path, node_image)
+
+
+@pytest.mark.timeout(420)
+def test_zombie_leader_control_acks_all_min_insync_2_is_clean(tmp_path, node_image):
+    assert_clean("zombie-leader", tmp_path, node_image)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(480)
+@pytest.mark.parametrize("name", SLOW)
+def test_unsafe_variant_reproduces_its_anomaly(name, tmp_path, node_image):
+    assert_reproduced(name, tmp_path, node_image)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(480)
+@pytest.mark.parametrize("name", SLOW)
+def test_control_variant_is_clean(name, tmp_path, node_image):
+    assert_clean(name, tmp_path, node_image)

@@ -1,0 +1,93 @@
+"""Scenario files: the library parses, and every mistake is one line naming the file and the key."""
+
+import pytest
+
+from harness import scenario
+from harness.errors import HarnessError
+
+MINIMAL = """
+name = "mine"
+summary = "what it shows"
+expect = ["lost-write"]
+
+[[timeline]]
+at = 5
+nemesis = "kill-p0-leader"
+hold = 10
+
+[control]
+explains = "acks=all would have prevented this"
+"""
+
+
+def load(tmp_path, text):
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    return path, scenario.load(path)
+
+
+def refused(tmp_path, text):
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    with pytest.raises(HarnessError) as caught:
+        scenario.load(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "\n" not in message
+    return message
+
+
+def test_every_library_scenario_parses_and_its_control_differs():
+    scenarios = scenario.library()
+    assert {s.name for s in scenarios} >= {"acks1-leader-failover", "zombie-leader", "unclean-election",
+                                           "min-insync-1-dc-disaster", "no-rack-awareness-dc-disaster",
+                                           "no-idempotence-reorder", "clock-jump-retention"}
+    for s in scenarios:
+        assert s.time_limit <= 90, s.name
+        if s.expect:
+            assert s.unsafe != s.control, f"{s.name}: the control changes nothing"
+
+
+def test_a_minimal_scenario_takes_the_defaults(tmp_path):
+    _, s = load(tmp_path, MINIMAL)
+    assert s.time_limit == 60 and len(s.unsafe.topology.brokers) == 3
+    assert s.timeline[0].nemesis == "kill-p0-leader" and s.control.workload == s.unsafe.workload
+
+
+def test_control_overrides_only_what_it_names(tmp_path):
+    _, s = load(tmp_path, MINIMAL.replace("[control]", '[workload]\nacks = "1"\nidempotence = false\n'
+                                          'replica_assignment = [[1, 2, 3], [2, 3, 1], [3, 1, 2]]\n[control]')
+                + '[control.workload]\nacks = "all"\nidempotence = true\n')
+    assert (s.unsafe.workload.acks, s.control.workload.acks) == ("1", "all")
+    assert s.control.workload.replica_assignment == ((1, 2, 3), (2, 3, 1), (3, 1, 2))
+
+
+def test_a_missing_key_is_named(tmp_path):
+    assert "missing `expect`" in refused(tmp_path, MINIMAL.replace('expect = ["lost-write"]', ""))
+
+
+def test_an_unknown_top_level_key_is_named(tmp_path):
+    assert "unknown key 'timelime'" in refused(tmp_path, 'timelime = 3\n' + MINIMAL)
+
+
+def test_an_unknown_workload_key_is_named_with_its_table(tmp_path):
+    message = refused(tmp_path, MINIMAL + '[control.workload]\nack = "all"\n')
+    assert "[control.workload]" in message and "'ack'" in message
+
+
+def test_a_timeline_step_without_hold_names_the_step(tmp_path):
+    assert "timeline step 1: missing 'hold'" in refused(tmp_path, MINIMAL.replace("hold = 10", ""))
+
+
+def test_a_control_without_explains_is_refused(tmp_path):
+    message = refused(tmp_path, MINIMAL.replace('explains = "acks=all would have prevented this"', "x = 1"))
+    assert "[control]" in message
+
+
+def test_invalid_toml_is_one_line(tmp_path):
+    assert "not valid TOML" in refused(tmp_path, MINIMAL + "[[timeline]\n")
+
+
+def test_a_bad_replica_assignment_is_refused(tmp_path):
+    message = refused(tmp_path, MINIMAL.replace("[control]", "[workload]\nreplica_assignment = [[1, 2]]\n[control]"))
+    assert "replica_assignment" in message
