@@ -35,7 +35,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
-from workloads.records import close_quietly, error_name, high_watermarks, kafka_error, records_of
+from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
 
 # Commit errors the client raises before anything reaches the coordinator; every other error is `info` (the
 # client may have retried an attempt that did land).
@@ -56,6 +56,7 @@ class GroupOptions:
     session_timeout_ms: int = 6_000  # the broker's group.min.session.timeout.ms
     max_poll_interval_ms: int = 8_000  # how long a crashed (silent) member holds its partitions
     final_read_timeout: float = 45.0
+    ready_timeout: float = 90.0  # start() waits this long at most for the group coordinator
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -278,6 +279,14 @@ class GroupWorkload:
     # ---- run ---------------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Once the group coordinator answers (see await_coordinator): producers, members, and the churn."""
+        probe = self.consumer_factory(self.consumer_config())
+        try:
+            if not await_coordinator(probe, self.topic, self.group_options.ready_timeout):
+                self.logger.warning("group coordinator of %s not ready after %.0f s; starting anyway", self.group,
+                                    self.group_options.ready_timeout)
+        finally:
+            close_quietly(probe)
         self.producers.start()
         for k in range(self.members):
             self._spawn(f"member-{k}", self._slot, k)

@@ -63,3 +63,19 @@ def high_watermarks(consumer: Any, topic: str, partitions: int, deadline: float)
         if len(high) < partitions:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
     return high
+
+
+def await_coordinator(consumer: Any, topic: str, timeout: float) -> bool:
+    """Wait until the consumer's group coordinator answers an offset fetch. On a fresh cluster the first
+    coordinator lookup creates __consumer_offsets (50 partitions), which takes tens of seconds on a busy host;
+    a workload waits for that before its clock starts rather than spend its time limit on it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            consumer.committed([TopicPartition(topic, 0)], timeout=max(0.1, min(5.0, left)))
+            return True
+        except KafkaException:
+            if left <= 0:
+                return False
+            time.sleep(min(0.5, max(0.0, left)))

@@ -28,12 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_STORED, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions
-from workloads.records import close_quietly, error_name, high_watermarks, kafka_error, records_of
+from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
 
 POLL = -1  # a plan step: read; any other step is the partition of a send
 
@@ -49,6 +57,7 @@ class TxnOptions:
     poll_records: int = 50
     transaction_timeout_ms: int = 30_000  # the coordinator aborts a transaction left open this long
     commit_timeout: float = 10.0  # seconds of retrying a retriable commit/abort before the outcome is unknown
+    ready_timeout: float = 90.0  # start() waits this long at most for the coordinators
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -162,9 +171,9 @@ class TxnWorkload:
     def _transactional_id(self, k: int) -> str:
         return f"harness-{self.run_id}-txn-{k}"
 
-    def _producer(self, k: int) -> Any:
+    def _producer(self, transactional_id: str) -> Any:
         config = {**self.options.producer_config(self.bootstrap), "enable.idempotence": True, "acks": "all",
-                  "transactional.id": self._transactional_id(k),
+                  "transactional.id": transactional_id,
                   "transaction.timeout.ms": self.txn.transaction_timeout_ms, "logger": self.logger}
         return self.producer_factory(config)
 
@@ -180,10 +189,34 @@ class TxnWorkload:
     # ---- run ---------------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Once the transaction and group coordinators answer (their internal topics exist): the workers."""
+        self._await_coordinators()
         for k in range(self.options.concurrency):
             self._spawn(f"txn-{k}", self.worker, k)
         for k in range(self.options.consumers):
             self._spawn(f"txn-reader-{k}", self._reader, k)
+
+    def _await_coordinators(self) -> None:
+        """Both internal topics are created on first use; ask for both coordinators at once."""
+        deadline = time.monotonic() + self.txn.ready_timeout
+        groups: list[bool] = []
+        consumer = self._consumer(self._transactional_id(0))
+        probe = threading.Thread(target=lambda: groups.append(await_coordinator(consumer, self.topic,
+                                                                                self.txn.ready_timeout)))
+        probe.start()
+        producer = self._producer(f"harness-{self.run_id}-txn-probe")
+        ready = False
+        while not ready and time.monotonic() < deadline:
+            try:
+                producer.init_transactions(max(0.1, min(5.0, deadline - time.monotonic())))
+                ready = True
+            except KafkaException:
+                continue
+        del producer  # no transaction was begun; never close() a transactional producer (see _close)
+        probe.join(max(0.1, deadline - time.monotonic()))
+        close_quietly(consumer)
+        if not (ready and groups and groups[0]):
+            self.logger.warning("coordinators not ready after %.0f s; starting anyway", self.txn.ready_timeout)
 
     def _spawn(self, name: str, target: Callable[[int], None], k: int) -> None:
         thread = threading.Thread(target=target, args=(k,), name=name, daemon=True)
@@ -232,7 +265,7 @@ class TxnWorkload:
         """A producer whose init_transactions succeeded (retried until stop), and a consumer that resumes at the
         offsets this worker's transactions committed."""
         while not self._stop.is_set():
-            producer = self._producer(k)
+            producer = self._producer(self._transactional_id(k))
             try:
                 producer.init_transactions(self.txn.commit_timeout)
             except KafkaException:
@@ -255,7 +288,7 @@ class TxnWorkload:
     def _fence(self, k: int) -> None:
         """Settle what a producer with an unknown last transaction left open: a newer epoch of the same
         transactional.id makes the coordinator finish it now, not after transaction.timeout.ms."""
-        producer = self._producer(k)
+        producer = self._producer(self._transactional_id(k))
         try:
             producer.init_transactions(self.txn.commit_timeout)
         except KafkaException as error:
@@ -309,9 +342,10 @@ class TxnWorkload:
                     attempt.first_read.setdefault(r["partition"], r["offset"])
         if s.producer.flush(self.options.delivery_timeout_ms / 1000 + 1) > 0:
             raise _Abort("no-delivery-report")
-        for i, (err, msg) in sorted(reports.items()):
-            if err is not None:
-                raise _Abort(error_name(err))
+        errors = [err for _, (err, _) in sorted(reports.items()) if err is not None]
+        if errors:  # a failed send makes librdkafka purge the rest: name the cause, not the purge
+            raise _Abort(error_name(next((e for e in errors if e.code() != KafkaError._PURGE_QUEUE), errors[0])))
+        for i, (_, msg) in reports.items():
             attempt.ops[i]["partition"], attempt.ops[i]["offset"] = msg.partition(), msg.offset()
         if any(op["f"] == "send" and "offset" not in op for op in attempt.ops):
             raise _Abort("no-delivery-report")

@@ -185,6 +185,9 @@ class FakeConsumer:
         self.sought.append((tp.partition, tp.offset))
         self.positions[tp.partition] = self.app[tp.partition] = tp.offset
 
+    def committed(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+        return partitions
+
     def consumer_group_metadata(self) -> str:
         return str(self.config["group.id"])
 
@@ -241,6 +244,9 @@ class FakeGroupConsumer:
             raise KafkaException(error)
         self.commits.append({tp.partition: tp.offset for tp in offsets})
         return [Committed(tp.partition, error if i == 0 else None) for i, tp in enumerate(offsets)]
+
+    def committed(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+        return partitions
 
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(TOPIC, p) for p in self.assigned]

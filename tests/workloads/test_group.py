@@ -146,3 +146,25 @@ def test_group_options_are_checked() -> None:
         GroupOptions(max_poll_interval_ms=1000, session_timeout_ms=6000)
     with pytest.raises(HarnessError):
         GroupOptions(crash_probability=2.0)
+
+
+class Coordinator:
+    """committed() fails `failures` times (the coordinator is still loading), then answers."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def committed(self, partitions: list[Any], timeout: float | None = None) -> list[Any]:
+        from confluent_kafka import KafkaException
+
+        if self.failures:
+            self.failures -= 1
+            raise KafkaException(KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))
+        return partitions
+
+
+def test_start_waits_for_the_coordinator_and_gives_up_after_its_timeout() -> None:
+    from workloads.records import await_coordinator
+
+    assert await_coordinator(Coordinator(failures=2), "t", timeout=5.0)
+    assert not await_coordinator(Coordinator(failures=10**6), "t", timeout=0.3)

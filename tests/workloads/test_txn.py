@@ -192,3 +192,15 @@ def test_the_txn_workload_needs_acks_all(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="acks all"):
         TxnWorkload(QueueOptions(acks="1"), "fake:9092", HistoryRecorder(tmp_path / "h.jsonl"), "r",
                     logging.getLogger("test"))
+
+
+def test_an_abort_after_a_failed_send_names_the_failure_not_the_purge_that_followed(tmp_path: Path) -> None:
+    from confluent_kafka import KafkaError
+
+    workload, kafka, history = setup(tmp_path)
+    kafka.delivery_errors[b"0"] = KafkaError(KafkaError._PURGE_QUEUE)
+    kafka.delivery_errors[b"1"] = KafkaError(KafkaError.NOT_ENOUGH_REPLICAS)
+    session = workload.open_session(0, 0)
+    assert session is not None
+    workload.run_transaction(session, TxnPlan((0, 1), abort=False))
+    assert txns(history)[1]["error"] == "not-enough-replicas"
