@@ -271,9 +271,11 @@ class QueueWorkload:
         consumer = self._consumer("drain")
         process = self.history.new_process()
         try:
-            high = self._high_watermarks(consumer, deadline)
+            marks = self._watermarks(consumer, deadline)
+            high = {p: hw for p, (_, hw) in marks.items()}
             self._assign_all(consumer, process)
-            read_up_to = {p: 0 for p in range(o.partitions)}  # next offset to read
+            # Next offset to read: nothing exists below the log start (retention may have deleted it all).
+            read_up_to = {p: marks[p][0] if p in marks else 0 for p in range(o.partitions)}
             while any(read_up_to[p] < hw for p, hw in high.items()) and time.monotonic() < deadline:
                 records = self._poll_once(consumer, process, timeout=1.0)
                 if records is None:
@@ -297,17 +299,17 @@ class QueueWorkload:
         finally:
             consumer.close()
 
-    def _high_watermarks(self, consumer: Any, deadline: float) -> dict[int, int]:
-        """High watermark of every partition we can learn before the deadline (retrying while brokers recover)."""
-        high: dict[int, int] = {}
+    def _watermarks(self, consumer: Any, deadline: float) -> dict[int, tuple[int, int]]:
+        """(log start, high watermark) of every partition we can learn before the deadline (retrying while
+        brokers recover)."""
+        high: dict[int, tuple[int, int]] = {}
         while len(high) < self.options.partitions and time.monotonic() < deadline:
             for p in range(self.options.partitions):
                 if p in high:
                     continue
                 try:
-                    _, hw = consumer.get_watermark_offsets(TopicPartition(self.options.topic, p), timeout=5,
-                                                           cached=False)
-                    high[p] = hw
+                    high[p] = consumer.get_watermark_offsets(TopicPartition(self.options.topic, p), timeout=5,
+                                                             cached=False)
                 except KafkaException:
                     continue  # leaderless or unreachable right now; try again until the deadline
             if len(high) < self.options.partitions:
