@@ -50,6 +50,8 @@ wait_gone() {
 case "${1:-}" in
   format)
     [ "$ROLE" = zookeeper ] && exit 0
+    # A ZooKeeper-mode broker has no KRaft storage to format (StorageTool refuses its properties).
+    grep -q '^zookeeper.connect=' "$PROPERTIES" && exit 0
     mkdir -p "$DATA_DIR"
     "$java" -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$here/log4j.properties" \
       -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$LOG_DIR" \
