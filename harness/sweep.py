@@ -107,10 +107,17 @@ def scenario_rows(trials: Sequence[Trial], cases: Sequence[Case]) -> list[Row]:
     rows = []
     for case in cases:
         mine = [t for t in trials if t.key == case.key and t.variant == case.variant]
-        counts_alarm = case.variant == "control" or not case.expect
-        rows.append(_row(case, mine, lambda t, c=counts_alarm, e=case.expect: (t.valid is False) if c
-                         else t.found(e)))
+        rows.append(_row(case, mine, _alarm if case.variant == "control" or not case.expect else
+                         _detection(case.expect)))
     return rows
+
+
+def _alarm(trial: Trial) -> bool:
+    return trial.valid is False
+
+
+def _detection(expect: tuple[str, ...]) -> Callable[[Trial], bool]:
+    return lambda trial: trial.found(expect)
 
 
 # ---- config grid ----------------------------------------------------------------------------------------------
@@ -203,8 +210,8 @@ def grid_cases(axes: Sequence[Axis], nemeses: Sequence[str], topology: Topology,
 
 
 def grid_rows(trials: Sequence[Trial], cases: Sequence[Case]) -> list[Row]:
-    return [_row(case, [t for t in trials if t.key == case.key and t.variant == case.variant],
-                 lambda t: t.valid is False) for case in cases]
+    return [_row(case, [t for t in trials if t.key == case.key and t.variant == case.variant], _alarm)
+            for case in cases]
 
 
 # ---- aggregation and rendering --------------------------------------------------------------------------------
@@ -354,7 +361,7 @@ def run_trial(case: Case, run: int, say: Callable[[str], None]) -> Trial:
 
 
 def run_cases(cases: Sequence[Case], runs: int, say: Callable[[str], None],
-              on_trial: Callable[[list[Trial]], None] | None = None) -> list[Trial]:
+              on_trial: Callable[[list[Trial]], object] | None = None) -> list[Trial]:
     """Every case `runs` times, round-robin (a slow spell of the machine spreads over all cases)."""
     trials: list[Trial] = []
     for run in range(1, runs + 1):
