@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import (
-    OFFSET_BEGINNING,
     OFFSET_STORED,
     Consumer,
     KafkaError,
@@ -40,8 +39,9 @@ from confluent_kafka import (
 
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
+from workloads.committed_reads import CommittedReads
 from workloads.queue import QueueOptions
-from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
+from workloads.records import await_coordinator, close_quietly, error_name, kafka_error, records_of
 
 POLL = -1  # a plan step: read; any other step is the partition of a send
 
@@ -151,6 +151,7 @@ class TxnWorkload:
         self._outcomes_lock = threading.Lock()
         self.producer_factory: Callable[[dict[str, Any]], Any] = Producer  # tests put fakes here
         self.consumer_factory: Callable[[dict[str, Any]], Any] = Consumer
+        self.reads = CommittedReads(self.topic, options.partitions, history, self._consumer)
 
     def topic_spec(self) -> tuple[str, int, int, dict[str, str]]:
         o = self.options
@@ -422,62 +423,8 @@ class TxnWorkload:
 
     # ---- plain readers and the final read ----------------------------------------------------------------
 
-    def _assign_all(self, consumer: Any, process: int) -> None:
-        value = {"topic": self.topic, "partitions": list(range(self.options.partitions))}
-        self.history.invoke(process, "assign", value)
-        consumer.assign(self._partitions(OFFSET_BEGINNING))
-        self.history.record(process, "ok", "assign", value)
-
-    def _poll(self, consumer: Any, process: int, timeout: float) -> bool:
-        """One `poll` op; False when it ended in info (the caller must switch process)."""
-        self.history.invoke(process, "poll", None)
-        try:
-            records = records_of(consumer.consume(500, timeout))
-        except KafkaException as error:
-            self.history.record(process, "info", "poll", None, error_name(error))
-            return False
-        self.history.record(process, "ok", "poll", {"records": records})
-        return True
-
     def _reader(self, k: int) -> None:
-        while not self._stop.is_set():
-            consumer = self._consumer(f"harness-{self.run_id}-txn-reader-{k}")
-            process = self.history.new_process()
-            try:
-                self._assign_all(consumer, process)
-                while not self._stop.is_set() and self._poll(consumer, process, 0.5):
-                    pass
-            finally:
-                close_quietly(consumer)
+        self.reads.poll_until(f"harness-{self.run_id}-txn-reader-{k}", self._stop)
 
     def drain(self, timeout: float, healed: bool = True) -> bool:
-        """Read every partition with read_committed until the consumer's position reaches the high watermark;
-        one `drain` op per partition, `info` where that did not happen in time or the ISR never healed."""
-        deadline = time.monotonic() + timeout
-        consumer = self._consumer(f"harness-{self.run_id}-txn-drain")
-        process = self.history.new_process()
-        try:
-            high = high_watermarks(consumer, self.topic, self.options.partitions, deadline)
-            self._assign_all(consumer, process)
-            reached = dict.fromkeys(range(self.options.partitions), 0)
-            while any(reached[p] < hw for p, hw in high.items()) and time.monotonic() < deadline:
-                if not self._poll(consumer, process, 1.0):
-                    break
-                for tp in consumer.position(self._partitions(OFFSET_BEGINNING)):
-                    reached[tp.partition] = max(reached[tp.partition], tp.offset)
-            complete = True
-            for p in range(self.options.partitions):
-                hw = high.get(p)
-                value = {"topic": self.topic, "partition": p, "high_watermark": hw}
-                self.history.invoke(process, "drain", value)
-                if hw is not None and reached[p] >= hw and healed:
-                    self.history.record(process, "ok", "drain", value)
-                else:
-                    complete = False
-                    why = ("the high watermark could not be read" if hw is None else
-                           f"read up to offset {reached[p]} of {hw} before the drain timed out" if reached[p] < hw
-                           else "the ISR was not full again, so the high watermark may lag")
-                    self.history.record(process, "info", "drain", value, why)
-            return complete
-        finally:
-            close_quietly(consumer)
+        return self.reads.drain(f"harness-{self.run_id}-txn-drain", timeout, healed)
