@@ -18,6 +18,10 @@ new side acts before the old side's next sample) is a finding.
 | `split-brain-leader` | yes | two brokers claim to lead one partition *at the same leader epoch* longer than grace |
 | `stale-leader` | no | a broker still claims a partition at an older epoch while another leads it at a newer one |
 | `leader-epoch-regression` | yes | one node's view of a partition's leader epoch went backwards |
+| `isolated-controller` | no | two controllers claim at once, but one was cut off from every other node all along |
+
+An `isolated-controller` is a stale belief, not a split brain: a controller that reaches no broker and no
+quorum member commands no one (in ZooKeeper mode a zombie leader that happens to be the controller is one).
 
 `stale-leader` is the zombie-leader window: epochs fence the old leader, and whether it cost acknowledged
 writes (acks=1) is the history checker's call (`lost-write`), so it is reported, not failed.
@@ -40,7 +44,8 @@ from checkers.result import Anomaly, CheckResult, Verdict
 
 DEFAULT_GRACE_S = 5.0
 NS = 1_000_000_000
-ANOMALIES = ("split-brain-controller", "split-brain-leader", "stale-leader", "leader-epoch-regression")
+ANOMALIES = ("split-brain-controller", "split-brain-leader", "stale-leader", "leader-epoch-regression",
+             "isolated-controller")
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,10 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
             regressions.extend(tracker.add(t, str(sample.get("mode", "kraft")), views, faults))
     tracker.close()
     grace = int(grace_s * NS)
+    overlaps = list(_controller_overlaps(tracker.claims.controller, grace, faults, tracker.nodes))
     found: dict[str, tuple[Anomaly, ...]] = {
-        "split-brain-controller": tuple(_controller_overlaps(tracker.claims.controller, grace, faults)),
+        "split-brain-controller": tuple(a for a in overlaps if a.name == "split-brain-controller"),
+        "isolated-controller": tuple(a for a in overlaps if a.name == "isolated-controller"),
         "leader-epoch-regression": tuple(regressions),
     }
     same, stale = _leader_overlaps(tracker.claims.leader, grace, faults)
@@ -158,6 +165,7 @@ class _Tracker:
         self._last_epoch: dict[tuple[str, int], int] = {}  # a regression is reported where it drops, once
         self.samples_with_views = 0
         self.controller_sources: set[str] = set()
+        self.nodes: set[str] = set()
 
     def add(self, t: int, mode: str, views: Mapping[str, Any], faults: FaultTimeline) -> list[Anomaly]:
         self.samples_with_views += 1
@@ -167,6 +175,7 @@ class _Tracker:
         for node, view in views.items():
             if not isinstance(view, dict):
                 continue
+            self.nodes.add(node)
             claim, source = controller_claim(mode, view)
             if source:
                 self.controller_sources.add(source)
@@ -231,19 +240,39 @@ def _window(start: int, end: int) -> str:
     return f"from t={start / NS:.1f} s to t={end / NS:.1f} s ({(end - start) / NS:.1f} s)"
 
 
-def _controller_overlaps(runs: Mapping[str, list[Run]], grace: int, faults: FaultTimeline) -> Iterator[Anomaly]:
+def cut_off(node: str, others: set[str], faults: FaultTimeline, start: int, end: int) -> bool:
+    """Was `node` alone on its side of a partition, away from every other observed node, all through [start, end]?"""
+    for fault in faults.throughout(start, end):
+        sides = fault.value.get("components") if isinstance(fault.value, dict) else None
+        if isinstance(sides, list) and [node] in sides:
+            reached = {n for side in sides if side != [node] for n in side}
+            if others - {node} <= reached:
+                return True
+    return False
+
+
+def _controller_overlaps(runs: Mapping[str, list[Run]], grace: int, faults: FaultTimeline,
+                         nodes: set[str]) -> Iterator[Anomaly]:
     for (a, a_runs), (b, b_runs) in combinations(sorted(runs.items()), 2):
         for ra in a_runs:
             for rb in b_runs:
                 start, end = _overlap(ra, rb)
-                if end - start > grace:
+                if end - start <= grace:
+                    continue
+                facts = {"nodes": [a, b], "window_s": [round(start / NS, 3), round(end / NS, 3)],
+                         "duration_s": round((end - start) / NS, 3)}
+                lone = [n for n in (a, b) if cut_off(n, nodes, faults, start, end)]
+                if lone:
                     yield Anomaly(
-                        "split-brain-controller", (),
-                        f"{a} and {b} both reported being the active controller {_window(start, end)}, longer than "
-                        f"the {grace / NS:g} s grace window",
-                        {"nodes": [a, b], "window_s": [round(start / NS, 3), round(end / NS, 3)],
-                         "duration_s": round((end - start) / NS, 3)},
-                        faults.active(start, end))
+                        "isolated-controller", (),
+                        f"{a} and {b} both reported being the active controller {_window(start, end)}, but {lone[0]} "
+                        "was cut off from every other node all along: a stale belief that commands no one",
+                        {**facts, "isolated": lone[0]}, faults.active(start, end))
+                    continue
+                yield Anomaly(
+                    "split-brain-controller", (),
+                    f"{a} and {b} both reported being the active controller {_window(start, end)}, longer than "
+                    f"the {grace / NS:g} s grace window", facts, faults.active(start, end))
 
 
 def _leader_overlaps(runs: Mapping[tuple[int, str, int], list[Run]], grace: int,

@@ -87,5 +87,10 @@ class FaultTimeline:
         return tuple(FaultRef(f.nemesis, f.fault, f.start, f.stop, f.value) for f in self._faults
                      if f.start_time <= t1 and (f.stop_time is None or f.stop_time >= t0))
 
+    def throughout(self, t0: int, t1: int) -> tuple[FaultRef, ...]:
+        """Faults active over the whole of [t0, t1]."""
+        return tuple(FaultRef(f.nemesis, f.fault, f.start, f.stop, f.value) for f in self._faults
+                     if f.start_time <= t0 and (f.stop_time is None or f.stop_time >= t1))
+
     def __len__(self) -> int:
         return len(self._faults)

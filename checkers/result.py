@@ -20,6 +20,8 @@ INFORMATIONAL: Mapping[str, str] = {
     "G2": "Kafka transactions promise read-committed isolation, which allows write skew",
     "stale-leader": "leader epochs fence a zombie leader; whether it cost acknowledged writes is the history's "
                     "lost-write check",
+    "isolated-controller": "a controller cut off from every other node commands no one; it learns it was replaced "
+                           "when the cut heals",
 }
 
 

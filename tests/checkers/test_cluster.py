@@ -220,3 +220,35 @@ def test_harness_check_runs_the_split_brain_checks_when_the_state_file_sits_next
     assert json.loads(found.stdout)["anomalies"]["split-brain-controller"][0]["nodes"] == ["b1", "b2"]
     assert "split-brain-controller" in found.stderr
     assert harness_check(history, "--json", "--grace", "30").returncode != 1
+
+
+def partition_ops(start_s: float, stop_s: float, components: list[list[str]]) -> list[dict[str, Any]]:
+    ops = nemesis_ops(start_s, stop_s, "partition-p0-leader")
+    for op in ops:
+        op["value"] = {"fault": 0, "targets": sorted(n for side in components for n in side),
+                       "isolated": components[0][0], "components": components}
+    return ops
+
+
+def test_a_controller_cut_off_from_every_other_node_is_an_isolated_belief_not_a_split_brain():
+    samples = controller_samples({"b1": "AAAAAAAAAAAAAAAAAAAA....",
+                                  "b2": "..........AAAAAAAAAAAAAA"})
+    alone = nemesis_timeline(number_events(partition_ops(2.0, 21.0, [["b1"], ["b2", "z1"]])))
+    result = check_cluster(samples, alone, grace_s=5)
+    assert result.valid is True
+    assert "split-brain-controller" not in result.anomalies and "isolated-controller" in INFORMATIONAL
+    (found,) = result.anomalies["isolated-controller"]
+    assert found.facts["isolated"] == "b1" and found.facts["window_s"] == [10.0, 19.0]
+
+
+def test_a_controller_cut_from_zookeeper_but_not_from_the_brokers_is_a_split_brain():
+    samples = controller_samples({"b1": "AAAAAAAAAAAAAAAAAAAA....", "b2": "..........AAAAAAAAAAAAAA",
+                                  "b3": "........................"})
+    from_zookeeper = nemesis_timeline(number_events(partition_ops(2.0, 21.0, [["b1"], ["z1", "z2", "z3"]])))
+    assert check_cluster(samples, from_zookeeper, grace_s=5).anomalies["split-brain-controller"]
+
+
+def test_a_cut_that_healed_before_the_overlap_ended_does_not_excuse_it():
+    samples = controller_samples({"b1": "AAAAAAAAAAAAAAAAAAAA....", "b2": "..........AAAAAAAAAAAAAA"})
+    healed_early = nemesis_timeline(number_events(partition_ops(2.0, 15.0, [["b1"], ["b2"]])))
+    assert check_cluster(samples, healed_early, grace_s=5).anomalies["split-brain-controller"]
