@@ -11,7 +11,7 @@ RUN_ARGS ?= --nemesis partition-dc
 
 help:
 	@echo "make run        install what is missing, build the image, run the default multi-DC test"
-	@echo "make test       unit tests + real-cluster tests (about 15 minutes)"
+	@echo "make test       lint, unit tests, real-cluster tests (about 25 minutes)"
 	@echo "make test-unit  fast tests only, no Docker"
 	@echo "make test-all   everything, including the long real-cluster suites"
 	@echo "make bench      benchmarks (cluster start-up, checker speed)"
