@@ -3,7 +3,8 @@
 Each worker owns one transactional.id and runs one transaction at a time, recorded as one `txn` op: sometimes a
 read_committed poll first (consume-transform-produce: its positions go into the transaction with
 send_offsets_to_transaction), one to `max_sends` sends across partitions, sometimes a poll after them, then a
-commit, or, about one time in ten (seeded), an abort on purpose. Outcomes are honest:
+commit, or, about one time in ten (seeded; and always worker 0's second transaction), an abort on purpose.
+Outcomes are honest:
 
 - ok: commit_transaction returned; every send carries its partition and offset, every poll its records.
 - fail: the transaction certainly aborted: abort_transaction returned (we aborted on purpose, or after an
@@ -25,7 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from confluent_kafka import (
@@ -241,7 +242,7 @@ class TxnWorkload:
         rng = random.Random(f"{self.txn.seed}-txn-{k}")
         period = self.options.concurrency / self._txn_rate()
         next_at = time.monotonic()
-        generation = 0
+        generation = done = 0
         unsettled = False  # the last producer may have left a transaction open
         while not self._stop.is_set():
             session = self.open_session(k, generation)
@@ -254,7 +255,11 @@ class TxnWorkload:
                     next_at += period
                     if self._stop.wait(max(0.0, next_at - time.monotonic())):
                         break
-                    self.run_transaction(session, plan_txn(rng, self.options.partitions, self.txn))
+                    plan = plan_txn(rng, self.options.partitions, self.txn)
+                    if k == 0 and done == 1:  # however short the run, one abort on purpose is certain
+                        plan = replace(plan, abort=True)
+                    self.run_transaction(session, plan)
+                    done += 1
                     next_at = max(next_at, time.monotonic() - period)  # no burst after a stall
             finally:
                 unsettled = not session.open

