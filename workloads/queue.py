@@ -26,6 +26,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.outcome import classify_send_error
+from workloads.records import decode
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ class QueueWorkload:
             if msg.error() is not None:
                 continue  # transient broker/transport errors surface here; librdkafka retries them
             records.append({"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
-                            "value": _decode(msg.value())})
+                            "value": decode(msg.value())})
         self.history.record(process, "ok", "poll", {"records": records})
         return records
 
@@ -319,13 +320,3 @@ class QueueWorkload:
             if len(high) < self.options.partitions:
                 time.sleep(1)
         return high
-
-
-def _decode(raw: bytes | None) -> int | str | None:
-    if raw is None:
-        return None
-    text = raw.decode(errors="replace")
-    try:
-        return int(text)
-    except ValueError:
-        return text
