@@ -332,8 +332,9 @@ class GroupWorkload:
         while not self._stop.wait(self.group_options.churn_interval):
             slot, action = churn_plan(rng, self.members, self.group_options.crash_probability)
             with self._lock:
-                self._requests[slot] = action
-                self.churned[action] += 1
+                if slot not in self._requests:  # a member stuck in a slow commit keeps its first request
+                    self._requests[slot] = action
+                    self.churned[action] += 1
             self._reap()
 
     def _reap(self, everything: bool = False) -> None:
