@@ -17,6 +17,9 @@ commits nothing: the member closes without its final commit (its processed but u
 next owner again), or, when abandoned (the default with auto-commit, whose close would commit), it just stops
 polling and the group notices when its max.poll.interval.ms runs out; that stalls every rebalance meanwhile.
 
+A member whose poll or commit ended in `info` records nothing more (a process acts no more after an info): it is
+closed and a new member, a new process, joins in its place.
+
 At the end a last member joins the group and reads every partition to its high watermark from the group's
 committed offsets; then a plain consumer drains the topic from the beginning and records `drain` ops.
 """
@@ -103,7 +106,7 @@ class Member:
         self.processed: dict[int, int] = {}  # partition -> next offset, after the last record recorded
         self.committed: dict[int, int] = {}
         self.records: list[dict[str, Any]] | None = None  # the poll op under way
-        self.alive = True  # False once crashed: its client may still call back, but it records nothing
+        self.alive = True  # False once crashed or after an info: its client may call back; it records nothing
         self.last_commit = time.monotonic()
         config = workload.consumer_config()
         if workload.group_options.auto_commit:
@@ -120,17 +123,21 @@ class Member:
         self.history.record(self.process, "ok", "subscribe", value)
 
     def poll(self, duration: float = 0.5, most: int = 200) -> bool:
-        """One `poll` op (split by any rebalance during it); False when the client failed (switch process)."""
+        """One `poll` op (split by any rebalance during it); False once this member may act no more (the poll,
+        or a commit in a callback during it, ended in info): the caller replaces it."""
         self.records = []
         self.history.invoke(self.process, "poll", None)
         deadline = time.monotonic() + duration
         try:
-            while len(self.records) < most and (left := deadline - time.monotonic()) > 0:
+            while self.alive and len(self.records) < most and (left := deadline - time.monotonic()) > 0:
                 message = self.consumer.poll(left)
-                if message is not None:
+                if message is not None and self.records is not None:
                     self.records.extend(records_of([message]))
         except KafkaException as error:
-            self.history.record(self.process, "info", "poll", None, error_name(error))
+            if self.alive:
+                self.history.record(self.process, "info", "poll", None, error_name(error))
+            self.alive = False
+        if not self.alive:
             self.records = None
             return False
         self._end_poll()
@@ -161,10 +168,12 @@ class Member:
         self.history.record(self.process, type_, "commit", value, None if error is None else error_name(error))
         if type_ == "ok":
             self.committed.update(offsets)
+        elif type_ == "info":
+            self.alive = False  # a process acts no more after an info; a new member takes over
 
     def leave(self) -> None:
         """Commit and close: the member leaves the group at once (its revoke is recorded by the callback)."""
-        if not self.w.group_options.auto_commit:
+        if self.alive and not self.w.group_options.auto_commit:
             self.commit()
         close_quietly(self.consumer)
         self.alive = False
@@ -185,7 +194,7 @@ class Member:
         if polling:
             self._end_poll()
         record()
-        if polling:
+        if polling and self.alive:
             self.records = []
             self.history.invoke(self.process, "poll", None)
 
@@ -200,6 +209,8 @@ class Member:
         def record() -> None:
             if not self.w.group_options.auto_commit:
                 self.commit([tp.partition for tp in partitions])
+                if not self.alive:
+                    return
             self._rebalanced(rebalance_value([], partitions))
             self._forget(partitions)
         self._interrupt(record)
@@ -223,9 +234,10 @@ class Member:
 
         def record() -> None:
             value = commit_value(self.w.group, self.w.topic, offsets)
+            outcome = commit_outcome(failed)
             self.history.invoke(self.process, "commit", value)
-            self.history.record(self.process, commit_outcome(failed), "commit", value,
-                                None if failed is None else error_name(failed))
+            self.history.record(self.process, outcome, "commit", value, None if failed is None else error_name(failed))
+            self.alive = outcome != "info"
         self._interrupt(record)
 
 
@@ -307,15 +319,15 @@ class GroupWorkload:
         self._reap(everything=True)
 
     def _slot(self, k: int) -> None:
-        manual = not self.group_options.auto_commit
+        manual, interval = not self.group_options.auto_commit, self.group_options.commit_interval
         while not self._stop.is_set():
             member = Member(self)
             member.subscribe()
-            healthy = True
-            while healthy and not self._stop.is_set() and k not in self._requests:
-                healthy = member.poll()
-                if healthy and manual and time.monotonic() - member.last_commit >= self.group_options.commit_interval:
+            while member.alive and not self._stop.is_set() and k not in self._requests:
+                member.poll()
+                if member.alive and manual and time.monotonic() - member.last_commit >= interval:
                     member.commit()
+            healthy = member.alive
             with self._lock:
                 action = self._requests.pop(k, "leave")
             if action == "crash" and healthy:

@@ -131,6 +131,17 @@ def test_only_commits_refused_before_they_left_the_client_are_fail(
     assert (done["f"], done["type"], done["error"]) == ("commit", outcome, error.name().lower().lstrip("_")
                                                         .replace("_", "-"))
     assert commit_outcome(error) == outcome
+    assert member.alive is (outcome != "info"), "a process acts no more after an info"
+
+
+def test_after_an_unknown_commit_in_a_revoke_the_member_records_nothing_more(tmp_path: Path) -> None:
+    script = [("assign", [0]), ("msg", 0, 0, 10), ("revoke", [0]), ("assign", [1]), ("msg", 1, 0, 11)]
+    workload, history, _ = setup(tmp_path, script, commit_errors=[KafkaError(KafkaError.REQUEST_TIMED_OUT)])
+    member = Member(workload)
+    member.subscribe()
+    assert not member.poll(duration=0.05)
+    assert [shape(e) for e in events(history)][-3:] == [
+        ("poll", [10]), ("commit", "invoke", {0: 1}), ("commit", "info", {0: 1})]
 
 
 def test_churn_is_seeded_and_mixes_leaves_and_crashes() -> None:
