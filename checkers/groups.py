@@ -4,6 +4,12 @@
   group's last committed offset there was c < f; records that exist at offsets c..f-1 were never consumed by
   any member of the group, before or after. At-least-once is broken: those records were skipped.
   Only checked once the group has committed that partition (before that, auto.offset.reset decides).
+- commit-past-unconsumed: the group committed offset c for a partition (ok) while records that exist below c were
+  never consumed by any member of the group, before or after: the group's position passed them unread, so they
+  are skipped for good (auto-commit committed what the client had returned, not what the application had
+  processed). "Below c" starts at the log's first record for a group that subscribed with
+  `"offset_reset": "earliest"`, else at the lowest offset the group read there. Offsets already reported as a
+  group-skip are not reported again.
 - commit-regression: an ok commit of offset o for a partition, invoked after another ok commit of a higher
   offset for the same group and partition had completed, by a process that did not seek that partition.
 - Redeliveries (a member read an offset some member of its group had already read) are allowed under
@@ -29,6 +35,7 @@ class Group:
     name: str
     consumed: dict[int, set[int]] = field(default_factory=dict)  # pid -> offsets read by any member
     members: set[Process] = field(default_factory=set)
+    from_earliest: bool = False  # a member subscribed with offset_reset "earliest": the group owes the whole log
     redelivered: int = 0
     commits: int = 0
 
@@ -83,10 +90,11 @@ class GroupTracker:
             group = self.groups[name] = Group(name)
         return group
 
-    def joined(self, process: Process, group: Any, subscribed: bool) -> None:
+    def joined(self, process: Process, group: Any, subscribed: bool, from_earliest: bool = False) -> None:
         if subscribed and isinstance(group, str):
-            self.group_of[process] = self._group(group)
-            self.group_of[process].members.add(process)
+            joined = self.group_of[process] = self._group(group)
+            joined.members.add(process)
+            joined.from_earliest = joined.from_earliest or from_earliest
         self.seeks.pop(process, None)
 
     def sought(self, process: Process, pid: int) -> None:
@@ -135,6 +143,7 @@ class GroupTracker:
 def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tuple[Found, dict[str, Any]]:
     found: Found = {}
     cache: dict[int, list[int]] = {}
+    reported: set[tuple[str, int, int]] = set()  # (group, pid, offset) already shown as a group-skip
     for r in tracker.resumes:
         if r.first <= r.committed:
             continue
@@ -142,6 +151,7 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
         missing = [o for o in log.existing_between(r.pid, r.committed - 1, r.first, cache) if o not in consumed]
         if not missing:
             continue
+        reported.update((r.group, r.pid, o) for o in missing)
         found.setdefault("group-skip", []).append(evidence(
             "group-skip", [r.commit_invoke, r.commit_done, r.op],
             f"group {r.group!r} had committed {log.name(r.pid)} offset {r.committed} (commit op {r.commit_invoke}→"
@@ -151,6 +161,7 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
             group=r.group, topic=log.partitions[r.pid][0], partition=log.partitions[r.pid][1],
             committed=r.committed, first_read=r.first, process=r.process, skipped=len(missing),
             skipped_offsets=missing[:20], skipped_values=[log.at[r.pid].get(o) for o in missing[:20]]))
+    _commits_past_unconsumed(tracker, log, evidence, found, cache, reported)
     for g in tracker.regressions:
         found.setdefault("commit-regression", []).append(evidence(
             "commit-regression", [g.higher_invoke, g.higher_done, g.invoke, g.done],
@@ -165,3 +176,42 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
              for name, g in sorted(tracker.groups.items())}
     return found, stats
 
+
+
+def _commits_past_unconsumed(tracker: GroupTracker, log: Log, evidence: Evidence, found: Found,
+                             cache: dict[int, list[int]], reported: set[tuple[str, int, int]]) -> None:
+    """One pass per (group, partition): existing offsets below the highest ok commit that no member consumed."""
+    resumes: dict[tuple[str, int], list[Resume]] = {}
+    for r in tracker.resumes:
+        resumes.setdefault((r.group, r.pid), []).append(r)
+    for (name, pid), (highest, invoke, done) in sorted(tracker.highest.items()):
+        group = tracker.groups[name]
+        consumed = group.consumed.get(pid, set())
+        if group.from_earliest:
+            low = -1
+        elif consumed:
+            low = min(consumed) - 1
+        else:
+            continue
+        missing = [o for o in log.existing_between(pid, low, highest, cache)
+                   if o not in consumed and (name, pid, o) not in reported]
+        if not missing:
+            continue
+        # The skip shows where a member resumed from a commit past the first missing record; else the commit.
+        resume = next((r for r in resumes.get((name, pid), ()) if r.committed > missing[0]), None)
+        if resume is not None:
+            ops, committed = [resume.commit_invoke, resume.commit_done, resume.op], resume.committed
+            how = (f"process {resume.process!r} resumed from the group's commit of offset {committed} (op "
+                   f"{resume.commit_invoke}→{resume.commit_done}) at offset {resume.first} (op {resume.op})")
+        else:
+            ops, committed = [invoke, done], highest
+            how = f"the group committed offset {highest} (op {invoke}→{done})"
+        found.setdefault("commit-past-unconsumed", []).append(evidence(
+            "commit-past-unconsumed", ops,
+            f"group {name!r}: {how}, but {len(missing)} record{'s' if len(missing) != 1 else ''} of "
+            f"{log.name(pid)} below it ({evidence.offsets(missing)}) {'were' if len(missing) != 1 else 'was'} never "
+            f"consumed by any member of the "
+            f"group: its position passed them unread.",
+            group=name, topic=log.partitions[pid][0], partition=log.partitions[pid][1], committed=committed,
+            highest_commit=highest, skipped=len(missing), skipped_offsets=missing[:20],
+            skipped_values=[log.at[pid].get(o) for o in missing[:20]]))

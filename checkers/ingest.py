@@ -238,7 +238,8 @@ class Ingest:
         f, value = invoked[1], value if isinstance(value, dict) else invoked[2]
         if f == "subscribe" or f == "rebalance":
             group = (value or {}).get("group") if f == "subscribe" else None
-            self.groups.joined(process, group, f == "subscribe")
+            earliest = f == "subscribe" and (value or {}).get("offset_reset") == "earliest"
+            self.groups.joined(process, group, f == "subscribe", earliest)
         elif f == "seek" and isinstance(value, dict):
             self.groups.sought(process, self.log.pid(value["topic"], value["partition"]))
 

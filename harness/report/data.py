@@ -26,7 +26,7 @@ QUEUE_PROPERTIES = ("lost-write", "duplicate", "inconsistent-offsets", "nonmonot
                     "int-nonmonotonic-poll", "poll-skip", "int-poll-skip", "unexpected-value", "aborted-read",
                     "unseen")
 TXN_PROPERTIES = ("int-send-skip", "G0", "G1a", "G1b", "G1c", "G-single", "G2")
-GROUP_PROPERTIES = ("group-skip", "commit-regression")
+GROUP_PROPERTIES = ("group-skip", "commit-past-unconsumed", "commit-regression")
 
 
 def _informational() -> frozenset[str]:

@@ -136,3 +136,80 @@ def txn_history(seed: int, txns: int = 25, partitions: int = 2) -> History:
                 procs[slot] = m.fresh()
                 positions[procs[slot]] = [0] * partitions
     return m.h
+
+
+def group_history(seed: int, auto_commit: bool, steps: int = 60, partitions: int = 2) -> tuple[History, int]:
+    """A consumer group from offset 0 (`offset_reset: earliest`): members are handed records, process them
+    (a `poll` op lists what was processed) some steps later, commit, crash, and their partitions move to another
+    member, which resumes from the group's committed offset. Manual commits cover processed records only; with
+    `auto_commit` the client commits what it handed out, processed or not. Returns the history and how many
+    records no member ever processed sit below a commit (what at-least-once must report)."""
+    rng = random.Random(seed)
+    m = QueueModel(rng, partitions)
+    h, g = m.h, "g"
+    committed = [0] * partitions
+    owner: dict[int, int] = {}  # partition -> member process
+    handed: dict[int, int] = {}  # partition -> next offset the client hands out (its auto-stored offset)
+    pending: dict[int, list[tuple[int, int, int]]] = {}  # member -> handed, unprocessed (partition, offset, value)
+    processed: dict[int, int] = {}  # partition -> next offset after what its owner processed
+
+    def join() -> int:
+        member = m.fresh()
+        h.subscribe(member, g, offset_reset="earliest")
+        pending[member] = []
+        return member
+
+    def take(member: int, p: int) -> None:
+        owner[p] = member
+        handed[p] = processed[p] = committed[p]
+        h.rebalance(member, [p])
+
+    members = [join(), join()]
+    for p in range(partitions):
+        take(members[p % 2], p)
+    dropped: set[tuple[int, int]] = set()  # handed to a member that crashed before processing, below a commit
+    consumed: set[tuple[int, int]] = set()
+    for _ in range(steps):
+        action = rng.random()
+        if action < 0.35:
+            p = rng.randrange(partitions)
+            offset = m.append(p, m.value)
+            h.send(0, m.value, at=(p, offset))
+            m.value += 1
+        elif action < 0.6:  # a member is handed records, and processes the oldest ones
+            member = rng.choice(members)
+            for p in [p for p, o in owner.items() if o == member]:
+                for offset, value in m.logs[p][handed[p]:handed[p] + rng.randint(0, 3)]:
+                    pending[member].append((p, offset, value))
+                    handed[p] = offset + 1
+            k = rng.randint(0, 3)
+            done, pending[member] = pending[member][:k], pending[member][k:]
+            h.poll(member, *[(p, o, v) for p, o, v in done])
+            for p, o, _ in done:
+                processed[p] = o + 1
+                consumed.add((p, o))
+        elif action < 0.8:  # a commit
+            member = rng.choice(members)
+            mine = {p: (handed[p] if auto_commit else processed[p]) for p, o in owner.items() if o == member}
+            if mine:
+                h.commit(member, g, mine)
+                for p, offset in mine.items():
+                    committed[p] = offset
+        else:  # a crash: pending records are never processed; a new member takes the partitions over
+            crashed = rng.choice(members)
+            dropped.update((p, o) for p, o, _ in pending[crashed] if o < committed[p])
+            members[members.index(crashed)] = joined = join()
+            for p in [p for p, o in owner.items() if o == crashed]:
+                take(joined, p)
+    for member in members:  # the run ends: live members finish processing what they were handed
+        h.poll(member, *pending[member])
+    final = join()  # reads every partition from the group's commits to the end
+    for p in range(partitions):
+        h.rebalance(final, [p])
+        h.poll(final, *[(p, o, v) for o, v in m.logs[p][committed[p]:]])
+    drainer = m.fresh()
+    for p in range(partitions):
+        h.assign(drainer, p)
+        h.poll(drainer, *[(p, o, v) for o, v in m.logs[p]])
+        h.drain(drainer, p, m.next_offset[p])
+    return h, len(dropped - consumed)  # a record another member had processed before is not skipped

@@ -84,8 +84,12 @@ class History:
     def seek(self, process: Any, partition: int, offset: int, topic: str = TOPIC) -> tuple[int, int]:
         return self.op(process, "seek", {"topic": topic, "partition": partition, "offset": offset})
 
-    def subscribe(self, process: Any, group: str = "g", topic: str = TOPIC) -> tuple[int, int]:
-        return self.op(process, "subscribe", {"topics": [topic], "group": group})
+    def subscribe(self, process: Any, group: str = "g", topic: str = TOPIC,
+                  offset_reset: str | None = None) -> tuple[int, int]:
+        value: dict[str, Any] = {"topics": [topic], "group": group}
+        if offset_reset:
+            value["offset_reset"] = offset_reset
+        return self.op(process, "subscribe", value)
 
     def rebalance(self, process: Any, assigned: list[int], topic: str = TOPIC) -> tuple[int, int]:
         return self.op(process, "rebalance", {"assigned": [[topic, p] for p in assigned], "revoked": []})

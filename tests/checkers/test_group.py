@@ -102,3 +102,64 @@ def test_group_checks_run_only_for_group_or_auto():
     assert "commit-regression" not in names(check(h, "queue"))
     assert "commit-regression" in names(check(h, "auto"))
     assert check(h, "auto").stats["workload"] == "group"
+
+
+def auto_commit_crash(processed: int, committed: int, offset_reset: str | None = "earliest") -> History:
+    """Member 1 is handed offsets 0..5, processes (records) the first `processed`, auto-commit commits
+    `committed`, member 1 crashes; member 2 resumes at the committed offset and reads to the end."""
+    h = History()
+    for value in range(8):
+        h.send(0, value, at=(0, value))  # ops 0..15
+    h.subscribe(1, "g", offset_reset=offset_reset)  # 16, 17
+    h.poll(1, *[(0, o, o) for o in range(processed)])  # 18, 19
+    h.commit(1, "g", {0: committed})  # 20, 21: the client commits what it returned, processed or not
+    h.subscribe(2, "g", offset_reset=offset_reset)  # 22, 23
+    h.poll(2, *[(0, o, o) for o in range(committed, 8)])  # 24, 25
+    return h
+
+
+def test_auto_commit_past_unprocessed_records_then_a_crash_skips_them():
+    result = check(auto_commit_crash(processed=2, committed=6), "group")
+    skip = only(result, "commit-past-unconsumed")
+    assert skip.ops == (20, 21, 25)  # the commit, and the resuming read past the records
+    assert skip.facts["skipped_offsets"] == [2, 3, 4, 5] and skip.facts["skipped_values"] == [2, 3, 4, 5]
+    assert skip.facts["committed"] == 6 and skip.facts["group"] == "g"
+    assert "group-skip" not in names(result)  # member 2 began exactly at the commit
+    assert result.valid is False
+
+
+def test_records_skipped_before_the_groups_first_recorded_read_count_when_it_reads_from_earliest():
+    h = auto_commit_crash(processed=0, committed=3)
+    assert only(check(h, "group"), "commit-past-unconsumed").facts["skipped_offsets"] == [0, 1, 2]
+
+
+def test_without_earliest_the_group_owes_only_what_lies_above_its_first_read():
+    assert "commit-past-unconsumed" not in names(check(auto_commit_crash(0, 3, offset_reset=None), "group"))
+    h = auto_commit_crash(processed=2, committed=6, offset_reset=None)
+    assert only(check(h, "group"), "commit-past-unconsumed").facts["skipped_offsets"] == [2, 3, 4, 5]
+
+
+def test_a_commit_of_only_processed_records_is_fine():
+    assert check(auto_commit_crash(processed=6, committed=6), "group").valid is True
+
+
+def test_a_crash_after_a_commit_that_later_members_reread_is_fine():
+    h = auto_commit_crash(processed=2, committed=6)
+    h.seek(2, 0, 2)
+    h.poll(2, *[(0, o, o) for o in range(2, 6)])  # someone did consume them after all
+    assert "commit-past-unconsumed" not in names(check(h, "group"))
+
+
+def test_offsets_already_shown_as_a_group_skip_are_not_reported_twice():
+    h = handover(next_starts_at=4)
+    h.commit(2, "g", {0: 6})
+    result = check(h, "group")
+    assert only(result, "group-skip").facts["skipped_offsets"] == [2, 3]
+    assert "commit-past-unconsumed" not in names(result)
+
+
+def test_an_unrecorded_gap_below_an_indeterminate_commit_proves_nothing():
+    h = auto_commit_crash(processed=2, committed=2)
+    h.commit(2, "g", {0: 6}, outcome="info")
+    h.events = [e for e in h.events if not (e["process"] == 2 and e["f"] == "poll")]
+    assert check(h, "group").valid is True

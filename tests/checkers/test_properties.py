@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import checkers
 from tests.checkers.conftest import names
-from tests.checkers.models import queue_history, txn_history
+from tests.checkers.models import group_history, queue_history, txn_history
 
 # Health checks on generation speed misfire on a loaded CI machine; the model is cheap, so they add nothing.
 FAST = settings(max_examples=40, deadline=None,
@@ -255,3 +255,27 @@ def test_a_record_dropped_inside_one_poll_is_found_internal_skip(seed):
     dropped = rs.pop(j)
     found = check(events).anomalies.get("int-poll-skip", ())
     assert [dropped["offset"]] in [a.facts["skipped_offsets"] for a in found if a.ops == (e["index"],)]
+
+
+# ---- consumer groups ---------------------------------------------------------------------------------------
+
+@FAST
+@given(seeds)
+def test_a_group_that_commits_only_processed_records_never_skips(seed):
+    history, skipped = group_history(seed, auto_commit=False)
+    assert skipped == 0
+    result = check(history.events, "group")
+    assert result.valid is True, checkers.render_text(result)
+
+
+@FAST
+@given(seeds)
+def test_auto_commit_before_processing_then_a_crash_is_always_reported(seed):
+    history, skipped = group_history(seed, auto_commit=True)
+    result = check(history.events, "group")
+    if skipped:
+        assert "commit-past-unconsumed" in names(result), checkers.render_text(result)
+        assert result.valid is False
+        assert sum(a.facts["skipped"] for a in result.anomalies["commit-past-unconsumed"]) == skipped
+    else:
+        assert result.valid is True, checkers.render_text(result)
