@@ -33,6 +33,7 @@ from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
 from workloads.base import Workload
+from workloads.group import GroupOptions
 from workloads.queue import QueueOptions
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class RunOptions:
     topology: Topology
     workload: QueueOptions = field(default_factory=QueueOptions)
     workload_name: str = "queue"
+    group: GroupOptions | None = None  # the group workload's own options (members, commits, churn, processing)
     nemesis: str = "partition-dc"
     nemesis_interval: float = 10.0
     time_limit: float = 60.0
@@ -112,6 +114,9 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     if options.workload_name not in workload_factories():
         raise HarnessError(f"unknown workload {options.workload_name!r}",
                            hint="known: " + ", ".join(sorted(workload_factories())))
+    if options.group is not None and options.workload_name != "group":
+        raise HarnessError(f"consumer-group options need the group workload, not {options.workload_name!r}",
+                           hint="--workload group")
     if options.time_limit <= 0 or options.nemesis_interval <= 0:
         raise HarnessError("--time-limit and --nemesis-interval must be positive")
     if options.workload.replication > len(options.topology.brokers):
@@ -258,7 +263,8 @@ def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
 def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder, run_id: str) -> Workload:
     """The workload named by options.workload_name; they share the client options of QueueOptions."""
     factories = workload_factories()
-    return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger())
+    extra = {"group": options.group} if options.group is not None else {}
+    return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger(), **extra)
 
 
 def workload_factories() -> dict[str, Callable[..., Workload]]:
@@ -324,7 +330,7 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "workload": {"name": options.workload_name, **options.workload.to_json()},
         "versions": {"harness": __version__, "confluent_kafka": confluent_kafka.version()[0],
                      "librdkafka": confluent_kafka.libversion()[0]},
-        "options": {k: str(v) for k, v in asdict(options).items() if k not in ("topology", "workload")},
+        "options": {k: str(v) for k, v in asdict(options).items() if k not in ("topology", "workload", "group")},
     })
 
 

@@ -16,12 +16,14 @@ from typing import Any
 from harness import topology as topology_module
 from harness.errors import HarnessError
 from harness.topology import ConfigValue, Topology
+from workloads.group import GroupOptions
 from workloads.queue import QueueOptions
 
 LIBRARY = Path(__file__).resolve().parent / "scenarios"
 _WORKLOAD_KEYS = {f.name for f in dataclasses.fields(QueueOptions)} - {"extra_producer_config", "topic"}
+_GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "ready_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
-             "wan", "timeline", "control"}
+             "group", "wan", "timeline", "control"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Variant:
     topology: Topology
     workload: QueueOptions
     wan: tuple[tuple[str, str], ...] = ()
+    group: GroupOptions | None = None  # a [group] table: the run uses the consumer-group workload
+
+    @property
+    def workload_name(self) -> str:
+        return "queue" if self.group is None else "group"
 
 
 @dataclass(frozen=True)
@@ -88,25 +95,32 @@ def load(path: Path) -> Scenario:
 
 def parse(raw: dict[str, Any], source: str) -> Scenario:
     _no_unknown(raw, _TOP_KEYS, source)
-    for key in ("name", "summary", "expect", "timeline", "control"):
+    for key in ("name", "summary", "expect", "control"):
         if key not in raw:
             raise HarnessError(f"{source}: missing `{key}`")
+    if "timeline" not in raw and "group" not in raw:
+        raise HarnessError(f"{source}: missing `timeline`",
+                           hint="only a [group] scenario, whose consumers crash on their own, may have none")
     topo = _topology(raw.get("topology", "stretch-3dc"), raw.get("broker_config", {}), source)
     workload = _workload(QueueOptions(), raw.get("workload", {}), f"{source} [workload]")
     wan = _wan(raw.get("wan", {}), source)
     control_raw = raw["control"]
-    _no_unknown(control_raw, {"explains", "workload", "broker_config", "topology"}, f"{source} [control]")
+    _no_unknown(control_raw, {"explains", "workload", "group", "broker_config", "topology"}, f"{source} [control]")
     if "explains" not in control_raw:
         raise HarnessError(f"{source} [control]: missing `explains` (which config difference prevents the anomaly)")
     control_topo = _topology(control_raw.get("topology", raw.get("topology", "stretch-3dc")),
                              {**raw.get("broker_config", {}), **control_raw.get("broker_config", {})}, source)
     control_workload = _workload(workload, control_raw.get("workload", {}), f"{source} [control.workload]")
+    group = _group(GroupOptions(), raw["group"], f"{source} [group]") if "group" in raw else None
+    if group is None and "group" in control_raw:
+        raise HarnessError(f"{source} [control.group]: the unsafe variant has no [group] table")
+    control_group = _group(group, control_raw.get("group", {}), f"{source} [control.group]") if group else None
     return Scenario(
         name=str(raw["name"]), summary=str(raw["summary"]),
         references=tuple(str(r) for r in raw.get("references", [])),
         expect=tuple(str(e) for e in raw["expect"]), time_limit=float(raw.get("time_limit", 60)),
-        timeline=_timeline(raw["timeline"], source),
-        unsafe=Variant(topo, workload, wan), control=Variant(control_topo, control_workload, wan),
+        timeline=_timeline(raw["timeline"], source) if "timeline" in raw else (),
+        unsafe=Variant(topo, workload, wan, group), control=Variant(control_topo, control_workload, wan, control_group),
         control_explains=str(control_raw["explains"]), source=source)
 
 
@@ -134,6 +148,18 @@ def _workload(base: QueueOptions, table: dict[str, Any], where: str) -> QueueOpt
     except TypeError as error:
         raise HarnessError(f"{where}: {error}") from None
     except HarnessError as error:  # a value QueueOptions refuses: say which file and table it came from
+        raise HarnessError(f"{where}: {error.args[0]}", hint=error.hint) from None
+
+
+def _group(base: GroupOptions, table: dict[str, Any], where: str) -> GroupOptions:
+    if not isinstance(table, dict):
+        raise HarnessError(f"{where}: must be a table of consumer-group options")
+    _no_unknown(table, _GROUP_KEYS, where)
+    try:
+        return dataclasses.replace(base, **table)
+    except TypeError as error:
+        raise HarnessError(f"{where}: {error}") from None
+    except HarnessError as error:
         raise HarnessError(f"{where}: {error.args[0]}", hint=error.hint) from None
 
 

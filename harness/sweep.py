@@ -92,7 +92,8 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
     variant = scenario.variant(control)
     wan = dict(variant.wan)
     return RunOptions(
-        topology=variant.topology, workload=variant.workload, nemesis="none",
+        topology=variant.topology, workload=variant.workload, workload_name=variant.workload_name,
+        group=variant.group, nemesis="none",
         timeline=tuple((step.at, step.nemesis, step.hold) for step in scenario.timeline),
         time_limit=scenario.time_limit, seed=seed, results_root=results_root,
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",

@@ -11,11 +11,20 @@ Commits: by default auto-commit is off and a member commits what it has processe
 `commit_interval` seconds and when partitions are revoked: at-least-once. With `auto_commit` the client commits
 in the background and the member records each commit its on_commit callback reports.
 
+Processing: a `poll` op lists the records the application processed during it. By default that is every record
+the client returned, at once. With `process_delay` the application finishes each record that many seconds after
+the client returned it (a worker pool, a batch written elsewhere): the record waits in the member's memory, and
+auto-commit, which commits what the client returned, can commit it before it is processed. A member that leaves,
+or whose partitions are revoked, first finishes what it holds for them; one that crashes loses it.
+
 Churn (seeded): every `churn_interval` seconds one member either leaves (commits, closes, leaves the group at
 once) or crashes, and a new member with a new process id joins in its place. A crash records nothing more and
 commits nothing: the member closes without its final commit (its processed but uncommitted records go to the
 next owner again), or, when abandoned (the default with auto-commit, whose close would commit), it just stops
 polling and the group notices when its max.poll.interval.ms runs out; that stalls every rebalance meanwhile.
+A crash is a fault the harness injects, so it is recorded as one: `start-crash-member` / `stop-crash-member`
+nemesis events (until the close, or until the group gave up on an abandoned member), which the checker's
+evidence and the report show like any other fault.
 
 A member whose poll or commit ended in `info` records nothing more (a process acts no more after an info): it is
 closed and a new member, a new process, joins in its place.
@@ -40,6 +49,8 @@ from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
 from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
 
+NEMESIS = "nemesis"  # the history's process for faults: a member crash is one
+
 # Commit errors the client raises before anything reaches the coordinator; every other error is `info` (the
 # client may have retried an attempt that did land).
 _LOCAL_COMMIT_ERRORS = {KafkaError._NO_OFFSET, KafkaError._ASSIGNMENT_LOST, KafkaError._STATE,
@@ -60,6 +71,7 @@ class GroupOptions:
     max_poll_interval_ms: int = 8_000  # how long a crashed (silent) member holds its partitions
     final_read_timeout: float = 45.0
     ready_timeout: float = 90.0  # start() waits this long at most for the group coordinator
+    process_delay: float = 0.0  # seconds from the client returning a record to the application finishing it
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -67,6 +79,8 @@ class GroupOptions:
             raise HarnessError("the group workload needs at least one member")
         if not 0.0 <= self.crash_probability <= 1.0 or self.churn_interval <= 0 or self.commit_interval <= 0:
             raise HarnessError("group: crash_probability in [0, 1], churn and commit intervals positive")
+        if self.process_delay < 0:
+            raise HarnessError("group: process_delay must be 0 or more seconds")
         if self.max_poll_interval_ms < self.session_timeout_ms:
             raise HarnessError("group: max_poll_interval_ms must be at least session_timeout_ms")
 
@@ -106,6 +120,7 @@ class Member:
         self.processed: dict[int, int] = {}  # partition -> next offset, after the last record recorded
         self.committed: dict[int, int] = {}
         self.records: list[dict[str, Any]] | None = None  # the poll op under way
+        self.held: list[tuple[float, dict[str, Any]]] = []  # (processed at, record): returned, not yet processed
         self.alive = True  # False once crashed or after an info: its client may call back; it records nothing
         self.last_commit = time.monotonic()
         config = workload.consumer_config()
@@ -116,7 +131,7 @@ class Member:
     # ---- ops ---------------------------------------------------------------------------------------------
 
     def subscribe(self) -> None:
-        value = {"topics": [self.w.topic], "group": self.w.group}
+        value = {"topics": [self.w.topic], "group": self.w.group, "offset_reset": "earliest"}
         self.history.invoke(self.process, "subscribe", value)
         self.consumer.subscribe([self.w.topic], on_assign=self._assigned, on_revoke=self._revoked,
                                 on_lost=self._lost)
@@ -128,11 +143,16 @@ class Member:
         self.records = []
         self.history.invoke(self.process, "poll", None)
         deadline = time.monotonic() + duration
+        delay = self.w.group_options.process_delay
         try:
             while self.alive and len(self.records) < most and (left := deadline - time.monotonic()) > 0:
                 message = self.consumer.poll(left)
                 if message is not None and self.records is not None:
-                    self.records.extend(records_of([message]))
+                    if delay:
+                        ready = time.monotonic() + delay
+                        self.held.extend((ready, r) for r in records_of([message]))
+                    else:
+                        self.records.extend(records_of([message]))
         except KafkaException as error:
             if self.alive:
                 self.history.record(self.process, "info", "poll", None, error_name(error))
@@ -143,11 +163,24 @@ class Member:
         self._end_poll()
         return True
 
-    def _end_poll(self) -> None:
-        records, self.records = self.records, None
+    def _end_poll(self, finish: Callable[[int], bool] = lambda partition: False) -> None:
+        """Complete the poll op with what was processed: the records returned during it, or (with a process
+        delay) the held records that are due, and those of partitions `finish` says to finish now."""
+        records, self.records = self.records or [], None
+        if self.held:
+            now = time.monotonic()
+            records += [r for ready, r in self.held if ready <= now or finish(r["partition"])]
+            self.held = [(ready, r) for ready, r in self.held if not (ready <= now or finish(r["partition"]))]
         self.history.record(self.process, "ok", "poll", {"records": records})
-        for r in records or ():
+        for r in records:
             self.processed[r["partition"]] = r["offset"] + 1
+
+    def finish_held(self) -> None:
+        """Process everything held, in a poll op of its own (before leaving the group)."""
+        if self.alive and self.held:
+            self.records = []
+            self.history.invoke(self.process, "poll", None)
+            self._end_poll(lambda partition: True)
 
     def commit(self, partitions: list[int] | None = None) -> None:
         """Commit what was processed and not yet committed (manual mode)."""
@@ -172,27 +205,33 @@ class Member:
             self.alive = False  # a process acts no more after an info; a new member takes over
 
     def leave(self) -> None:
-        """Commit and close: the member leaves the group at once (its revoke is recorded by the callback)."""
+        """Finish what it holds, commit and close: the member leaves the group at once (its revoke is recorded by
+        the callback)."""
+        self.finish_held()
         if self.alive and not self.w.group_options.auto_commit:
             self.commit()
         close_quietly(self.consumer)
         self.alive = False
 
     def crash(self, abandon: bool) -> None:
-        """Stop here and record nothing more; close without a commit, or abandon the consumer to be closed
-        once the group gave up on it."""
+        """Stop here and record nothing more (held records are never processed); close without a commit, or
+        abandon the consumer to be closed once the group gave up on it."""
         self.alive = False
         if not abandon:
             close_quietly(self.consumer)
 
     # ---- callbacks (inside poll() or close()) -------------------------------------------------------------
 
-    def _interrupt(self, record: Callable[[], None]) -> None:
+    def _interrupt(self, record: Callable[[], None], finish: Callable[[int], bool] = lambda partition: False) -> None:
         if not self.alive:
             return
         polling = self.records is not None
         if polling:
-            self._end_poll()
+            self._end_poll(finish)
+        elif any(finish(r["partition"]) for _, r in self.held):
+            self.records = []
+            self.history.invoke(self.process, "poll", None)
+            self._end_poll(finish)
         record()
         if polling and self.alive:
             self.records = []
@@ -213,7 +252,8 @@ class Member:
                     return
             self._rebalanced(rebalance_value([], partitions))
             self._forget(partitions)
-        self._interrupt(record)
+        revoked = {tp.partition for tp in partitions}
+        self._interrupt(record, finish=revoked.__contains__)  # handed over: finish its records first
 
     def _lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         def record() -> None:
@@ -222,9 +262,11 @@ class Member:
         self._interrupt(record)
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
-        for tp in partitions:
-            self.processed.pop(tp.partition, None)
-            self.committed.pop(tp.partition, None)
+        gone = {tp.partition for tp in partitions}
+        for partition in gone:
+            self.processed.pop(partition, None)
+            self.committed.pop(partition, None)
+        self.held = [(ready, r) for ready, r in self.held if r["partition"] not in gone]  # lost: another owns them
 
     def _auto_committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         offsets = {tp.partition: tp.offset for tp in partitions if tp.topic == self.w.topic and tp.offset >= 0}
@@ -264,7 +306,7 @@ class GroupWorkload:
         self._stop = threading.Event()
         self._requests: dict[int, str] = {}  # member slot -> "leave" | "crash", set by the churn thread
         self._lock = threading.Lock()
-        self._zombies: list[tuple[float, Any]] = []  # (close after, consumer) of crashed members
+        self._zombies: list[tuple[float, Any, dict[str, Any]]] = []  # (close after, consumer, fault) of crashes
         self._threads: list[threading.Thread] = []
         self.churned: dict[str, int] = {"leave": 0, "crash": 0}
 
@@ -278,7 +320,8 @@ class GroupWorkload:
             "name": self.group, "members": self.members, "auto_commit": g.auto_commit,
             "commit_interval": g.commit_interval, "churn_interval": g.churn_interval,
             "crash_probability": g.crash_probability, "abandon_on_crash": self._abandon,
-            "session_timeout_ms": g.session_timeout_ms, "max_poll_interval_ms": g.max_poll_interval_ms, "seed": g.seed}}
+            "session_timeout_ms": g.session_timeout_ms, "max_poll_interval_ms": g.max_poll_interval_ms,
+            "process_delay": g.process_delay, "seed": g.seed}}
 
     def consumer_config(self) -> dict[str, Any]:
         g = self.group_options
@@ -331,11 +374,14 @@ class GroupWorkload:
             with self._lock:
                 action = self._requests.pop(k, "leave")
             if action == "crash" and healthy:
+                fault = self._record_crash("start", member.process)
                 member.crash(self._abandon)
                 if self._abandon:
                     with self._lock:
                         self._zombies.append((time.monotonic() + self.group_options.max_poll_interval_ms / 1000 + 2,
-                                              member.consumer))
+                                              member.consumer, fault))
+                else:
+                    self._record_crash("stop", member.process)
             else:
                 member.leave()
 
@@ -353,10 +399,19 @@ class GroupWorkload:
         """Close crashed members' consumers once the group has given up on them (or all of them, at the end)."""
         now = time.monotonic()
         with self._lock:
-            due = [c for t, c in self._zombies if everything or t <= now]
-            self._zombies = [(t, c) for t, c in self._zombies if not (everything or t <= now)]
-        for consumer in due:
+            due = [(c, fault) for t, c, fault in self._zombies if everything or t <= now]
+            self._zombies = [z for z in self._zombies if not (everything or z[0] <= now)]
+        for consumer, fault in due:
             close_quietly(consumer)
+            self._record_crash("stop", fault["targets"][0])
+
+    def _record_crash(self, phase: str, process: int) -> dict[str, Any]:
+        f = f"{phase}-crash-member"
+        value = {"nemesis": "crash-member", "fault": f"crash-member-{process}", "targets": [process],
+                 "group": self.group, "abandoned": self._abandon}
+        self.history.invoke(NEMESIS, f, value)
+        self.history.record(NEMESIS, "info", f, value)
+        return value
 
     # ---- final reads -------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from harness.errors import HarnessError
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
 from nemesis.wan_plan import parse_duration_ms, parse_pair_latencies, parse_percent
+from workloads.group import GroupOptions
 from workloads.queue import QueueOptions
 
 
@@ -51,6 +53,10 @@ from workloads.queue import QueueOptions
 @click.option("--replication", default=3, show_default=True, help="Replication factor of the test topic.")
 @click.option("--min-insync", default=2, show_default=True, help="min.insync.replicas of the test topic.")
 @click.option("--unclean/--no-unclean", default=False, help="unclean.leader.election.enable on the test topic.")
+@click.option("--auto-commit", is_flag=True, help="--workload group: enable.auto.commit instead of committing "
+              "what was processed.")
+@click.option("--process-delay", type=float, default=0.0, show_default=True,
+              help="--workload group: seconds between poll() returning a record and the application finishing it.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
@@ -83,9 +89,14 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         unclean_leader_election=f["unclean"], acks=f["acks"], idempotence=f["idempotence"], retries=f["retries"],
         max_in_flight=f["max_in_flight"], delivery_timeout_ms=delivery_ms, request_timeout_ms=min(5000, delivery_ms),
         rate=f["rate"], concurrency=f["concurrency"], consumers=f["consumers"])
+    group = None
+    if f["workload_name"] == "group":
+        group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"])
+    elif f["auto_commit"] or f["process_delay"]:
+        raise HarnessError("--auto-commit and --process-delay need --workload group")
     return RunOptions(
         topology=_topology(f),
-        workload=workload, workload_name=f["workload_name"], nemesis=f["nemesis"],
+        workload=workload, workload_name=f["workload_name"], group=group, nemesis=f["nemesis"],
         nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
         kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
@@ -113,19 +124,11 @@ def _topology(f: dict[str, Any]) -> topology.Topology:
 def scenario_options(f: dict[str, Any]) -> RunOptions:
     """A scenario decides topology, config, WAN and faults; only where results go and the seed stay the user's."""
     from harness.scenario import find
+    from harness.sweep import scenario_run_options
 
-    scenario = find(f["scenario"])
-    variant = scenario.variant(f["control"])
-    wan = dict(variant.wan)
-    return RunOptions(
-        topology=variant.topology, workload=variant.workload, nemesis="none", timeline=tuple(
-            (step.at, step.nemesis, step.hold) for step in scenario.timeline),
-        time_limit=scenario.time_limit, seed=f["seed"], kafka_version=f["kafka_version"], image=f["image_tag"],
-        results_root=Path(f["results_dir"]),
-        test_name=f["test_name"] or f"scenario-{scenario.name}-{'control' if f['control'] else 'unsafe'}",
-        wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
-        wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),
-        wan_loss_pct=parse_percent(wan.get("loss", "0%")), scenario=scenario.to_json(f["control"]))
+    options = scenario_run_options(find(f["scenario"]), f["control"], Path(f["results_dir"]), f["seed"])
+    return dataclasses.replace(options, kafka_version=f["kafka_version"], image=f["image_tag"],
+                               test_name=f["test_name"] or options.test_name)
 
 
 @click.command()

@@ -27,6 +27,8 @@ def assert_one_line_error(result, fragment):
     (["run", "--topology", "x.toml", "--dcs", "2"], "cannot be combined"),
     (["run", "--acks", "1", "--idempotence"], "--idempotence needs --acks all"),
     (["run", "--acks", "2"], "'2' is not one of"),
+    (["run", "--auto-commit"], "--auto-commit and --process-delay need --workload group"),
+    (["run", "--workload", "group", "--process-delay", "-2"], "process_delay must be 0 or more"),
     (["run", "--dcs", "12"], "--dcs must be between 1 and 9"),
     (["run", "--controllers", "2"], "quorum of 2"),
     (["run", "--no-such-flag"], "No such option"),

@@ -91,3 +91,43 @@ def test_invalid_toml_is_one_line(tmp_path):
 def test_a_bad_replica_assignment_is_refused(tmp_path):
     message = refused(tmp_path, MINIMAL.replace("[control]", "[workload]\nreplica_assignment = [[1, 2]]\n[control]"))
     assert "replica_assignment" in message
+
+
+GROUP = """
+name = "mine"
+summary = "consumers crash"
+expect = ["commit-past-unconsumed"]
+
+[group]
+auto_commit = true
+process_delay = 2.0
+
+[control]
+explains = "commit after processing"
+
+[control.group]
+auto_commit = false
+"""
+
+
+def test_a_group_table_runs_the_group_workload_and_its_crashes_are_the_fault(tmp_path):
+    _, s = load(tmp_path, GROUP)
+    assert s.timeline == () and s.unsafe.workload_name == s.control.workload_name == "group"
+    assert (s.unsafe.group.auto_commit, s.control.group.auto_commit) == (True, False)
+    assert s.control.group.process_delay == 2.0  # the control changes only what it names
+    from harness.sweep import scenario_run_options
+
+    options = scenario_run_options(s, True, tmp_path)
+    assert options.workload_name == "group" and options.group == s.control.group
+
+
+def test_only_a_group_scenario_may_go_without_a_timeline(tmp_path):
+    message = refused(tmp_path, MINIMAL.split("[[timeline]]")[0] + '[control]\nexplains = "x"\n')
+    assert "missing `timeline`" in message
+
+
+def test_bad_group_options_are_one_line_naming_the_table(tmp_path):
+    assert "[group]: unknown key 'auto_comit'" in refused(tmp_path, GROUP.replace("auto_commit = true",
+                                                                                "auto_comit = true"))
+    assert "[group]" in refused(tmp_path, GROUP.replace("process_delay = 2.0", "process_delay = -1"))
+    assert "[control.group]" in refused(tmp_path, MINIMAL + "[control.group]\nauto_commit = false\n")

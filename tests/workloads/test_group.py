@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,7 @@ def test_a_rebalance_in_the_middle_of_a_poll_ends_that_poll_first_and_commits_wh
         ("poll", "invoke"), ("poll", []), ("rebalance", "invoke"), ("rebalance", [1], []),
         ("poll", "invoke"), ("poll", [12])]
     assert {e["process"] for e in recorded} == {member.process}
-    assert recorded[0]["value"] == {"topics": ["t"], "group": "harness-r-group"}
+    assert recorded[0]["value"] == {"topics": ["t"], "group": "harness-r-group", "offset_reset": "earliest"}
     assert checkers.check_file(history.path, "group").stats["groups"]["harness-r-group"]["commits"] == 1
 
 
@@ -95,6 +97,25 @@ def test_a_crash_commits_nothing_and_records_nothing_more(tmp_path: Path) -> Non
     assert made[0].closed and made[0].commits == []
 
 
+@pytest.mark.parametrize("abandon", [True, False])
+def test_a_crash_is_recorded_as_a_fault_until_the_group_is_rid_of_the_member(tmp_path: Path, abandon: bool) -> None:
+    workload, history, made = setup(tmp_path, [("assign", [0])], abandon_on_crash=abandon)
+    workload._requests[0] = "crash"
+    slot = threading.Thread(target=workload._slot, args=(0,))
+    slot.start()
+    time.sleep(0.2)
+    workload._stop.set()
+    slot.join(5)
+    assert made[0].closed is not abandon
+    workload._reap(everything=True)
+    recorded = events(history)
+    faults = [(e["f"], e["type"], e["value"]["fault"]) for e in recorded if e["process"] == "nemesis"]
+    crashed = f"crash-member-{next(e['process'] for e in recorded if e['f'] == 'subscribe')}"
+    assert faults == [("start-crash-member", "invoke", crashed), ("start-crash-member", "info", crashed),
+                      ("stop-crash-member", "invoke", crashed), ("stop-crash-member", "info", crashed)]
+    assert made[0].closed
+
+
 def test_an_abandoned_member_is_not_closed_until_the_group_gave_up_on_it(tmp_path: Path) -> None:
     workload, history, made = setup(tmp_path, [("assign", [0])])
     member = Member(workload)
@@ -112,6 +133,59 @@ def test_with_auto_commit_each_reported_commit_is_an_op_between_polls(tmp_path: 
     assert [shape(e) for e in events(history)][6:] == [
         ("poll", "invoke"), ("poll", [5]), ("commit", "invoke", {0: 1}), ("commit", "ok", {0: 1}),
         ("poll", "invoke"), ("poll", [6])]
+
+
+def test_with_a_process_delay_a_record_is_processed_later_and_auto_commit_can_get_ahead_of_it(
+        tmp_path: Path) -> None:
+    script = [("assign", [0]), ("msg", 0, 0, 5), ("committed", {0: 1})]
+    workload, history, _ = setup(tmp_path, script, auto_commit=True, process_delay=0.2)
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    time.sleep(0.2)
+    member.poll(duration=0.01)
+    assert [shape(e) for e in events(history)][6:] == [
+        ("poll", "invoke"), ("poll", []), ("commit", "invoke", {0: 1}), ("commit", "ok", {0: 1}),
+        ("poll", "invoke"), ("poll", []), ("poll", "invoke"), ("poll", [5])]
+
+
+def test_a_crash_loses_held_records_and_the_next_member_resumes_past_them(tmp_path: Path) -> None:
+    script = [("assign", [0]), ("msg", 0, 0, 5), ("msg", 0, 1, 6), ("committed", {0: 2})]
+    workload, history, _ = setup(tmp_path, script, auto_commit=True, process_delay=30.0)
+    producer = history.new_process()
+    for offset, value in enumerate([5, 6, 7]):
+        history.invoke(producer, "send", {"topic": "t", "value": value})
+        history.record(producer, "ok", "send", {"topic": "t", "value": value, "partition": 0, "offset": offset})
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    member.crash(abandon=True)
+    successor = Member(workload)
+    successor.consumer.script.clear()
+    successor.consumer.script.extend([("assign", [0]), ("msg", 0, 2, 7)])
+    successor.subscribe()
+    successor.poll(duration=0.05)
+    successor.leave()
+    history.close()
+    result = checkers.check_file(history.path, "group")
+    assert [a.facts["skipped_values"] for a in result.anomalies["commit-past-unconsumed"]] == [[5, 6]]
+    assert result.valid is False
+
+
+def test_leaving_and_a_revoke_finish_held_records_before_committing(tmp_path: Path) -> None:
+    script = [("assign", [0, 1]), ("msg", 0, 0, 5), ("msg", 1, 0, 6), ("revoke", [1]), ("msg", 0, 1, 7)]
+    workload, history, made = setup(tmp_path, script, process_delay=30.0)
+    member = Member(workload)
+    member.subscribe()
+    member.poll(duration=0.05)
+    member.leave()
+    assert [shape(e) for e in events(history)][6:] == [
+        ("poll", "invoke"), ("poll", [6]),  # the revoke of partition 1 finishes its record first
+        ("commit", "invoke", {1: 1}), ("commit", "ok", {1: 1}), ("rebalance", "invoke"), ("rebalance", [], [1]),
+        ("poll", "invoke"), ("poll", []),
+        ("poll", "invoke"), ("poll", [5, 7]),  # leaving finishes the rest, then commits it
+        ("commit", "invoke", {0: 2}), ("commit", "ok", {0: 2}), ("rebalance", "invoke"), ("rebalance", [], [0])]
+    assert made[0].commits == [{1: 1}, {0: 2}]
 
 
 @pytest.mark.parametrize(("error", "raised", "outcome"), [
