@@ -9,6 +9,7 @@ import importlib
 from collections.abc import Callable
 
 from harness.errors import HarnessError
+from nemesis import outage
 from nemesis.base import Nemesis
 
 _MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan")
@@ -28,7 +29,9 @@ def names() -> list[str]:
 
 def describe() -> list[tuple[str, str]]:
     factories = _factories()
-    return [(NONE, "no faults: a baseline run")] + [(n, factories[n]().description) for n in sorted(factories)]
+    return ([(NONE, "no faults: a baseline run")] + [(n, factories[n]().description) for n in sorted(factories)]
+            + [("outage-<dc>", "a whole DC cut off from the other DCs and from the clients (a DR drill's outage)"),
+               ("disaster-<dc>", "outage-<dc>, and the DC's brokers destroyed (disks wiped), MirrorMaker 2 stopped")])
 
 
 def parse(spec: str) -> list[Nemesis]:
@@ -39,9 +42,13 @@ def parse(spec: str) -> list[Nemesis]:
         name = raw.strip()
         if name == NONE:
             continue
-        if name not in factories:
-            raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
         if any(n.name == name for n in chosen):
             continue
+        per_dc = outage.parse(name)  # outage-<dc>, disaster-<dc>: named after the DC they hit
+        if per_dc is not None:
+            chosen.append(per_dc)
+            continue
+        if name not in factories:
+            raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
         chosen.append(factories[name]())
     return chosen
