@@ -26,7 +26,7 @@ from harness.host_processes import HostProcesses
 from harness.progress import Progress
 from harness.results import ResultsDir
 from harness.sampler import StateSampler
-from harness.topology import Topology
+from harness.topology import Node, Topology
 from harness.waiting import WaitTimeout
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
@@ -34,6 +34,7 @@ from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
 from workloads.base import Workload
 from workloads.group import GroupOptions
+from workloads.mirror import FailoverPlan
 from workloads.queue import QueueOptions
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class RunOptions:
     timeline: tuple[tuple[float, str, float], ...] = ()  # exact (at s, nemesis, hold s) steps of a scenario
     scenario: dict[str, Any] | None = None  # the scenario this run reproduces, for test.json and the summary
     ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
+    failover: FailoverPlan | None = None  # a DR drill on active-active clusters: when the failed DC's clients move
 
     def name(self) -> str:
         return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
@@ -110,10 +112,22 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
 def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     """Every check on the user's options, before anything is created; the --ssh file is loaded here."""
     nemeses = registry.parse(options.nemesis)
+    for nemesis in nemeses + [registry.parse(name)[0] for _, name, _ in options.timeline]:
+        dc = getattr(nemesis, "dc", None)  # outage-<dc>, disaster-<dc>
+        if dc is not None and dc not in options.topology.dc_names():
+            raise HarnessError(f"nemesis {nemesis.name}: no DC named {dc!r} in topology {options.topology.name!r}",
+                               hint="DCs are " + ", ".join(options.topology.dc_names()))
     ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
     if options.workload_name not in workload_factories():
         raise HarnessError(f"unknown workload {options.workload_name!r}",
                            hint="known: " + ", ".join(sorted(workload_factories())))
+    if getattr(options.topology, "model", "stretch") == "active-active":
+        if options.workload_name not in ("queue", "mirror"):
+            raise HarnessError(f"the {options.workload_name} workload runs on one cluster; an active-active "
+                               "topology runs the mirror workload (queue clients in every cluster, MirrorMaker 2 "
+                               "between them)", hint="omit --workload")
+        if options.ssh is not None:
+            raise HarnessError("--ssh runs one stretched cluster; active-active topologies run in containers")
     if options.group is not None and options.workload_name != "group":
         raise HarnessError(f"consumer-group options need the group workload, not {options.workload_name!r}",
                            hint="--workload group")
@@ -174,29 +188,43 @@ class _Run:
             say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
                 f"controllers in {len(options.topology.dcs)} DCs")
             cluster.start()
-            admin = Admin(cluster.bootstrap_servers)
-            admin.wait_brokers({b.node_id for b in options.topology.brokers}, timeout=180)
+            bootstraps = _bootstraps(options.topology, cluster)
+            admins = {name: Admin(bootstrap) for name, bootstrap in bootstraps.items()}
+            for name, admin in admins.items():
+                admin.wait_brokers({b.node_id for b in _brokers_of(options.topology, name)}, timeout=180)
             self.progress.phase("warm-up")
-            workload = make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
+            workload = (make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
+                        if len(bootstraps) == 1 else _mirror_workload(options, bootstraps, self.history, self.run_id))
             topic, partitions, replication, topic_config = workload.topic_spec()
             assignment = [list(r) for r in options.workload.replica_assignment] or None  # a scenario's placement
-            admin.create_topic(topic, partitions, replication, topic_config, replica_assignment=assignment)
-            admin.wait_fully_replicated(topic, replication, timeout=120)
-            say(f"cluster healthy in {time.monotonic() - t0:.1f} s; bootstrap {cluster.bootstrap_servers}")
+            replicas = {name: min(replication, len(_brokers_of(options.topology, name))) for name in admins}
+            for name, admin in admins.items():
+                config = dict(topic_config)
+                if "min.insync.replicas" in config:  # a one-broker cluster of an active-active pair: RF 1
+                    config["min.insync.replicas"] = str(min(int(config["min.insync.replicas"]), replicas[name]))
+                admin.create_topic(topic, partitions, replicas[name], config, replica_assignment=assignment)
+            for name, admin in admins.items():
+                admin.wait_fully_replicated(topic, replicas[name], timeout=120)
+            admin = next(iter(admins.values()))
+            say(f"cluster{'s' if len(admins) > 1 else ''} healthy in {time.monotonic() - t0:.1f} s; bootstrap "
+                + "; ".join(f"{name}: {b}" if len(bootstraps) > 1 else b for name, b in bootstraps.items()))
 
             host = HostProcesses(self.run_id)
             stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
                                  bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
             self._shape_wan(ctx, stack)
+            # The per-node views and the split-brain checks reason about one cluster's metadata; with one
+            # cluster per DC they would see a "second controller" in every DC, so they stay off there.
             views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
                                 jmx_port=JMX_PORT if isinstance(cluster, Cluster) else None)
-            views.start()
-            stack.callback(views.stop)
             sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
                                    quorum_views=lambda: targets.quorum_views(ctx), views=views)
-            sampler.start()
-            stack.callback(sampler.stop)
+            if len(admins) == 1:
+                views.start()
+                stack.callback(views.stop)
+                sampler.start()
+                stack.callback(sampler.stop)
             timeline = [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
             schedule = NemesisSchedule(self.nemeses, ctx, self.history, options.nemesis_interval,
                                        self.progress.nemesis, timeline=timeline)
@@ -214,11 +242,13 @@ class _Run:
             say("stopping clients and healing every fault")
             workload.stop()
             schedule.final_heal()
-            healthy = _wait_healed(admin, topic, replication, options.heal_timeout, say)
+            healthy = all([_wait_healed(a, topic, replicas[name], options.heal_timeout, say)
+                           for name, a in admins.items()])
             self.progress.phase("drain", timeout=options.drain_timeout)
             say("draining every partition to its high watermark")
             drained = workload.drain(options.drain_timeout, healed=healthy)
-            sampler.stop()
+            if len(admins) == 1:
+                sampler.stop()
         return workload.checker, healthy and drained, schedule.errors
 
 
@@ -233,8 +263,13 @@ class _Run:
     def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
         """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""
         o = self.options
-        if not (o.wan_latency_ms or o.wan_jitter_ms or o.wan_loss_pct or o.wan_pairs):
-            return
+        pairs = dict(o.wan_pairs)
+        if not (o.wan_latency_ms or o.wan_jitter_ms or o.wan_loss_pct or o.wan_pairs):  # no --wan-* flags
+            from harness.topology import wan_pairs_ms
+
+            pairs = wan_pairs_ms(o.topology)  # the topology file's own WAN, when the flags give none
+            if not pairs:
+                return
         wan = WanShaping()
 
         def remove() -> None:
@@ -242,10 +277,11 @@ class _Run:
                 self.say(f"[red]teardown problem:[/red] {problem}")
 
         stack.callback(remove)  # registered before apply: a half-applied WAN is removed too
-        info = wan.apply(ctx, o.wan_latency_ms, o.wan_jitter_ms, o.wan_loss_pct, pairs=dict(o.wan_pairs) or None)
+        info = wan.apply(ctx, o.wan_latency_ms, o.wan_jitter_ms, o.wan_loss_pct, pairs=pairs or None)
         self.results.update_json("test.json", "wan", info)
-        self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way, "
-                 f"{o.wan_loss_pct:g}% loss, via {info['mechanism']}")
+        per_pair = ", ".join(f"{a}↔{b} {ms:g} ms" for (a, b), ms in sorted(pairs.items()))
+        self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way"
+                 f"{f' ({per_pair})' if per_pair else ''}, {o.wan_loss_pct:g}% loss, via {info['mechanism']}")
 
 
 def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
@@ -265,6 +301,25 @@ def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder,
     factories = workload_factories()
     extra = {"group": options.group} if options.group is not None else {}
     return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger(), **extra)
+
+
+def _bootstraps(topology: Topology, cluster: Cluster | SSHCluster) -> dict[str, str]:
+    """Bootstrap servers by cluster name: one stretched cluster, or one cluster per DC (active-active)."""
+    if getattr(topology, "model", "stretch") != "active-active":
+        return {"main": cluster.bootstrap_servers}
+    assert isinstance(cluster, Cluster)
+    return {name: cluster.bootstrap_for(name) for name in topology.clusters}
+
+
+def _brokers_of(topology: Topology, name: str) -> tuple[Node, ...]:
+    return topology.brokers if name == "main" else topology.brokers_in(name)
+
+
+def _mirror_workload(options: RunOptions, bootstraps: dict[str, str], history: HistoryRecorder,
+                     run_id: str) -> Workload:
+    from workloads.mirror import MirrorWorkload
+
+    return MirrorWorkload(options.workload, bootstraps, history, run_id, _client_logger(), plan=options.failover)
 
 
 def workload_factories() -> dict[str, Callable[..., Workload]]:

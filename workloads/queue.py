@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,14 +105,22 @@ class QueueWorkload:
     checker = "queue"
 
     def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder,
-                 run_id: str, logger: Any) -> None:
+                 run_id: str, logger: Any, cluster: str | None = None, values: Iterator[int] | None = None,
+                 producer_prefix: str | None = None) -> None:
+        """`cluster`: with several clusters (active-active), the one these clients use; every op says so.
+        `values`: a counter shared with the other clusters' workloads, so values are unique in the run.
+        `producer_prefix`: names its producers `<prefix>-p<k>` (default: the cluster), e.g. dc1's clients after
+        they failed over to dc2."""
         self.options = options
         self.bootstrap = bootstrap_servers
         self.history = history
         self.run_id = run_id
         self.logger = logger
+        self.cluster = cluster
+        self.producer_prefix = producer_prefix or cluster
+        self._where: dict[str, Any] = {"cluster": cluster} if cluster else {}
         self._stop = threading.Event()
-        self._values = itertools.count()
+        self._values = values if values is not None else itertools.count()
         self._values_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -162,7 +171,7 @@ class QueueWorkload:
     def _producer_lane(self, k: int, producer: Any, handing_over: threading.Lock, lane: int) -> None:
         """One process of producer k: one send outstanding at a time (one of `pipeline` sharing the client)."""
         o = self.options
-        name = f"p{k}"
+        name = f"{self.producer_prefix}-p{k}" if self.producer_prefix else f"p{k}"
         single_attempt = o.retries == 0
         period = o.concurrency * o.pipeline / o.rate
         next_at = time.monotonic() + lane * period / o.pipeline
@@ -173,7 +182,7 @@ class QueueWorkload:
                 break
             value = self._next_value()
             partition = k % o.partitions  # pinned: a stalled partition stalls only its own producers
-            sent = {"topic": o.topic, "value": value, "producer": name, "partition": partition}
+            sent = {"topic": o.topic, "value": value, "producer": name, "partition": partition, **self._where}
             type_, completed, error = self._send_one(producer, sent, single_attempt, process, handing_over)
             self.history.record(process, type_, "send", completed, error)
             if type_ == "info":
@@ -230,9 +239,10 @@ class QueueWorkload:
     def _assign_all(self, consumer: Any, process: int) -> None:
         o = self.options
         parts = list(range(o.partitions))
-        self.history.invoke(process, "assign", {"topic": o.topic, "partitions": parts})
+        value = {"topic": o.topic, "partitions": parts, **self._where}
+        self.history.invoke(process, "assign", value)
         consumer.assign([TopicPartition(o.topic, p, OFFSET_BEGINNING) for p in parts])
-        self.history.record(process, "ok", "assign", {"topic": o.topic, "partitions": parts})
+        self.history.record(process, "ok", "assign", value)
 
     def _poll_once(self, consumer: Any, process: int, timeout: float = 0.5) -> list[dict[str, Any]] | None:
         """One `poll` op; None when it ended in info (the caller must switch process)."""
@@ -248,7 +258,7 @@ class QueueWorkload:
                 continue  # transient broker/transport errors surface here; librdkafka retries them
             records.append({"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
                             "value": decode(msg.value())})
-        self.history.record(process, "ok", "poll", {"records": records})
+        self.history.record(process, "ok", "poll", {"records": records, **self._where})
         return records
 
     def _consumer_loop(self, k: int) -> None:
@@ -290,7 +300,7 @@ class QueueWorkload:
             complete = True
             for p in range(o.partitions):
                 hw = high.get(p)
-                value = {"topic": o.topic, "partition": p, "high_watermark": hw}
+                value = {"topic": o.topic, "partition": p, "high_watermark": hw, **self._where}
                 self.history.invoke(process, "drain", value)
                 if hw is not None and read_up_to[p] >= hw and healed:
                     self.history.record(process, "ok", "drain", value)

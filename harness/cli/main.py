@@ -25,10 +25,10 @@ def cli() -> None:
 
 def _register() -> None:
     # One module per subcommand; each lists its click commands in COMMANDS.
-    from harness.cli import check, clean, report, run, sweep, up
+    from harness.cli import check, clean, drill, report, run, sweep, up
     from harness.cli import image as image_cli
 
-    for module in (run, check, up, clean, image_cli, report, sweep):
+    for module in (run, check, up, clean, image_cli, report, sweep, drill):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,130 @@
+"""A disaster-recovery drill: steady load, a whole DC lost (cut off, or destroyed), the clients fail over,
+the DC returns, the clients fail back; then the figures operators plan with (RTO, RPO, skips, re-reads).
+
+A drill is a run (harness/runner.py) with an exact timeline and, on active-active clusters, a FailoverPlan for
+the mirror workload; the figures come from the history alone (checkers/drill.py) and land in drill.json,
+drill.md and drill.png next to the run's usual results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harness.errors import HarnessError
+from harness.runner import RunOptions
+from harness.topology import Topology
+from workloads.mirror import FailoverPlan
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    fail: str  # the DC that is lost
+    disaster: bool = False  # destroy its brokers (disks wiped), not only cut it off
+    steady_s: float = 20.0  # load before the failure
+    outage_s: float = 40.0  # how long the DC stays lost
+    after_s: float = 25.0  # load after it returned
+    failover_after_s: float = 3.0  # clients notice and move this long after the failure
+    failback_after_s: float = 5.0  # and move back this long after the DC returned
+
+    def fault(self) -> str:
+        return f"{'disaster' if self.disaster else 'outage'}-{self.fail}"
+
+
+def drill_options(plan: DrillPlan, base: RunOptions) -> RunOptions:
+    """The run that performs the drill: `base` gives topology, workload, image and where results go."""
+    topology = base.topology
+    if plan.fail not in topology.dc_names():
+        raise HarnessError(f"--fail {plan.fail}: no such DC in topology {topology.name!r}",
+                           hint="DCs are " + ", ".join(topology.dc_names()))
+    if min(plan.steady_s, plan.outage_s, plan.after_s) <= 0:
+        raise HarnessError("--steady, --outage and --after must be positive seconds")
+    failover = None
+    if _active_active(topology):
+        target = next(dc for dc in topology.dc_names() if dc != plan.fail)
+        failover = FailoverPlan(plan.fail, target, plan.steady_s + plan.failover_after_s,
+                                plan.steady_s + plan.outage_s + plan.failback_after_s)
+    return replace(base, nemesis="none", timeline=((plan.steady_s, plan.fault(), plan.outage_s),),
+                   time_limit=plan.steady_s + plan.outage_s + plan.after_s, failover=failover,
+                   test_name=base.test_name or f"drill-{topology.name}-{plan.fault()}")
+
+
+def _active_active(topology: Topology) -> bool:
+    return getattr(topology, "model", "stretch") == "active-active"
+
+
+def write_figures(results: Path) -> dict[str, Any]:
+    """drill.json, drill.md and drill.png from the run's history; returns the figures."""
+    from checkers.drill import drill_figures
+
+    with (results / "history.jsonl").open("rb") as lines:
+        figures = drill_figures(orjson.loads(line) for line in lines)
+    (results / "drill.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (results / "drill.md").write_text("\n".join(summary_lines(figures)) + "\n")
+    try:
+        _plot(results)
+    except Exception as error:  # noqa: BLE001 - a plot problem must not hide the figures
+        figures["plot_error"] = str(error)
+    return figures
+
+
+def summary_lines(f: dict[str, Any]) -> list[str]:
+    if "error" in f:
+        return [f"drill: {f['error']}"]
+
+    def s(value: float | None) -> str:
+        return "never" if value is None else f"{value:g} s"
+
+    rpo, app = f["rpo"], f["app"]
+    lines = [f"drill: {f['dc']} lost at t={f['failure_s']:g} s, back at t={s(f['return_s'])}",
+             f"  RTO writes: {s(f['rto_write_s'])} (first acknowledged write of {f['dc']}'s clients after the failure)",
+             f"  RTO reads:  {s(f['rto_read_s'])} (first read of a record they wrote after the failure)",
+             "  RPO: " + (f"{rpo['unmirrored_at_failure']} of {rpo['acknowledged_before_failure']} records "
+                           f"acknowledged in {f['dc']} were not yet mirrored elsewhere at the failure"
+                           if rpo["unmirrored_at_failure"] is not None else
+                           f"{rpo['acknowledged_before_failure']} records acknowledged before the failure")
+             + (f" ({rpo['unmirrored_seconds']:g} s of writes)" if rpo["unmirrored_seconds"] is not None else "")
+             + f"; {rpo['lost']} never read anywhere (lost)"]
+    if app["reads"]:
+        lines.append("  consumer group: skipped " + ", ".join(f"{n} at {p}" for p, n in app["skipped"].items())
+                     + "; re-read " + ", ".join(f"{n} at {p}" for p, n in app["reread"].items()))
+    return lines
+
+
+def _plot(results: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = json.loads((results / "drill.json").read_text())
+    if "error" in figures:
+        return
+    home = figures["dc"]
+    buckets: dict[str, dict[int, int]] = {"home": {}, "other": {}}
+    with (results / "history.jsonl").open("rb") as lines:
+        for line in lines:
+            e = orjson.loads(line)
+            if e["f"] == "send" and e["type"] == "ok":
+                who = "home" if str(e["value"].get("producer", "")).startswith(f"{home}-") else "other"
+                second = int(e["time"] / 1e9)
+                buckets[who][second] = buckets[who].get(second, 0) + 1
+    fig, ax = plt.subplots(figsize=(12, 3.5), dpi=90)
+    for who, label in (("home", f"{home}'s clients"), ("other", "other clients")):
+        xs = sorted(buckets[who])
+        ax.plot(xs, [buckets[who][x] for x in xs], label=f"acknowledged writes/s, {label}")
+    for key, label, colour in (("failure_s", "failure", "#e03131"), ("failover_s", "failover", "#f08c00"),
+                               ("return_s", "DC back", "#2f9e44"), ("failback_s", "failback", "#1971c2")):
+        if figures.get(key) is not None:
+            ax.axvline(figures[key], color=colour, linestyle="--", label=label)
+    ax.set_xlabel("seconds since the test began")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"DR drill: {home} lost; RTO writes {figures['rto_write_s']} s; "
+                 f"{figures['rpo']['lost']} acknowledged records lost")
+    fig.tight_layout()
+    fig.savefig(results / "drill.png")
+    plt.close(fig)
