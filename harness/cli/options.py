@@ -15,8 +15,9 @@ F = Callable[..., Any]
 
 def cluster_options(command: F) -> F:
     for option in reversed([
-        click.option("--topology", "topology_file", type=click.Path(dir_okay=False),
-                     help="TOML file describing DCs, brokers, controllers and Kafka settings."),
+        click.option("--topology", "topology_file", metavar="NAME|FILE",
+                     help="A preset (" + ", ".join(topology.presets()) + ") or a TOML file describing DCs, "
+                     "brokers, controllers, WAN and Kafka settings (docs/topologies.md)."),
         click.option("--dcs", type=int, help="Number of datacenters (default 3)."),
         click.option("--brokers-per-dc", type=int, help="Brokers in each DC (default 1)."),
         click.option("--controllers", type=int, help="KRaft controllers in total, spread over the DCs (default 3)."),
@@ -37,7 +38,7 @@ def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc:
         if dcs is not None or brokers_per_dc is not None or controllers is not None:
             raise HarnessError("--topology cannot be combined with --dcs, --brokers-per-dc or --controllers",
                                hint="put the counts in the topology file")
-        loaded = topology.load(topology_file)
+        loaded = topology.resolve(topology_file)
         if mode is not None and mode != loaded.mode:
             raise HarnessError(f"--mode {mode} contradicts mode = {loaded.mode!r} in {topology_file}",
                                hint="set `mode` in the topology file")
