@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.control.docker import DockerRemote
 from harness.errors import HarnessError
-from harness.kafka_config import BROKER_PORT, LOG_DIR, ZOOKEEPER_PORT, properties_for
+from harness.kafka_config import LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
 from harness.kafka_node import KafkaNode, NodeSetup
 from harness.topology import Node, Topology
 from harness.waiting import wait_until
@@ -51,7 +51,9 @@ class Cluster:
         self.image = image
         self.run_id = run_id
         self.say = say
-        self.cluster_id = new_cluster_id()
+        # One Kafka cluster id per cluster of the topology (one when stretched, one per DC when active-active).
+        self.cluster_ids = {name: new_cluster_id() for name in topology.clusters}
+        self.cluster_id = self.cluster_ids[topology.clusters[0]]
         self.network: Any = None
         self.subnet: ipaddress.IPv4Network | None = None
         self.containers: dict[str, Any] = {}
@@ -62,7 +64,13 @@ class Cluster:
 
     @property
     def bootstrap_servers(self) -> str:
-        return ",".join(f"{self.addresses[b.name]}:{BROKER_PORT}" for b in self.topology.brokers)
+        """Every broker of a stretch topology; of an active-active one, the first cluster's (`bootstrap_for`
+        names the others)."""
+        return self.bootstrap_for(self.topology.clusters[0])
+
+    def bootstrap_for(self, cluster: str) -> str:
+        """The brokers of one cluster of the topology ("main" when stretched, a DC name when active-active)."""
+        return bootstrap_servers(self.topology, self.addresses, cluster)
 
     def node(self, name: str) -> KafkaNode:
         return self.nodes[name]
@@ -99,7 +107,7 @@ class Cluster:
         # Provision and format in parallel: each format is a JVM start, the slowest step before Kafka runs.
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
             list(pool.map(lambda n: (n.provision(setups[n.name]), kraft and n.format()), self.nodes.values()))
-        for role in ("zookeeper", "controller", "broker"):
+        for role in ("zookeeper", "controller", "broker", "mirror"):
             for kafka_node in self.nodes.values():
                 if kafka_node.node.role == role:
                     kafka_node.start()
@@ -118,7 +126,8 @@ class Cluster:
         return True
 
     def _setup_for(self, node: Node) -> NodeSetup:
-        return NodeSetup(self.cluster_id, properties_for(self.topology, node, self.addresses),
+        return NodeSetup(self.cluster_ids[self.topology.cluster_of(node)],
+                         properties_for(self.topology, node, self.addresses),
                          clock_control=self.clock_control, jmx_port=JMX_PORT)
 
     def _create_network(self) -> None:

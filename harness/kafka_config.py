@@ -2,6 +2,10 @@
 
 Only what a multi-DC test needs is set here (listeners, quorum, rack, internal-topic replication); the rest
 stays at Kafka's defaults unless the topology overrides it, so a test measures Kafka as operators run it.
+
+In an active-active topology every DC is a cluster of its own: a node's quorum and its internal-topic
+replication come from its own cluster only, and the mirror nodes get the mm2.properties of a dedicated-mode
+MirrorMaker 2 (`mirror_properties`).
 """
 
 from __future__ import annotations
@@ -16,18 +20,30 @@ ZOOKEEPER_PORT = 2181
 ZOOKEEPER_PEER_PORTS = (2888, 3888)
 DATA_DIR = "/var/lib/kafka/data"
 LOG_DIR = "/var/log/kafka"
+MIRROR_REST_PORT = 8083
+# What MirrorMaker 2 copies: the test topics, which every workload names `jepsen-<workload>` (jepsen-queue,
+# jepsen-aa, ...). A Java regex matched against the whole name, so remote copies (`dc1.jepsen-aa`) and the
+# internal topics never match and nothing is copied back and forth.
+MIRRORED_TOPICS = "jepsen-.*"
 
 
-def quorum_voters(topology: Topology, addresses: Mapping[str, str]) -> str:
-    return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}" for c in topology.controllers)
+def quorum_voters(topology: Topology, addresses: Mapping[str, str], cluster: str | None = None) -> str:
+    """The KRaft voters of one cluster (default: every controller, the one quorum of a stretch topology)."""
+    voters = topology.controllers if cluster is None else tuple(
+        n for n in topology.quorum_in(cluster) if n.role == "controller")
+    return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}" for c in voters)
 
 
 def zookeeper_connect(topology: Topology, addresses: Mapping[str, str]) -> str:
     return ",".join(f"{addresses[z.name]}:{ZOOKEEPER_PORT}" for z in topology.zookeepers)
 
 
-def _internal_topic_defaults(topology: Topology) -> dict[str, ConfigValue]:
-    replicas = min(3, len(topology.brokers))
+def bootstrap_servers(topology: Topology, addresses: Mapping[str, str], cluster: str) -> str:
+    return ",".join(f"{addresses[b.name]}:{BROKER_PORT}" for b in topology.brokers_in(cluster))
+
+
+def _internal_topic_defaults(topology: Topology, cluster: str) -> dict[str, ConfigValue]:
+    replicas = min(3, len(topology.brokers_in(cluster)))
     return {
         "offsets.topic.replication.factor": replicas,
         "transaction.state.log.replication.factor": replicas,
@@ -40,6 +56,7 @@ def _internal_topic_defaults(topology: Topology) -> dict[str, ConfigValue]:
 
 def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
     address = addresses[node.name]
+    cluster = topology.cluster_of(node)
     if topology.mode == "zookeeper":
         # The controller is whichever broker wins ZooKeeper's /controller node; no KRaft settings at all.
         props: dict[str, ConfigValue] = {
@@ -52,7 +69,7 @@ def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, st
         props = {
             "process.roles": "broker",
             "node.id": node.node_id,
-            "controller.quorum.voters": quorum_voters(topology, addresses),
+            "controller.quorum.voters": quorum_voters(topology, addresses, cluster),
             "controller.listener.names": "CONTROLLER",
             "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
             "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
@@ -62,7 +79,7 @@ def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, st
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": DATA_DIR,
         "broker.rack": node.dc,
-        **_internal_topic_defaults(topology),
+        **_internal_topic_defaults(topology, cluster),
     })
     props.update(dict(topology.broker_config))
     for dc in topology.dcs:
@@ -75,7 +92,7 @@ def controller_properties(topology: Topology, node: Node, addresses: Mapping[str
     props: dict[str, ConfigValue] = {
         "process.roles": "controller",
         "node.id": node.node_id,
-        "controller.quorum.voters": quorum_voters(topology, addresses),
+        "controller.quorum.voters": quorum_voters(topology, addresses, topology.cluster_of(node)),
         "controller.listener.names": "CONTROLLER",
         "listeners": f"CONTROLLER://{addresses[node.name]}:{CONTROLLER_PORT}",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",
@@ -107,10 +124,61 @@ def zookeeper_properties(topology: Topology, node: Node, addresses: Mapping[str,
     return props
 
 
+def mirror_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+    """mm2.properties of a dedicated-mode MirrorMaker 2 node: every cluster of the topology, every ordered pair a
+    flow of the test topics. Each node is started with `--clusters <its DC>` (harness/kafka_node.py), so it runs
+    only the flows into its own DC's cluster: it consumes remotely and produces locally, the layout the
+    MirrorMaker 2 documentation recommends (a WAN fault then delays fetches, never acknowledged writes)."""
+    clusters = topology.clusters
+    replicas = min(3, *(len(topology.brokers_in(c)) for c in clusters))
+    props: dict[str, ConfigValue] = {"clusters": ", ".join(clusters)}
+    for cluster in clusters:
+        props[f"{cluster}.bootstrap.servers"] = bootstrap_servers(topology, addresses, cluster)
+    for source in clusters:
+        for target in clusters:
+            if source != target:
+                props[f"{source}->{target}.enabled"] = "true"
+                props[f"{source}->{target}.topics"] = MIRRORED_TOPICS
+    props.update({
+        # Remote topics are named `<source>.<topic>`: what consumers fail over to and the checker reads.
+        "replication.policy.class": "org.apache.kafka.connect.mirror.DefaultReplicationPolicy",
+        # Checkpoints (consumer offsets translated to the remote topic) and their sync into the target's groups
+        # every second instead of every 60 s, so a failover in a short test finds offsets that are seconds old.
+        # offset.lag.max stays at its default (100): translated offsets may trail by that many records, and a
+        # consumer that fails over re-reads them, as in production.
+        "emit.checkpoints.enabled": "true",
+        "emit.checkpoints.interval.seconds": 1,
+        "sync.group.offsets.enabled": "true",
+        "sync.group.offsets.interval.seconds": 1,
+        # A test topic is created after MirrorMaker 2 starts; the default refresh (10 min) would find it too late.
+        "refresh.topics.interval.seconds": 2,
+        "refresh.groups.interval.seconds": 2,
+        # Connect and MirrorMaker 2 ask for 3 (internal topics) or 2 (remote topics) replicas; a test cluster may
+        # have fewer brokers, and a topic that cannot be created stops the flow. The smallest cluster decides,
+        # as for the brokers' own internal topics.
+        "replication.factor": replicas,
+        "checkpoints.topic.replication.factor": replicas,
+        "heartbeats.topic.replication.factor": replicas,
+        "offset-syncs.topic.replication.factor": replicas,
+        "offset.storage.replication.factor": replicas,
+        "status.storage.replication.factor": replicas,
+        "config.storage.replication.factor": replicas,
+        # No authorizer on the test clusters: nothing to copy, and no describeAcls call failing every 10 min.
+        "sync.topic.acls.enabled": "false",
+        # Several mirror nodes in one DC form a Connect group per flow; without the internal REST server a
+        # follower cannot hand its task configs to the leader and new tasks never start (KIP-710, KAFKA-10586).
+        "dedicated.mode.enable.internal.rest": "true",
+        "listeners": f"http://0.0.0.0:{MIRROR_REST_PORT}",
+        "rest.advertised.host.name": addresses[node.name],  # an address the other mirror nodes can reach
+    })
+    return props
+
+
 def properties_for(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
-    """What this node's process reads: server.properties of a broker or controller, or a zoo.cfg."""
+    """What this node's process reads: server.properties of a broker or controller, a zoo.cfg, or an
+    mm2.properties."""
     render = {"broker": broker_properties, "controller": controller_properties,
-              "zookeeper": zookeeper_properties}[node.role]
+              "zookeeper": zookeeper_properties, "mirror": mirror_properties}[node.role]
     return render(topology, node, addresses)
 
 

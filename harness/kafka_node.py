@@ -25,8 +25,17 @@ _ASSETS = Path(__file__).resolve().parent.parent / "compose" / "node"
 # Sized for many JVMs on a small machine: C1-only JIT and the serial collector start fast and leave CPU for
 # the other nodes; heap is ample for test traffic.
 JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true"
-HEAP = {"broker": "-Xms256m -Xmx768m", "controller": "-Xms128m -Xmx384m", "zookeeper": "-Xms64m -Xmx256m"}
-MAIN_CLASS = {"zookeeper": "org.apache.zookeeper.server.quorum.QuorumPeerMain"}  # else kafka.Kafka
+HEAP = {"broker": "-Xms256m -Xmx768m", "controller": "-Xms128m -Xmx384m", "zookeeper": "-Xms64m -Xmx256m",
+        "mirror": "-Xms128m -Xmx512m"}
+MAIN_CLASS = {"zookeeper": "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+              "mirror": "org.apache.kafka.connect.mirror.MirrorMaker"}  # else kafka.Kafka
+CONFIG_FILE = {"zookeeper": "zoo.cfg", "mirror": "mm2.properties"}  # else server.properties
+
+
+def main_args(node: Node) -> str:
+    """What the node script passes after the properties file. A MirrorMaker 2 node drives only the flows into
+    its own DC's cluster (consume remotely, produce locally); several mirror nodes of one DC share those flows."""
+    return f"--clusters {node.dc}" if node.role == "mirror" else ""  # DC names are [a-z0-9-]: no quoting
 
 
 def jmx_opts(port: int) -> str:
@@ -67,12 +76,13 @@ class KafkaNode:
     def provision(self, setup: NodeSetup) -> None:
         if self.service is not None:
             return  # the operator installed and configured this Kafka
-        config_file = "zoo.cfg" if self.node.role == "zookeeper" else "server.properties"
+        config_file = CONFIG_FILE.get(self.node.role, "server.properties")
         jvm_opts = JVM_OPTS + (" " + jmx_opts(setup.jmx_port) if setup.jmx_port else "")
         env = {
             "ROLE": self.node.role,
             "NODE_ID": str(self.node.node_id),
             "MAIN_CLASS": MAIN_CLASS.get(self.node.role, "kafka.Kafka"),
+            "MAIN_ARGS": main_args(self.node),
             "KAFKA_HOME": setup.kafka_home,
             "DATA_DIR": setup.data_dir,
             "LOG_DIR": setup.log_dir,

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Runs one Kafka process (broker, KRaft controller or ZooKeeper) on a node, the way an operator's service
-# manager would. The harness uploads this script with node.env and the properties file, then drives it with
-# `kafka-node start|stop|kill|pause|resume|status|format|wipe` — the same commands over docker exec or SSH.
+# Runs one Kafka process (broker, KRaft controller, ZooKeeper or MirrorMaker 2) on a node, the way an operator's
+# service manager would. The harness uploads this script with node.env and the properties file, then drives it
+# with `kafka-node start|stop|kill|pause|resume|status|format|wipe` — the same commands over docker exec or SSH.
 set -eu
 here=$(dirname "$0")
-. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [JAVA CLOCK]
+. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [MAIN_ARGS JAVA CLOCK]
 pidfile="$here/kafka.pid"
 clockfile="$here/clock"
 strobepid="$here/clock-strobe.pid"
@@ -49,7 +49,8 @@ wait_gone() {
 
 case "${1:-}" in
   format)
-    [ "$ROLE" = zookeeper ] && exit 0
+    # ZooKeeper and MirrorMaker 2 keep no KRaft storage.
+    case "$ROLE" in zookeeper|mirror) exit 0 ;; esac
     # A ZooKeeper-mode broker has no KRaft storage to format (StorageTool refuses its properties).
     grep -q '^zookeeper.connect=' "$PROPERTIES" && exit 0
     mkdir -p "$DATA_DIR"
@@ -76,7 +77,7 @@ case "${1:-}" in
     setsid nohup "$java" $HEAP_OPTS $JVM_OPTS \
       -Dkafka.logs.dir="$LOG_DIR" -Dlog4j.configuration="file:$here/log4j.properties" \
       -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dzookeeper.admin.enableServer=false \
-      -cp "$KAFKA_HOME/libs/*" "$MAIN_CLASS" "$PROPERTIES" >>"$LOG_DIR/stdout.log" 2>&1 </dev/null &
+      -cp "$KAFKA_HOME/libs/*" "$MAIN_CLASS" "$PROPERTIES" ${MAIN_ARGS:-} >>"$LOG_DIR/stdout.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;
   stop)
