@@ -75,9 +75,15 @@ def queue_history(path: Path, lines: int, partitions: int = 3, seed: int = 1) ->
                 w.event("nemesis", "invoke", f"{f}-{name}", {"nemesis": name, "fault": fault})
                 w.event("nemesis", "info", f"{f}-{name}", {"nemesis": name, "fault": fault, "targets": ["n1"]})
             fault += 1
+    # The final read: consumer 100 reads the rest of every partition, then drains it to its log end (a drain
+    # below an acknowledged offset would be a truncated log, a lost write).
+    rest = [{"topic": "t", "partition": p, "offset": o, "value": logs[p][o]}
+            for p in range(partitions) for o in range(read[100][p], len(logs[p]))]
+    w.event(100, "invoke", "poll", None)
+    w.event(100, "ok", "poll", {"records": rest})
     for p in range(partitions):
-        w.event(200, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": read[100][p]})
-        w.event(200, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": read[100][p]})
+        w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
+        w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
     w.close()
 
 
