@@ -1,7 +1,10 @@
 """One pass over the history, line by line: every event updates compact tables; nothing keeps the events.
 
-The analyses (queue, txn, group) run on these tables after the last line. Checks that need the whole log
-(skips, lost writes) are kept as small candidate lists here and decided at the end.
+The analyses (queue, txn, group) run on these tables after the last line. Checks that need the whole
+log (skips, lost writes) are kept as small candidate lists here and decided at the end.
+
+An op whose value (or a record in it) carries `"cluster"` names a topic of that cluster: the log knows it as
+`<cluster>:<topic>`, and a consumer group of that cluster as `<cluster>:<group>`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 from checkers.errors import HistoryError
 from checkers.faults import NEMESIS, FaultTimeline
 from checkers.groups import GroupTracker
-from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable
+from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
 from checkers.txns import TxnTable
 
 Process = int | str
@@ -30,6 +33,7 @@ class Ingest:
         self.log = Log()
         self.txns = TxnTable()
         self.groups = GroupTracker()
+        self._qualified: dict[tuple[Any, Any], str] = {}  # (cluster, topic or group) -> "cluster:name"
         self.pending: dict[Process, Pending] = {}
         self.ops: dict[tuple[str, str], int] = {}
         self.positions: dict[Process, dict[int, int]] = {}  # process -> pid -> offset it read last
@@ -93,6 +97,22 @@ class Ingest:
             self.ops[key] = self.ops.get(key, 0) + 1
             self.positions.pop(process, None)
 
+    # ---- clusters ----------------------------------------------------------------------------------------
+
+    def _in(self, cluster: Any, name: Any) -> Any:
+        """A topic (or group) as the tables name it: `name` itself, or `cluster:name` when the op names a cluster."""
+        if cluster is None:
+            return name
+        qualified = self._qualified.get((cluster, name))
+        if qualified is None:
+            qualified = self._qualified[(cluster, name)] = qualify(cluster, name)
+        return qualified
+
+    @property
+    def clusters(self) -> set[str]:
+        """Every cluster a client op named."""
+        return {cluster for cluster, _ in self._qualified}
+
     # ---- sends -------------------------------------------------------------------------------------------
 
     def _producer(self, value: Any, default: Any) -> tuple[Any, int]:
@@ -102,7 +122,7 @@ class Ingest:
         return producer, seq
 
     def _send_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
-        row = self.log.sent(value["topic"], value["value"], index, NONE, line)
+        row = self.log.sent(self._in(value.get("cluster"), value["topic"]), value["value"], index, NONE, line)
         return (row, *self._producer(value, process))
 
     def _acknowledge(self, row: int, producer: Any, seq: int, value: Any, invoke: int, index: int) -> tuple[int, int]:
@@ -127,10 +147,11 @@ class Ingest:
 
     def _poll_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ == "ok" and value:
-            self._read(process, value["records"], index, invoked[0], NONE)
+            self._read(process, value["records"], index, invoked[0], NONE, value.get("cluster"))
 
-    def _read(self, process: Process, records: list[Any], op: int, invoke: int, node: int) -> None:
-        log = self.log
+    def _read(self, process: Process, records: list[Any], op: int, invoke: int, node: int, cluster: Any) -> None:
+        """`cluster`: the one the op read from; a record naming its own cluster overrides it."""
+        log, in_cluster = self.log, self._in
         pids, rows_by_topic, at, max_read = log.pids, log.rows, log.at, log.max_read
         read_op, loc_pid, loc_offset = log.read_op, log.loc_pid, log.loc_offset
         positions = self.positions.get(process)
@@ -153,6 +174,9 @@ class Ingest:
         rows: Any = None
         for record in records:
             topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
+            where = record.get("cluster", cluster)
+            if where is not None:
+                topic = in_cluster(where, topic)
             if topic is not last_topic:
                 parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
             pid = parts.get(partition) if parts is not None else None
@@ -220,7 +244,7 @@ class Ingest:
     def _drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ != "ok":
             return
-        pid = self.log.pid(value["topic"], value["partition"])
+        pid = self.log.pid(self._in(value.get("cluster"), value["topic"]), value["partition"])
         high = value["high_watermark"]
         if type(high) is not int:
             raise TypeError(f"high_watermark {high!r} is not an int")
@@ -238,19 +262,24 @@ class Ingest:
         f, value = invoked[1], value if isinstance(value, dict) else invoked[2]
         if f == "subscribe" or f == "rebalance":
             group = (value or {}).get("group") if f == "subscribe" else None
+            if isinstance(group, str):
+                group = self._in(value.get("cluster"), group)
             earliest = f == "subscribe" and (value or {}).get("offset_reset") == "earliest"
             self.groups.joined(process, group, f == "subscribe", earliest)
         elif f == "seek" and isinstance(value, dict):
-            self.groups.sought(process, self.log.pid(value["topic"], value["partition"]))
+            topic = self._in(value.get("cluster"), value["topic"])
+            self.groups.sought(process, self.log.pid(topic, value["partition"]))
 
     # ---- transactions ------------------------------------------------------------------------------------
 
     def _txn_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
         node = self.txns.add(index, process)
         sends = []
+        cluster = value.get("cluster")
         for micro in value["ops"]:
             if micro["f"] == "send":
-                row = self.log.sent(micro["topic"], micro["value"], index, node, line)
+                row = self.log.sent(self._in(micro.get("cluster", cluster), micro["topic"]), micro["value"], index,
+                                    node, line)
                 sends.append((row, *self._producer(micro, value.get("producer", process))))
         return node, sends
 
@@ -270,15 +299,26 @@ class Ingest:
             pid, offset = self._acknowledge(row, producer, seq, micro, invoked[0], index)
             self.txns.wrote(node, pid, offset, row)
         records: list[Any] = []
+        cluster = value.get("cluster", invoked[2].get("cluster"))
         for micro in value["ops"]:
             if micro["f"] == "poll":
                 inner = micro.get("value")
-                records.extend(micro["records"] if "records" in micro else (inner or {}).get("records", ()))
-        self._read(process, records, index, invoked[0], node)
+                got = micro["records"] if "records" in micro else (inner or {}).get("records", ())
+                own = micro.get("cluster")
+                if own is not None and own != cluster:
+                    got = [r if "cluster" in r else {**r, "cluster": own} for r in got]
+                records.extend(got)
+        self._read(process, records, index, invoked[0], node, cluster)
 
     # ---- consumer groups ---------------------------------------------------------------------------------
 
     def _commit_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
+        cluster = value.get("cluster")
+        offsets = value["offsets"]
+        if cluster is not None or any("cluster" in entry for entry in offsets):
+            group = value.get("group")
+            value = {**value, "group": self._in(cluster, group) if isinstance(group, str) else group,
+                     "offsets": [{**e, "topic": self._in(e.get("cluster", cluster), e["topic"])} for e in offsets]}
         return self.groups.commit_invoked(process, value, index, self.log.pid)
 
     def _commit_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:

@@ -1,6 +1,9 @@
 """The log as the history reveals it: which value sits at which (topic, partition, offset), who sent it, who
 read it first. Kept compactly: each value is a row in parallel integer arrays, each partition an int id.
 
+With several clusters (ops carrying `"cluster"`), a topic is named with its cluster, `dc1:jepsen-aa`: the same
+topic name in two clusters is two topics, and its partitions are different partitions.
+
 A value's *sightings* are the (partition, offset) places where an acknowledgement or a read put it; a value
 with more than one place is a duplicate, a place with more than one value is inconsistent.
 """
@@ -23,6 +26,13 @@ UNSENT, PENDING, INFO, FAIL, OK = 0, 1, 2, 3, 4
 STATUS_NAMES = ("unsent", "pending", "info", "fail", "ok")
 
 MISSING: Any = object()
+
+
+def qualify(cluster: Any, topic: Any) -> str:
+    """A topic of one cluster among several: `dc1:jepsen-aa` (a Kafka topic name never holds a colon)."""
+    if type(cluster) is not str or type(topic) is not str:
+        raise TypeError(f"cluster {cluster!r} and topic {topic!r} must be strings")
+    return f"{cluster}:{topic}"
 
 
 def hashable(value: Any) -> Value:

@@ -8,6 +8,7 @@
     h.events                             # the history, as dicts in the shared format
 
 Topic is "t" unless given. Times advance 1 ms per event. `invoke`/`complete` write concurrent ops by hand.
+With several clusters, `cluster="dc1"` marks a client op.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def poll(*rs: Record, topic: str = TOPIC) -> dict[str, Any]:
     return {"f": "poll", "records": records(*rs, topic=topic)}
 
 
+def _in(cluster: str | None) -> dict[str, Any]:
+    return {"cluster": cluster} if cluster is not None else {}
+
+
 class History:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
@@ -65,28 +70,31 @@ class History:
     # ---- client ops --------------------------------------------------------------------------------------
 
     def send(self, process: Any, value: Any, at: tuple[int, int] | None = None, outcome: str = "ok",
-             producer: str | None = None, topic: str = TOPIC) -> tuple[int, int]:
-        invoked = {"topic": topic, "value": value, "producer": producer or f"p{process}"}
+             producer: str | None = None, topic: str = TOPIC, cluster: str | None = None) -> tuple[int, int]:
+        invoked = {"topic": topic, "value": value, "producer": producer or f"p{process}", **_in(cluster)}
         done = dict(invoked)
         if outcome == "ok":
             assert at is not None, "an ok send needs at=(partition, offset)"
             done["partition"], done["offset"] = at
         return self.op(process, "send", invoked, outcome, done)
 
-    def poll(self, process: Any, *rs: Record, outcome: str = "ok", topic: str = TOPIC) -> int:
+    def poll(self, process: Any, *rs: Record, outcome: str = "ok", topic: str = TOPIC,
+             cluster: str | None = None) -> int:
         invoked = self.invoke(process, "poll", None)
-        self.complete(process, outcome, "poll", {"records": records(*rs, topic=topic)} if outcome == "ok" else None)
+        done = {"records": records(*rs, topic=topic), **_in(cluster)} if outcome == "ok" else None
+        self.complete(process, outcome, "poll", done)
         return invoked + 1
 
-    def assign(self, process: Any, *partitions: int, topic: str = TOPIC) -> tuple[int, int]:
-        return self.op(process, "assign", {"topic": topic, "partitions": list(partitions)})
+    def assign(self, process: Any, *partitions: int, topic: str = TOPIC, cluster: str | None = None) -> tuple[int, int]:
+        return self.op(process, "assign", {"topic": topic, "partitions": list(partitions), **_in(cluster)})
 
-    def seek(self, process: Any, partition: int, offset: int, topic: str = TOPIC) -> tuple[int, int]:
-        return self.op(process, "seek", {"topic": topic, "partition": partition, "offset": offset})
+    def seek(self, process: Any, partition: int, offset: int, topic: str = TOPIC,
+             cluster: str | None = None) -> tuple[int, int]:
+        return self.op(process, "seek", {"topic": topic, "partition": partition, "offset": offset, **_in(cluster)})
 
     def subscribe(self, process: Any, group: str = "g", topic: str = TOPIC,
-                  offset_reset: str | None = None) -> tuple[int, int]:
-        value: dict[str, Any] = {"topics": [topic], "group": group}
+                  offset_reset: str | None = None, cluster: str | None = None) -> tuple[int, int]:
+        value: dict[str, Any] = {"topics": [topic], "group": group, **_in(cluster)}
         if offset_reset:
             value["offset_reset"] = offset_reset
         return self.op(process, "subscribe", value)
@@ -95,14 +103,15 @@ class History:
         return self.op(process, "rebalance", {"assigned": [[topic, p] for p in assigned], "revoked": []})
 
     def commit(self, process: Any, group: str, offsets: dict[int, int], topic: str = TOPIC,
-               outcome: str = "ok") -> tuple[int, int]:
-        value = {"group": group, "offsets": [{"topic": topic, "partition": p, "offset": o} for p, o in offsets.items()]}
+               outcome: str = "ok", cluster: str | None = None) -> tuple[int, int]:
+        value = {"group": group, "offsets": [{"topic": topic, "partition": p, "offset": o} for p, o in offsets.items()],
+                 **_in(cluster)}
         return self.op(process, "commit", value, outcome)
 
     def drain(self, process: Any, partition: int, high_watermark: int, outcome: str = "ok",
-              topic: str = TOPIC) -> tuple[int, int]:
-        return self.op(process, "drain", {"topic": topic, "partition": partition, "high_watermark": high_watermark},
-                       outcome)
+              topic: str = TOPIC, cluster: str | None = None) -> tuple[int, int]:
+        return self.op(process, "drain", {"topic": topic, "partition": partition, "high_watermark": high_watermark,
+                                          **_in(cluster)}, outcome)
 
     def txn(self, process: Any, ops: list[dict[str, Any]], outcome: str = "ok") -> tuple[int, int]:
         invoked = [{k: v for k, v in op.items() if k not in ("partition", "offset", "records")} for op in ops]
