@@ -10,12 +10,13 @@ from checkers.evidence import Evidence
 from checkers.groups import group_anomalies
 from checkers.history import Event, number_events, read_events
 from checkers.ingest import Ingest
+from checkers.mirror import has_mirror_ops, mirror_anomalies
 from checkers.queue import queue_anomalies, resolve_gaps
 from checkers.result import Anomaly, CheckResult, verdict
 from checkers.stats import ops_by_outcome, send_stats
 from checkers.txn_check import txn_anomalies
 
-WORKLOADS = ("queue", "txn", "group", "auto")
+WORKLOADS = ("queue", "txn", "group", "mirror", "auto")
 
 
 def check_file(path: str | os.PathLike[str], workload: str = "queue") -> CheckResult:
@@ -36,6 +37,8 @@ def _known(workload: str) -> None:
 
 
 def detect(ingest: Ingest) -> str:
+    if has_mirror_ops(ingest.ops):
+        return "mirror"
     if len(ingest.txns):
         return "txn"
     if ingest.groups.groups:
@@ -70,6 +73,11 @@ def analyse(ingest: Ingest, workload: str, events: int) -> CheckResult:
     if workload in ("group", "auto"):
         group_found, stats["groups"] = group_anomalies(ingest.groups, ingest.log, evidence)
         found.update(group_found)
+    if workload == "mirror" or workload == "auto" and has_mirror_ops(ingest.ops):
+        mirror_found, stats["mirror"] = mirror_anomalies(ingest.mirror, ingest.log, ingest.times, evidence,
+                                                         ingest.clusters)
+        for name, more in mirror_found.items():
+            found.setdefault(name, []).extend(more)
     stats["sends"] = send_stats(ingest)
     stats["anomaly_counts"] = {name: len(a) for name, a in sorted(found.items())}
     anomalies = {name: tuple(list_) for name, list_ in found.items()}

@@ -1,10 +1,11 @@
 """One pass over the history, line by line: every event updates compact tables; nothing keeps the events.
 
-The analyses (queue, txn, group) run on these tables after the last line. Checks that need the whole
+The analyses (queue, txn, group, mirror) run on these tables after the last line. Checks that need the whole
 log (skips, lost writes) are kept as small candidate lists here and decided at the end.
 
 An op whose value (or a record in it) carries `"cluster"` names a topic of that cluster: the log knows it as
-`<cluster>:<topic>`, and a consumer group of that cluster as `<cluster>:<group>`.
+`<cluster>:<topic>`, and a consumer group of that cluster as `<cluster>:<group>`. `mirror-poll` and
+`mirror-drain` only feed the mirror tracker; the single-cluster checks never see them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from checkers.errors import HistoryError
 from checkers.faults import NEMESIS, FaultTimeline
 from checkers.groups import GroupTracker
 from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
+from checkers.mirror_reads import MirrorTracker
 from checkers.txns import TxnTable
 
 Process = int | str
@@ -33,6 +35,7 @@ class Ingest:
         self.log = Log()
         self.txns = TxnTable()
         self.groups = GroupTracker()
+        self.mirror = MirrorTracker()
         self._qualified: dict[tuple[Any, Any], str] = {}  # (cluster, topic or group) -> "cluster:name"
         self.pending: dict[Process, Pending] = {}
         self.ops: dict[tuple[str, str], int] = {}
@@ -50,7 +53,8 @@ class Ingest:
         self._completions: dict[str, Callable[[str, int, Any, Process, Pending, int], None]] = {
             "send": self._send_done, "poll": self._poll_done, "txn": self._txn_done, "drain": self._drain_done,
             "commit": self._commit_done, "subscribe": self._reset_done, "assign": self._reset_done,
-            "seek": self._reset_done, "rebalance": self._reset_done}
+            "seek": self._reset_done, "rebalance": self._reset_done, "mirror-poll": self._mirror_poll_done,
+            "mirror-drain": self._mirror_drain_done}
 
     # ---- dispatch ----------------------------------------------------------------------------------------
 
@@ -324,3 +328,15 @@ class Ingest:
     def _commit_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ == "ok":
             self.groups.committed(process, invoked[0], index, invoked[3])
+
+    # ---- MirrorMaker 2 -----------------------------------------------------------------------------------
+
+    def _mirror_poll_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                          line: int) -> None:
+        if type_ == "ok":
+            self.mirror.read(index, invoked[2], value)
+
+    def _mirror_drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                           line: int) -> None:
+        if type_ == "ok":
+            self.mirror.drained(index, invoked[2], value)

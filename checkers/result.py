@@ -22,6 +22,10 @@ INFORMATIONAL: Mapping[str, str] = {
                     "lost-write check",
     "isolated-controller": "a controller cut off from every other node commands no one; it learns it was replaced "
                            "when the cut heals",
+    "unmirrored": "no mirror drain of its partition completed after it, so nothing proves MirrorMaker 2 should have "
+                  "copied it yet",
+    "mirror-duplicate": "MirrorMaker 2 copies at least once: after a restart or a lost offset commit it copies "
+                        "records again",
 }
 
 

@@ -8,7 +8,9 @@
     h.events                             # the history, as dicts in the shared format
 
 Topic is "t" unless given. Times advance 1 ms per event. `invoke`/`complete` write concurrent ops by hand.
-With several clusters, `cluster="dc1"` marks a client op.
+With several clusters, `cluster="dc1"` marks a client op, and MirrorMaker 2's copies are read with
+`h.mirror_poll(process, "dc2", "dc1", (0, 0, 1))`: in dc2, the remote topic "dc1.t" holds value 1 at partition 0,
+offset 0.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ def poll(*rs: Record, topic: str = TOPIC) -> dict[str, Any]:
 
 def _in(cluster: str | None) -> dict[str, Any]:
     return {"cluster": cluster} if cluster is not None else {}
+
+
+def remote(target: str, source: str, topic: str = TOPIC, remote_topic: str | None = None) -> dict[str, Any]:
+    """Where a mirror op reads: MirrorMaker 2's copy in `target` of `topic` of cluster `source`."""
+    return {"cluster": target, "topic": remote_topic or f"{source}.{topic}", "source_cluster": source,
+            "source_topic": topic}
 
 
 class History:
@@ -112,6 +120,23 @@ class History:
               topic: str = TOPIC, cluster: str | None = None) -> tuple[int, int]:
         return self.op(process, "drain", {"topic": topic, "partition": partition, "high_watermark": high_watermark,
                                           **_in(cluster)}, outcome)
+
+    # ---- MirrorMaker 2 -----------------------------------------------------------------------------------
+
+    def mirror_poll(self, process: Any, target: str, source: str, *rs: Record, outcome: str = "ok",
+                    topic: str = TOPIC, remote_topic: str | None = None) -> int:
+        """A read in cluster `target` of the remote topic `<source>.<topic>` (or `remote_topic`); returns the
+        completion's index."""
+        where = remote(target, source, topic, remote_topic)
+        self.invoke(process, "mirror-poll", where)
+        done = {**where, "records": records(*rs, topic=where["topic"])} if outcome == "ok" else where
+        return self.complete(process, outcome, "mirror-poll", done)
+
+    def mirror_drain(self, process: Any, target: str, source: str, partition: int, high_watermark: int,
+                     outcome: str = "ok", topic: str = TOPIC, remote_topic: str | None = None) -> tuple[int, int]:
+        value = {**remote(target, source, topic, remote_topic), "partition": partition,
+                 "high_watermark": high_watermark}
+        return self.op(process, "mirror-drain", value, outcome)
 
     def txn(self, process: Any, ops: list[dict[str, Any]], outcome: str = "ok") -> tuple[int, int]:
         invoked = [{k: v for k, v in op.items() if k not in ("partition", "offset", "records")} for op in ops]
