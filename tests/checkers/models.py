@@ -4,12 +4,13 @@ Queue: producers append to partition logs (ok = appended and acknowledged; info 
 markers take offsets that hold no record (as transaction markers do), consumers read contiguous records from
 their positions, seek, and crash; a final consumer drains every partition. Txn: transactions run one at a time,
 read every committed record after their position, write, and commit or abort (aborted records and markers take
-offsets nobody reads).
+offsets nobody reads). Mirror: active-active clusters joined by MirrorMaker 2, which may copy records twice.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,3 +214,94 @@ def group_history(seed: int, auto_commit: bool, steps: int = 60, partitions: int
         h.poll(drainer, *[(p, o, v) for o, v in m.logs[p]])
         h.drain(drainer, p, m.next_offset[p])
     return h, len(dropped - consumed)  # a record another member had processed before is not skipped
+
+
+def mirror_history(seed: int, steps: int = 80, partitions: int = 2, clusters: tuple[str, ...] = ("dc1", "dc2"),
+                   restarts: bool = True) -> tuple[History, dict[str, int]]:
+    """Active-active clusters joined by a correct MirrorMaker 2: each cluster's producers append to its topic "t"
+    (ok, info that may have appended, fail), a local consumer reads it, and for every other cluster MirrorMaker 2
+    copies each partition, in order, into that cluster's remote topic "<source>.t" (same partition, its own
+    offsets). It commits its source position now and then; a restart (`restarts`) goes back to the last commit
+    and copies again, so records arrive twice. Mirror readers follow each remote topic. At the end everything is
+    copied and read, and every local and remote partition is drained. Returns the history and, per flow
+    ("dc1→dc2"), how many source records were copied more than once."""
+    rng = random.Random(seed)
+    h = History()
+    processes = iter(range(1000, 10**6))
+    logs = {c: [[] for _ in range(partitions)] for c in clusters}  # cluster -> partition -> values (offset = index)
+    flows = [(source, target) for source in clusters for target in clusters if source != target]
+    remote: dict[tuple[str, str], list[list[int]]] = {f: [[] for _ in range(partitions)] for f in flows}
+    copied = {f: [0] * partitions for f in flows}  # next source offset MirrorMaker 2 copies
+    committed = {f: [0] * partitions for f in flows}
+    producers = {c: next(processes) for c in clusters}
+    local = {c: next(processes) for c in clusters}
+    local_read = {c: [0] * partitions for c in clusters}
+    mirror_read = {f: [0] * partitions for f in flows}
+    readers = {f: next(processes) for f in flows}
+    value = 0
+    for c in clusters:
+        h.assign(local[c], *range(partitions), cluster=c)
+
+    def copy(flow: tuple[str, str], p: int, n: int) -> None:
+        source = logs[flow[0]][p]
+        take = source[copied[flow][p]:copied[flow][p] + n]
+        remote[flow][p].extend(take)
+        copied[flow][p] += len(take)
+
+    def read_mirror(flow: tuple[str, str], n: int) -> None:
+        got = []
+        for p in range(partitions):
+            take = remote[flow][p][mirror_read[flow][p]:mirror_read[flow][p] + n]
+            got += [(p, mirror_read[flow][p] + i, v) for i, v in enumerate(take)]
+            mirror_read[flow][p] += len(take)
+        h.mirror_poll(readers[flow], flow[1], flow[0], *got)
+
+    def read_local(c: str, n: int) -> None:
+        got = []
+        for p in range(partitions):
+            take = logs[c][p][local_read[c][p]:local_read[c][p] + n]
+            got += [(p, local_read[c][p] + i, v) for i, v in enumerate(take)]
+            local_read[c][p] += len(take)
+        h.poll(local[c], *got, cluster=c)
+
+    for _ in range(steps):
+        kind = rng.choice(["send"] * 4 + ["copy"] * 3 + ["mirror-poll"] * 2 + ["poll", "restart"])
+        flow = rng.choice(flows)
+        p = rng.randrange(partitions)
+        if kind == "send":
+            c = rng.choice(clusters)
+            value += 1
+            outcome = rng.choices(["ok", "info", "fail"], [6, 1, 1])[0]
+            if outcome == "ok":
+                logs[c][p].append(value)
+                h.send(producers[c], value, at=(p, len(logs[c][p]) - 1), producer=f"{c}-p", cluster=c)
+            else:
+                if outcome == "info" and rng.random() < 0.5:
+                    logs[c][p].append(value)
+                h.send(producers[c], value, outcome=outcome, producer=f"{c}-p", cluster=c)
+                if outcome == "info":
+                    producers[c] = next(processes)
+        elif kind == "copy":
+            copy(flow, p, rng.randrange(1, 4))
+            if rng.random() < 0.5:
+                committed[flow][p] = copied[flow][p]
+        elif kind == "restart" and restarts:
+            copied[flow] = list(committed[flow])
+        elif kind == "mirror-poll":
+            read_mirror(flow, rng.randrange(0, 3))
+        elif kind == "poll":
+            read_local(rng.choice(clusters), rng.randrange(0, 3))
+    for c in clusters:  # the final reads, after every fault healed
+        read_local(c, 10**6)
+        for p in range(partitions):
+            h.drain(local[c], p, len(logs[c][p]), cluster=c)
+    twice = {}
+    for flow in flows:
+        for p in range(partitions):
+            copy(flow, p, 10**6)
+        read_mirror(flow, 10**6)
+        for p in range(partitions):
+            h.mirror_drain(readers[flow], flow[1], flow[0], p, len(remote[flow][p]))
+        counts = Counter(v for part in remote[flow] for v in part)
+        twice[f"{flow[0]}→{flow[1]}"] = sum(1 for n in counts.values() if n > 1)
+    return h, twice

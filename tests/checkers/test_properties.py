@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import checkers
 from tests.checkers.conftest import names
-from tests.checkers.models import group_history, queue_history, txn_history
+from tests.checkers.models import group_history, mirror_history, queue_history, txn_history
 
 # Health checks on generation speed misfire on a loaded CI machine; the model is cheap, so they add nothing.
 FAST = settings(max_examples=40, deadline=None,
@@ -279,3 +279,84 @@ def test_auto_commit_before_processing_then_a_crash_is_always_reported(seed):
         assert sum(a.facts["skipped"] for a in result.anomalies["commit-past-unconsumed"]) == skipped
     else:
         assert result.valid is True, checkers.render_text(result)
+
+
+# ---- MirrorMaker 2 between active-active clusters ----------------------------------------------------------
+
+def mirror_polls(events, source, target):
+    return [e for e in events if e["f"] == "mirror-poll" and e["type"] == "ok"
+            and e["value"]["source_cluster"] == source and e["value"]["cluster"] == target]
+
+
+def acked_in(events, cluster):
+    return {v for v, e in acked(events).items() if e["value"].get("cluster") == cluster}
+
+
+def a_flow(seed):
+    return [("dc1", "dc2"), ("dc2", "dc1")][seed % 2]
+
+
+@FAST
+@given(seeds, st.integers(1, 3), st.booleans())
+def test_active_active_histories_from_a_correct_mirror_are_valid(seed, partitions, restarts):
+    history, twice = mirror_history(seed, partitions=partitions, restarts=restarts)
+    result = check(history.events)
+    assert result.valid is True, checkers.render_text(result)
+    assert names(result) <= {"mirror-duplicate"}, checkers.render_text(result)
+    flows = result.stats["mirror"]["flows"]
+    assert {name: flow["duplicates"] for name, flow in flows.items()} == twice
+    assert all(flow["lost"] == flow["unmirrored"] == 0 for flow in flows.values())
+
+
+@FAST
+@given(seeds)
+def test_a_mirrored_record_dropped_before_the_drain_is_found_lost_in_the_mirror(seed):
+    events = mirror_history(seed)[0].events
+    source, target = a_flow(seed)
+    copies = [r["value"] for e in mirror_polls(events, source, target) for r in e["value"]["records"]]
+    candidates = sorted(acked_in(events, source) & set(copies))
+    assume(candidates)
+    victim = candidates[seed % len(candidates)]
+    for e in mirror_polls(events, source, target):
+        e["value"]["records"] = [r for r in e["value"]["records"] if r["value"] != victim]
+    lost = check(events).anomalies.get("lost-in-mirror", ())
+    assert [(a.facts["value"], a.facts["target"]) for a in lost] == [(victim, target)]
+
+
+@FAST
+@given(seeds)
+def test_two_mirrored_records_swapped_are_found_reordered(seed):
+    events = mirror_history(seed, restarts=seed % 3 == 0)[0].events
+    source, target = a_flow(seed)
+    firsts: dict[tuple[int, Any], dict[str, Any]] = {}  # (partition, value) -> the record of its first copy
+    for e in mirror_polls(events, source, target):
+        for r in e["value"]["records"]:
+            first = firsts.get((r["partition"], r["value"]))
+            if first is None or r["offset"] < first["offset"]:
+                firsts[(r["partition"], r["value"])] = r
+    pairs = [(a, b) for a in firsts.values() for b in firsts.values()
+             if a["partition"] == b["partition"] and a["offset"] < b["offset"]]
+    assume(pairs)
+    a, b = pairs[seed % len(pairs)]
+    moved = b["value"]
+    a["value"], b["value"] = b["value"], a["value"]
+    found = check(events).anomalies.get("mirror-reorder", ())
+    assert any(x.facts["target"] == target and x.facts["partition"] == a["partition"] and x.facts["values"][1] == moved
+               for x in found), [x.explanation for x in found]
+
+
+@FAST
+@given(seeds)
+def test_a_record_mirrored_back_to_its_origin_is_found_a_cycle(seed):
+    events = mirror_history(seed)[0].events
+    source, target = a_flow(seed)
+    polls = mirror_polls(events, source, target)
+    home = sorted(acked_in(events, target))
+    assume(polls and home)
+    value = home[seed % len(home)]
+    polls[seed % len(polls)]["value"]["records"].append(
+        {"topic": f"{source}.t", "partition": 0, "offset": 10**6, "value": value})
+    result = check(events)
+    assert any(a.facts["target"] == target and value in a.facts["values"]
+               for a in result.anomalies.get("mirror-cycle", ())), checkers.render_text(result)
+    assert value not in [a.facts["value"] for a in result.anomalies.get("unexpected-value", ())]
