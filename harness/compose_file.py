@@ -32,6 +32,9 @@ def write_project(directory: Path, topology: Topology, image: str, run_id: str,
     if topology.mode != "kraft":
         raise HarnessError("harness compose writes KRaft clusters only",
                            hint="run ZooKeeper mode with `harness up --mode zookeeper`")
+    if topology.model != "stretch":
+        raise HarnessError("harness compose writes one stretched cluster only",
+                           hint="run active-active clusters with `harness up --topology active-active`")
     network = ipaddress.IPv4Network(subnet)
     addresses = addresses_in(topology, network)
     cluster_id = new_cluster_id()

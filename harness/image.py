@@ -130,7 +130,9 @@ def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: S
 
 def kafka_libs(kafka_version: str, say: Say = lambda _: None) -> Path:
     """The jars of one Kafka release, resolved from Maven Central once and cached."""
-    target = cache_dir() / f"kafka-{kafka_version}" / "libs"
+    # Keyed by the rendered POM too: a recipe that adds an artifact must not reuse an older jar set.
+    pom_hash = hashlib.sha256(render_pom(kafka_version).encode()).hexdigest()[:12]
+    target = cache_dir() / f"kafka-{kafka_version}-{pom_hash}" / "libs"
     if (target / ".complete").exists():
         return target
     if shutil.which("mvn") is None:

@@ -191,7 +191,10 @@ class _Run:
             bootstraps = _bootstraps(options.topology, cluster)
             admins = {name: Admin(bootstrap) for name, bootstrap in bootstraps.items()}
             for name, admin in admins.items():
-                admin.wait_brokers({b.node_id for b in _brokers_of(options.topology, name)}, timeout=180)
+                try:
+                    admin.wait_brokers({b.node_id for b in _brokers_of(options.topology, name)}, timeout=180)
+                except WaitTimeout as error:
+                    raise WaitTimeout(f"{error}; nodes: {_node_report(cluster)}") from None
             self.progress.phase("warm-up")
             workload = (make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
                         if len(bootstraps) == 1 else _mirror_workload(options, bootstraps, self.history, self.run_id))
@@ -301,6 +304,20 @@ def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder,
     factories = workload_factories()
     extra = {"group": options.group} if options.group is not None else {}
     return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger(), **extra)
+
+
+def _node_report(cluster: Cluster | SSHCluster) -> str:
+    """Each node's process state and its last error line: why a cluster never became healthy."""
+    parts = []
+    for name, node in cluster.nodes.items():
+        try:
+            state = node.status()
+            last = node.remote.exec("grep -h -E 'ERROR|FATAL|Exception' /var/log/kafka/*.log 2>/dev/null | tail -n 1",
+                                    check=False, timeout=10).stdout.strip()
+        except Exception as error:  # noqa: BLE001 - a report, not a step that may fail the teardown
+            state, last = "unknown", str(error)
+        parts.append(f"{name} {state}" + (f" [{last[:200]}]" if last else ""))
+    return "; ".join(parts)
 
 
 def _bootstraps(topology: Topology, cluster: Cluster | SSHCluster) -> dict[str, str]:
