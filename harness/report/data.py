@@ -27,6 +27,8 @@ QUEUE_PROPERTIES = ("lost-write", "duplicate", "inconsistent-offsets", "nonmonot
                     "unseen")
 TXN_PROPERTIES = ("int-send-skip", "G0", "G1a", "G1b", "G1c", "G-single", "G2")
 GROUP_PROPERTIES = ("group-skip", "commit-past-unconsumed", "commit-regression")
+MIRROR_PROPERTIES = ("lost-in-mirror", "mirror-reorder", "mirror-wrong-partition", "mirror-cycle", "mirror-duplicate",
+                     "unmirrored")
 
 
 def _informational() -> frozenset[str]:
