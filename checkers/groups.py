@@ -181,10 +181,7 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
 def _commits_past_unconsumed(tracker: GroupTracker, log: Log, evidence: Evidence, found: Found,
                              cache: dict[int, list[int]], reported: set[tuple[str, int, int]]) -> None:
     """One pass per (group, partition): existing offsets below the highest ok commit that no member consumed."""
-    resumes: dict[tuple[str, int], list[Resume]] = {}
-    for r in tracker.resumes:
-        resumes.setdefault((r.group, r.pid), []).append(r)
-    for (name, pid), (highest, invoke, done) in sorted(tracker.highest.items()):
+    for (name, pid), (highest, _, _) in sorted(tracker.highest.items()):
         group = tracker.groups[name]
         consumed = group.consumed.get(pid, set())
         if group.from_earliest:
@@ -197,21 +194,16 @@ def _commits_past_unconsumed(tracker: GroupTracker, log: Log, evidence: Evidence
                    if o not in consumed and (name, pid, o) not in reported]
         if not missing:
             continue
-        # The skip shows where a member resumed from a commit past the first missing record; else the commit.
-        resume = next((r for r in resumes.get((name, pid), ()) if r.committed > missing[0]), None)
-        if resume is not None:
-            ops, committed = [resume.commit_invoke, resume.commit_done, resume.op], resume.committed
-            how = (f"process {resume.process!r} resumed from the group's commit of offset {committed} (op "
-                   f"{resume.commit_invoke}→{resume.commit_done}) at offset {resume.first} (op {resume.op})")
-        else:
-            ops, committed = [invoke, done], highest
-            how = f"the group committed offset {highest} (op {invoke}→{done})"
+        # The evidence is the first ok commit (in completion order) that moved the position past the records.
+        done, committed, invoke = next(c for c in tracker.commits[(name, pid)] if c[1] > missing[0])
+        ops = [invoke, done]
+        how = f"the group committed offset {committed} (op {invoke}→{done})"
         found.setdefault("commit-past-unconsumed", []).append(evidence(
             "commit-past-unconsumed", ops,
             f"group {name!r}: {how}, but {len(missing)} record{'s' if len(missing) != 1 else ''} of "
             f"{log.name(pid)} below it ({evidence.offsets(missing)}) {'were' if len(missing) != 1 else 'was'} never "
             f"consumed by any member of the "
-            f"group: its position passed them unread.",
+            f"group, before or after: its position passed them unread.",
             group=name, topic=log.partitions[pid][0], partition=log.partitions[pid][1], committed=committed,
             highest_commit=highest, skipped=len(missing), skipped_offsets=missing[:20],
             skipped_values=[log.at[pid].get(o) for o in missing[:20]]))
