@@ -2,9 +2,10 @@
 group skipped or read twice when it failed over and back.
 
 Marks in the history: the outage is the first `start-outage-<dc>` / `start-disaster-<dc>` nemesis event (its
-invoke is the moment of failure) and its `stop-…` (or a `heal-all`) the return; the clients' moves are the
-`failover-clients` / `failback-clients` nemesis events. The failed DC's producers are named `<dc>-…`; its
-application group's reads carry `"group"` in their value (`poll` at home, `mirror-poll` in the other cluster).
+completion, when the cut is in place on every node, is the moment of failure) and its `stop-…` (or a
+`heal-all`) the return; the clients' moves are the `failover-clients` / `failback-clients` nemesis events.
+The failed DC's producers are named `<dc>-…`; its application group's reads carry `"group"` in their value
+(`poll` at home, `mirror-poll` in the other cluster).
 
 - write RTO: from the failure to the first acknowledged send of the failed DC's producers invoked after it (on
   one stretched cluster, where no client moves: of any producer).
@@ -62,14 +63,17 @@ def _scan(events: Iterable[Event]) -> _Facts:
     for e in events:
         f, t, type_, value = e["f"], e["time"], e["type"], e.get("value")
         if e["process"] == "nemesis":
+            if type_ != "invoke" and m.failure is None and f in (f"start-outage-{m.dc}", f"start-disaster-{m.dc}"):
+                m.failure = t  # the cut is in place once the start completed: the moment of failure
+                continue
             if type_ != "invoke":
                 if (f.startswith("stop-outage-") or f.startswith("stop-disaster-") or f.startswith("heal")) \
                         and m.failure is not None and m.back is None:
                     m.back = t
                 continue
             for kind in ("start-outage-", "start-disaster-"):
-                if f.startswith(kind) and m.failure is None:
-                    m.dc, m.failure = f[len(kind):], t
+                if f.startswith(kind) and m.dc is None:
+                    m.dc = f[len(kind):]
             if f == "failover-clients" and m.failover is None:
                 m.failover = t
             elif f == "failback-clients" and m.failback is None:

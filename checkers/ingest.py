@@ -126,7 +126,8 @@ class Ingest:
         return producer, seq
 
     def _send_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
-        row = self.log.sent(self._in(value.get("cluster"), value["topic"]), value["value"], index, NONE, line)
+        topic, cluster = value["topic"], value.get("cluster")
+        row = self.log.sent(topic if cluster is None else self._in(cluster, topic), value["value"], index, NONE, line)
         return (row, *self._producer(value, process))
 
     def _acknowledge(self, row: int, producer: Any, seq: int, value: Any, invoke: int, index: int) -> tuple[int, int]:

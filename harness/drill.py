@@ -29,7 +29,7 @@ class DrillPlan:
     outage_s: float = 40.0  # how long the DC stays lost
     after_s: float = 25.0  # load after it returned
     failover_after_s: float = 3.0  # clients notice and move this long after the failure
-    failback_after_s: float = 5.0  # and move back this long after the DC returned
+    failback_after_s: float = 10.0  # and back this long after the DC was due back (a slow heal eats into it)
 
     def fault(self) -> str:
         return f"{'disaster' if self.disaster else 'outage'}-{self.fail}"
@@ -54,7 +54,7 @@ def drill_options(plan: DrillPlan, base: RunOptions) -> RunOptions:
 
 
 def _active_active(topology: Topology) -> bool:
-    return getattr(topology, "model", "stretch") == "active-active"
+    return topology.model == "active-active"
 
 
 def write_figures(results: Path) -> dict[str, Any]:

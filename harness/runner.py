@@ -27,7 +27,7 @@ from harness.progress import Progress
 from harness.results import ResultsDir
 from harness.sampler import StateSampler
 from harness.topology import Node, Topology
-from harness.waiting import WaitTimeout
+from harness.waiting import WaitTimeout, wait_until
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
@@ -121,7 +121,7 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     if options.workload_name not in workload_factories():
         raise HarnessError(f"unknown workload {options.workload_name!r}",
                            hint="known: " + ", ".join(sorted(workload_factories())))
-    if getattr(options.topology, "model", "stretch") == "active-active":
+    if options.topology.model == "active-active":
         if options.workload_name not in ("queue", "mirror"):
             raise HarnessError(f"the {options.workload_name} workload runs on one cluster; an active-active "
                                "topology runs the mirror workload (queue clients in every cluster, MirrorMaker 2 "
@@ -133,7 +133,8 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
                            hint="--workload group")
     if options.time_limit <= 0 or options.nemesis_interval <= 0:
         raise HarnessError("--time-limit and --nemesis-interval must be positive")
-    if options.workload.replication > len(options.topology.brokers):
+    # Active-active: each cluster gets min(--replication, its brokers); one broker per DC means RF 1 there.
+    if options.topology.model == "stretch" and options.workload.replication > len(options.topology.brokers):
         raise HarnessError(f"replication factor {options.workload.replication} needs at least that many brokers; "
                            f"the topology has {len(options.topology.brokers)}")
     image.check_version(options.kafka_version)
@@ -208,6 +209,8 @@ class _Run:
                 admin.create_topic(topic, partitions, replicas[name], config, replica_assignment=assignment)
             for name, admin in admins.items():
                 admin.wait_fully_replicated(topic, replicas[name], timeout=120)
+            if len(admins) > 1:
+                _wait_mirrored(admins, topic, say)
             admin = next(iter(admins.values()))
             say(f"cluster{'s' if len(admins) > 1 else ''} healthy in {time.monotonic() - t0:.1f} s; bootstrap "
                 + "; ".join(f"{name}: {b}" if len(bootstraps) > 1 else b for name, b in bootstraps.items()))
@@ -306,6 +309,19 @@ def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder,
     return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger(), **extra)
 
 
+def _wait_mirrored(admins: dict[str, Admin], topic: str, say: Callable[[str], None]) -> None:
+    """Active-active: the load starts once MirrorMaker 2 replicates, i.e. it created every remote topic (the
+    default replication policy's `<source>.<topic>`) in every cluster. Its JVM takes half a minute to start on a
+    small host; a drill whose steady phase ran before that would measure nothing."""
+    t0 = time.monotonic()
+    for target, admin in admins.items():
+        for source in admins:
+            if source != target:
+                wait_until(lambda a=admin, s=source: a.partitions(f"{s}.{topic}"), 240,  # type: ignore[misc]
+                           f"MirrorMaker 2 to create {source}.{topic} in cluster {target}", interval=1.0)
+    say(f"MirrorMaker 2 replicating between {', '.join(admins)} after {time.monotonic() - t0:.1f} s more")
+
+
 def _node_report(cluster: Cluster | SSHCluster) -> str:
     """Each node's process state and its last error line: why a cluster never became healthy."""
     parts = []
@@ -322,7 +338,7 @@ def _node_report(cluster: Cluster | SSHCluster) -> str:
 
 def _bootstraps(topology: Topology, cluster: Cluster | SSHCluster) -> dict[str, str]:
     """Bootstrap servers by cluster name: one stretched cluster, or one cluster per DC (active-active)."""
-    if getattr(topology, "model", "stretch") != "active-active":
+    if topology.model != "active-active":
         return {"main": cluster.bootstrap_servers}
     assert isinstance(cluster, Cluster)
     return {name: cluster.bootstrap_for(name) for name in topology.clusters}

@@ -13,7 +13,7 @@ from harness.sweep import scenario_run_options
 pytestmark = pytest.mark.cluster
 
 SLOW = ["acks1-leader-failover", "unclean-election", "min-insync-1-dc-disaster", "no-rack-awareness-dc-disaster",
-        "no-idempotence-reorder", "clock-jump-retention"]
+        "no-idempotence-reorder", "clock-jump-retention", "auto-commit-crash"]
 
 
 def run(name, control, tmp_path, node_image):
