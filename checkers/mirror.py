@@ -110,6 +110,7 @@ class _Copies:
         conflicts: dict[int, list[tuple[Value, int]]] = {}
         lowest: dict[int, tuple[int, int]] = {}  # row -> (lowest mirrored offset in this partition, op)
         first, extra = self.first, self.extra
+        home = flow.origin == flow.target
         for value, offset, op in zip(reads.values, reads.offsets, reads.ops, strict=True):
             known = at.get(offset)
             if known is not None:
@@ -121,7 +122,7 @@ class _Copies:
             if row == NONE or status[row] == UNSENT or status[row] == FAIL:
                 self._stray(row, value, (op, partition, offset))
                 continue
-            if flow.origin == flow.target:
+            if home:
                 self.home.setdefault(row, (op, partition, offset))
                 continue
             place = (op, partition, offset)
