@@ -28,8 +28,7 @@ class DrillPlan:
     steady_s: float = 20.0  # load before the failure
     outage_s: float = 40.0  # how long the DC stays lost
     after_s: float = 25.0  # load after it returned
-    failover_after_s: float = 3.0  # clients notice and move this long after the failure
-    failback_after_s: float = 10.0  # and back this long after the DC was due back (a slow heal eats into it)
+    failback_after_s: float = 10.0  # clients move back once home answered their health check this long
 
     def fault(self) -> str:
         return f"{'disaster' if self.disaster else 'outage'}-{self.fail}"
@@ -46,8 +45,7 @@ def drill_options(plan: DrillPlan, base: RunOptions) -> RunOptions:
     failover = None
     if _active_active(topology):
         target = next(dc for dc in topology.dc_names() if dc != plan.fail)
-        failover = FailoverPlan(plan.fail, target, plan.steady_s + plan.failover_after_s,
-                                plan.steady_s + plan.outage_s + plan.failback_after_s)
+        failover = FailoverPlan(plan.fail, target, watch_from=plan.steady_s, failback_after=plan.failback_after_s)
     return replace(base, nemesis="none", timeline=((plan.steady_s, plan.fault(), plan.outage_s),),
                    time_limit=plan.steady_s + plan.outage_s + plan.after_s, failover=failover,
                    test_name=base.test_name or f"drill-{topology.name}-{plan.fault()}")

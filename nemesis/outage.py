@@ -60,8 +60,12 @@ class DcOutage:
                     destroyed.append(n.name)
         return Fault(self.name, tuple(nodes), {"dc": self.dc, "clients_cut": True, "destroyed": destroyed})
 
+    def _cut_nodes(self, ctx: NemesisContext) -> list[str]:
+        """Every node holding a rule of the cut: the DC's own, and the other side, which drops the DC too."""
+        return sorted(node for node, peers in isolate_dc(ctx.topology, self.dc).items() if peers)
+
     def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        for node in fault.targets:
+        for node in self._cut_nodes(ctx):
             heal_node(ctx, node)
         if self.destroy:
             self._restart(ctx)
@@ -75,7 +79,7 @@ class DcOutage:
                 node.start()
 
     def heal_all(self, ctx: NemesisContext) -> None:
-        for node in self._nodes(ctx):
+        for node in {*self._nodes(ctx), *self._cut_nodes(ctx)}:
             heal_node(ctx, node)
         if self.destroy:
             self._restart(ctx)

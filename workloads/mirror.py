@@ -6,16 +6,17 @@ the remote topic `<source>.jepsen-aa` (the default replication policy). In every
 each remote topic from the beginning and records `mirror-poll` ops, so the checker can tell which acknowledged
 records reached which cluster, in which order, how often and how late.
 
-A DR drill adds a FailoverPlan: at `failover_at` seconds the failed DC's producers stop and the same number
-start in the target cluster (named `<home>-failover-p<k>`), and its application consumer group (`app`, which
-commits what it processed every second) moves to the target cluster and reads the mirrored topic from the
-offsets MirrorMaker 2 translated (checkpoints, synced group offsets); at `failback_at` both return home, the
-group resuming from its own committed offsets there. The moves are recorded as `failover-clients` and
-`failback-clients` events of the nemesis process, so reports and the drill's figures can place them.
+A DR drill adds a FailoverPlan: when a health check finds the home cluster gone, the failed DC's producers stop
+and the same number start in the target cluster (named `<home>-failover-p<k>`), and its application consumer
+group (`app`, which commits what it processed every second) moves to the target cluster and reads the mirrored
+topic from the offsets MirrorMaker 2 translated (checkpoints, synced group offsets); once home answers again for
+a while both return, the group resuming from its own committed offsets there. The moves are recorded as
+`failover-clients` and `failback-clients` events of the nemesis process, so reports and the drill's figures can
+place them.
 
-The final read, after every fault healed: each cluster's local drain, then each remote partition is read until
-every record acknowledged in its source has arrived or `mirror_settle` seconds pass without the remote high
-watermark moving; it is then recorded as a `mirror-drain` (ok only if the run healed).
+The final read, after every fault healed: each cluster's local drain, then each remote topic is read until
+every record acknowledged in its source has arrived, or MIRROR_SETTLE_S seconds pass without its high watermark
+moving; each partition is then recorded as a `mirror-drain` (ok only if the run healed and it settled).
 """
 
 from __future__ import annotations
@@ -29,13 +30,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
 from workloads.records import close_quietly, decode
 
 TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (harness/kafka_config.py)
-MIRROR_SETTLE_S = 8.0  # a remote high watermark still for this long: MirrorMaker 2 has nothing more to copy
+# After a partition heals, MirrorMaker 2's clients notice dead connections only after their request timeouts
+# (30 s), so the final read waits for every acknowledged source record, or for the remote high watermark to
+# stand still this long, whichever comes first.
+MIRROR_SETTLE_S = 45.0
 
 
 def remote_topic(source: str, topic: str = TOPIC) -> str:
@@ -45,10 +50,16 @@ def remote_topic(source: str, topic: str = TOPIC) -> str:
 
 @dataclass(frozen=True)
 class FailoverPlan:
+    """The failed DC's clients watch their home cluster as a health check would: from `watch_from` seconds
+    after the start they ask it for metadata every `probe_interval`; after `failures` answers missed in a row
+    they fail over, and once home has answered for `failback_after` seconds straight they fail back."""
+
     home: str  # the DC that fails: its clients move away and come back
     to: str  # the cluster they move to
-    failover_at: float  # seconds after the workload started
-    failback_at: float | None = None
+    watch_from: float  # seconds after the workload started
+    failures: int = 2
+    failback_after: float = 10.0
+    probe_interval: float = 1.0
 
 
 class AppConsumer:
@@ -219,6 +230,10 @@ class MirrorWorkload:
         self.phase = "home"  # home -> failover -> failback
         self.app = AppConsumer(self, plan) if plan else None
         self.consumer_factory: Callable[[dict[str, Any]], Any] = Consumer
+        # A fresh client per health check: one whose connection hung in the outage (packets dropped, not refused)
+        # would keep failing until its socket timed out, long after the DC answers again.
+        self.probe_factory: Callable[[str], Any] = lambda bootstrap: AdminClient({
+            "bootstrap.servers": bootstrap, "socket.timeout.ms": 2000, "logger": logger})
         self.readers = [MirrorReader(self, target, source) for target in bootstraps for source in bootstraps
                         if source != target]
         self._stop = threading.Event()
@@ -249,15 +264,34 @@ class MirrorWorkload:
                 thread.start()
 
     def _drill(self) -> None:
-        """Move the failed DC's clients at the plan's times (seconds since start)."""
+        """Move the failed DC's clients when their health check says so (see FailoverPlan)."""
         assert self.plan is not None
-        plan, began = self.plan, time.monotonic()
-        if self._stop.wait(plan.failover_at):
+        plan = self.plan
+        if self._stop.wait(plan.watch_from):
             return
+        missed = 0
+        while missed < plan.failures:
+            if self._stop.wait(plan.probe_interval):
+                return
+            missed = 0 if self._home_answers() else missed + 1
         self._move("failover", plan.home, plan.to, f"{plan.home}-failover")
-        if plan.failback_at is None or self._stop.wait(max(0.0, began + plan.failback_at - time.monotonic())):
-            return
+        healthy_since: float | None = None
+        while healthy_since is None or time.monotonic() - healthy_since < plan.failback_after:
+            if self._stop.wait(plan.probe_interval):
+                return
+            if not self._home_answers():
+                healthy_since = None
+            elif healthy_since is None:
+                healthy_since = time.monotonic()
         self._move("failback", plan.to, plan.home, f"{plan.home}-failback")
+
+    def _home_answers(self) -> bool:
+        assert self.plan is not None
+        try:
+            self.probe_factory(self.bootstraps[self.plan.home]).list_topics(topic=TOPIC, timeout=1.0)
+            return True
+        except KafkaException:
+            return False
 
     def _move(self, phase: str, away: str, to: str, prefix: str) -> None:
         value = {"from": away, "to": to, "clients": self.plan.home if self.plan else away}
@@ -293,6 +327,7 @@ class MirrorWorkload:
         with ThreadPoolExecutor(max_workers=len(self.local)) as pool:
             complete = all(pool.map(lambda w: w.drain(max(10.0, (deadline - time.monotonic()) / 2), healed),
                                     self.local.values()))
+        deadline = max(deadline, time.monotonic() + 2 * MIRROR_SETTLE_S)  # the mirrors get their own time
         for reader in self.readers:
             complete = self._drain_mirror(reader, deadline, healed) and complete
         for reader in self.readers:
@@ -302,6 +337,8 @@ class MirrorWorkload:
     def _drain_mirror(self, reader: MirrorReader, deadline: float, healed: bool) -> bool:
         """Read the remote topic until its high watermark has stood still for MIRROR_SETTLE_S and the reader is
         at it; then one `mirror-drain` op per partition."""
+        expected = set().union(*(w.acknowledged for w in [self.local[reader.source], *self.moved]
+                                 if w.cluster == reader.source))
         last_marks: dict[int, int] = {}
         still_since = time.monotonic()
         settled = False
@@ -312,7 +349,7 @@ class MirrorWorkload:
                 last_marks, still_since = marks, time.monotonic()
                 continue
             caught_up = all(reader.read_up_to.get(p, 0) >= hw for p, hw in marks.items())
-            if caught_up and time.monotonic() - still_since >= MIRROR_SETTLE_S:
+            if caught_up and (expected <= reader.seen or time.monotonic() - still_since >= MIRROR_SETTLE_S):
                 settled = True
                 break
         complete = True

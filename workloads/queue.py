@@ -119,6 +119,7 @@ class QueueWorkload:
         self.cluster = cluster
         self.producer_prefix = producer_prefix or cluster
         self._where: dict[str, Any] = {"cluster": cluster} if cluster else {}
+        self.acknowledged: set[int] = set()  # values of ok sends (a mirror's final read waits for them)
         self._stop = threading.Event()
         self._values = values if values is not None else itertools.count()
         self._values_lock = threading.Lock()
@@ -185,6 +186,8 @@ class QueueWorkload:
             sent = {"topic": o.topic, "value": value, "producer": name, "partition": partition, **self._where}
             type_, completed, error = self._send_one(producer, sent, single_attempt, process, handing_over)
             self.history.record(process, type_, "send", completed, error)
+            if type_ == "ok":
+                self.acknowledged.add(value)
             if type_ == "info":
                 process = self.history.new_process()
             next_at = max(next_at, time.monotonic() - period)  # no burst to "catch up" after a stall

@@ -14,6 +14,7 @@ import orjson
 
 from harness.report.data import (
     GROUP_PROPERTIES,
+    MIRROR_PROPERTIES,
     NOT_FAILURES,
     QUEUE_PROPERTIES,
     TXN_PROPERTIES,
@@ -66,6 +67,8 @@ def checked_properties(data: RunData) -> list[str]:
             kinds += TXN_PROPERTIES
         if workload == "group":
             kinds += GROUP_PROPERTIES
+        if workload == "mirror":
+            kinds += MIRROR_PROPERTIES
     kinds += [k for k in (results.get("anomalies") or {}) if k not in kinds]
     return kinds
 

@@ -33,14 +33,14 @@ def test_an_outage_cuts_the_dc_from_the_other_dcs_and_from_the_host_clients():
     assert all("172.30.9.1 " not in " ".join(remotes[n].commands) for n in remotes if not n.startswith("dc1"))
 
 
-def test_healing_an_outage_flushes_the_chain_on_every_node_of_the_dc():
+def test_healing_an_outage_flushes_the_chain_on_both_sides_of_the_cut():
     ctx, remotes, _ = context()
     outage = DcOutage("dc2", destroy=False)
     fault = outage.start(ctx)
     for r in remotes.values():
         r.commands.clear()
     outage.stop(ctx, fault)
-    assert all(any(f"-F {CHAIN}" in c for c in remotes[n].commands) for n in fault.targets)
+    assert all(any(f"-F {CHAIN}" in c for c in remotes[n].commands) for n in remotes)  # dc1, dc3 dropped dc2 too
 
 
 def test_a_disaster_also_kills_and_wipes_the_dcs_brokers_but_not_its_controllers():
