@@ -143,6 +143,7 @@ def drill_figures(events: Iterable[Event]) -> dict[str, Any]:
                 "unmirrored_seconds": None if oldest is None else round((failure - oldest) / 1e9, 3),
                 "lost": len(lost), "lost_values": lost[:20]},
         "app": {"reads": len(facts.app_reads),
+                "reads_by_phase": {p: sum(1 for t, _ in facts.app_reads if _phase(m, t) == p) for p in PHASES},
                 "skipped": {p: len(v) for p, v in skipped.items()},
                 "skipped_values": {p: v[:20] for p, v in skipped.items() if v},
                 "reread": {p: len(v) for p, v in reread.items()}},

@@ -41,6 +41,7 @@ TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (harness/kaf
 # (30 s), so the final read waits for every acknowledged source record, or for the remote high watermark to
 # stand still this long, whichever comes first.
 MIRROR_SETTLE_S = 45.0
+COMMIT_TIMEOUT_S = 5.0  # an application's commit that takes longer counts as failed (unknown)
 
 
 def remote_topic(source: str, topic: str = TOPIC) -> str:
@@ -72,7 +73,7 @@ class AppConsumer:
         self.w, self.plan = workload, plan
         self.group = f"harness-{workload.run_id}-app-{plan.home}"
         self.where = plan.home  # the cluster it reads now
-        self.abandoned: list[Any] = []  # consumers left behind in an unreachable cluster, closed at the end
+        self.closing: list[threading.Thread] = []  # closes of consumers left behind, joined at the end
 
     def run(self, stop: threading.Event, phase: Callable[[], str]) -> None:
         current = ""
@@ -84,12 +85,13 @@ class AppConsumer:
             wanted = phase()
             if wanted != current:
                 if consumer is not None:
-                    self.abandoned.append(consumer)  # its cluster may be unreachable: do not wait on close()
+                    self._leave(consumer)
                 current, processed = wanted, {}
                 consumer, process = self._open(current)
             mirrored = current == "failover"
             records = self._poll(consumer, process, mirrored)
             if records is None:
+                self._leave(consumer)
                 consumer, process = self._open(current)
                 continue
             for r in records:
@@ -97,9 +99,16 @@ class AppConsumer:
             if not mirrored and processed and time.monotonic() - last_commit >= 1.0:
                 last_commit = time.monotonic()
                 if not self._commit(consumer, process, processed):
-                    self.abandoned.append(consumer)
                     consumer, process = self._open(current)
-        self.abandoned.append(consumer)
+        self._leave(consumer)
+
+    def _leave(self, consumer: Any) -> None:
+        """Close in the background: the group must lose this member now (an unclosed one keeps its partitions
+        until max.poll.interval.ms), but its cluster may be unreachable, and close() would wait for it."""
+        if consumer is not None:
+            closing = threading.Thread(target=close_quietly, args=(consumer,), daemon=True)
+            closing.start()
+            self.closing.append(closing)
 
     def _cluster_and_topic(self, phase: str) -> tuple[str, str]:
         return (self.plan.to, remote_topic(self.plan.home)) if phase == "failover" else (self.plan.home, TOPIC)
@@ -139,14 +148,38 @@ class AppConsumer:
         return records
 
     def _commit(self, consumer: Any, process: int, processed: dict[int, int]) -> bool:
+        """A synchronous commit, given COMMIT_TIMEOUT_S: librdkafka's waits for an unreachable coordinator for as
+        long as it takes, which would keep the application from noticing anything. On timeout the op is info and
+        the consumer is left to its commit thread, which closes it once the commit returns; False then, or on an
+        error: the caller continues with a new consumer (a new process)."""
         value = {"group": self.group, "cluster": self.plan.home,
                  "offsets": [{"topic": TOPIC, "partition": p, "offset": o} for p, o in sorted(processed.items())]}
         history = self.w.history
         history.invoke(process, "commit", value)
-        try:
-            consumer.commit(offsets=[TopicPartition(TOPIC, p, o) for p, o in processed.items()], asynchronous=False)
-        except KafkaException as error:
-            history.record(process, "info", "commit", value, error.args[0].name().lower())
+        outcome: dict[str, Any] = {}
+        timed_out = threading.Event()
+
+        def commit() -> None:
+            try:
+                consumer.commit(offsets=[TopicPartition(TOPIC, p, o) for p, o in processed.items()],
+                                asynchronous=False)
+                outcome["ok"] = True
+            except KafkaException as error:
+                outcome["error"] = error.args[0].name().lower()
+            if timed_out.is_set():
+                close_quietly(consumer)
+
+        thread = threading.Thread(target=commit, daemon=True)
+        thread.start()
+        thread.join(COMMIT_TIMEOUT_S)
+        if thread.is_alive():
+            timed_out.set()
+            self.closing.append(thread)
+            history.record(process, "info", "commit", value, "commit-timeout")
+            return False
+        if "error" in outcome:
+            history.record(process, "info", "commit", value, outcome["error"])
+            self._leave(consumer)
             return False
         history.record(process, "ok", "commit", value)
         return True
@@ -318,9 +351,8 @@ class MirrorWorkload:
         self._stop.set()
         for thread in self._threads:
             thread.join(limit)
-        for consumer in self.app.abandoned if self.app else ():
-            if consumer is not None:
-                close_quietly(consumer)
+        for closing in self.app.closing if self.app else ():
+            closing.join(limit)
 
     def drain(self, timeout: float, healed: bool = True) -> bool:
         deadline = time.monotonic() + timeout

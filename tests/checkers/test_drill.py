@@ -78,6 +78,7 @@ def test_a_record_never_read_anywhere_is_lost_with_the_dc():
 def test_reads_repeated_after_failback_are_rereads_not_skips():
     app = drill_figures(drill().events)["app"]
     assert app["reread"] == {"home": 0, "failover": 0, "failback": 2}
+    assert app["reads_by_phase"] == {"home": 3, "failover": 1, "failback": 2}
     assert app["skipped"] == {"home": 0, "failover": 0, "failback": 0}
 
 
