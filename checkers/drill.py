@@ -11,8 +11,9 @@ The failed DC's producers are named `<dc>-…`; its application group's reads ca
   one stretched cluster, where no client moves: of any producer).
 - read RTO: from the failure to the first read, anywhere, of a record those producers wrote after it.
 - RPO: records acknowledged in the failed DC before the failure that no other cluster's mirror had shown by
-  then (`unmirrored_at_failure`, and how many seconds of writes that is), and those never read anywhere by the
-  end (`lost`: gone with the DC).
+  then (`unmirrored_at_failure`, and how many seconds of writes that is), and those that never reached another
+  cluster and were not read at home after the DC returned either (`lost`: gone with the DC; on one stretched
+  cluster: never read by anyone).
 - skipped: records acknowledged at home that the application group never processed although it processed a
   later record of the same partition; each is charged to the phase (home, failover, failback) whose first read of
   that partition passed it. re-read: records it processed more than once, charged to the phase of the repeat.
@@ -53,6 +54,7 @@ class _Facts:
     sends: dict[Any, _Send] = field(default_factory=dict)  # value -> its acknowledged send
     first_read: dict[Any, int] = field(default_factory=dict)  # value -> first time any read saw it
     first_mirrored: dict[Any, int] = field(default_factory=dict)  # value -> first mirror read in another cluster
+    last_local_read: dict[tuple[Any, str], int] = field(default_factory=dict)  # (value, cluster) -> last poll time
     app_reads: list[tuple[int, Any]] = field(default_factory=list)  # (time, value) of the app group, in order
 
 
@@ -90,8 +92,11 @@ def _scan(events: Iterable[Event]) -> _Facts:
                                                 value["offset"], started, t)
         elif f in ("poll", "mirror-poll"):
             app = "group" in value
+            cluster = value.get("cluster")
             for r in value.get("records", ()):
                 facts.first_read.setdefault(r["value"], t)
+                if f == "poll" and cluster is not None:
+                    facts.last_local_read[(r["value"], cluster)] = t
                 if f == "mirror-poll":
                     facts.first_mirrored.setdefault(r["value"], t)
                 if app:
@@ -123,8 +128,15 @@ def drill_figures(events: Iterable[Event]) -> dict[str, Any]:
                    default=None)
     before = {v: s for v, s in facts.sends.items() if (stretched or s.cluster == home) and s.acked < failure}
     unmirrored = [] if stretched else [v for v in before if facts.first_mirrored.get(v, failure + 1) > failure]
-    lost = sorted((v for v in before if v not in facts.first_read),
-                  key=lambda v: (before[v].partition, before[v].offset))
+    back = m.back if m.back is not None else failure
+
+    def gone(v: Any) -> bool:
+        if stretched:
+            return v not in facts.first_read
+        # Never copied to another cluster, and not read at home after the DC returned: it went down with it.
+        return v not in facts.first_mirrored and facts.last_local_read.get((v, home), -1) <= back
+
+    lost = sorted((v for v in before if gone(v)), key=lambda v: (before[v].partition, before[v].offset))
     oldest = min((before[v].acked for v in unmirrored), default=None)
     skipped, reread = _app(facts, home)
 
