@@ -18,10 +18,11 @@ auto-commit, which commits what the client returned, can commit it before it is 
 or whose partitions are revoked, first finishes what it holds for them; one that crashes loses it.
 
 Churn (seeded): every `churn_interval` seconds one member either leaves (commits, closes, leaves the group at
-once) or crashes, and a new member with a new process id joins in its place. A crash records nothing more and
-commits nothing: the member closes without its final commit (its processed but uncommitted records go to the
-next owner again), or, when abandoned (the default with auto-commit, whose close would commit), it just stops
-polling and the group notices when its max.poll.interval.ms runs out; that stalls every rebalance meanwhile.
+once) or crashes, and a new member with a new process id joins in its place. A crash records nothing more: the
+process stops without finishing its work and closes its consumer without a final manual commit (its processed but
+uncommitted records go to the next owner again; with auto-commit, close() commits what poll() returned, as an
+application that exits without draining its processing does), or, when abandoned (opt-in, see
+`abandon_on_crash`), it just stops polling and the group notices when its max.poll.interval.ms runs out.
 A crash is a fault the harness injects, so it is recorded as one: `start-crash-member` / `stop-crash-member`
 nemesis events (until the close, or until the group gave up on an abandoned member), which the checker's
 evidence and the report show like any other fault.
@@ -66,7 +67,10 @@ class GroupOptions:
     auto_commit_interval_ms: int = 1_000
     churn_interval: float = 5.0  # one member leaves or crashes, and a new one joins, this often
     crash_probability: float = 0.5
-    abandon_on_crash: bool | None = None  # None: abandon with auto-commit, close without commit otherwise
+    # Abandoning (no close) is opt-in: closing a consumer the group already gave up on later can deadlock the whole
+    # process inside confluent-kafka (its rebalance callback calls rd_kafka_assign from within close(), holding
+    # the GIL; seen with confluent-kafka 2.x). None: close at once.
+    abandon_on_crash: bool | None = None
     session_timeout_ms: int = 6_000  # the broker's group.min.session.timeout.ms
     max_poll_interval_ms: int = 8_000  # how long a crashed (silent) member holds its partitions
     final_read_timeout: float = 45.0
@@ -302,7 +306,7 @@ class GroupWorkload:
         self.consumer_factory: Callable[[dict[str, Any]], Any] = Consumer  # tests put fakes here
         self.members = self.group_options.members or max(2, options.consumers)
         g = self.group_options
-        self._abandon = g.auto_commit if g.abandon_on_crash is None else g.abandon_on_crash
+        self._abandon = bool(g.abandon_on_crash)
         self._stop = threading.Event()
         self._requests: dict[int, str] = {}  # member slot -> "leave" | "crash", set by the churn thread
         self._lock = threading.Lock()
