@@ -34,7 +34,7 @@ from confluent_kafka.admin import AdminClient
 
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
-from workloads.records import close_quietly, decode
+from workloads.records import close_quietly, records_of
 
 TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (harness/kafka_config.py)
 # After a partition heals, MirrorMaker 2's clients notice dead connections only after their request timeouts
@@ -142,8 +142,7 @@ class AppConsumer:
         except KafkaException as error:
             history.record(process, "info", f, where if mirrored else None, error.args[0].name().lower())
             return None
-        records = [{"topic": m.topic(), "partition": m.partition(), "offset": m.offset(), "value": decode(m.value())}
-                   for m in messages if m.error() is None]
+        records = records_of(messages)
         history.record(process, "ok", f, {**where, "records": records})
         return records
 
@@ -219,8 +218,7 @@ class MirrorReader:
             history.record(self.process, "info", "mirror-poll", self.where, error.args[0].name().lower())
             self.process = history.new_process()
             return False
-        records = [{"topic": m.topic(), "partition": m.partition(), "offset": m.offset(), "value": decode(m.value())}
-                   for m in messages if m.error() is None]
+        records = records_of(messages)
         history.record(self.process, "ok", "mirror-poll", {**self.where, "records": records})
         with self.lock:
             for r in records:

@@ -27,7 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.outcome import classify_send_error
-from workloads.records import decode
+from workloads.records import records_of
 
 
 @dataclass(frozen=True)
@@ -255,12 +255,7 @@ class QueueWorkload:
         except KafkaException as error:
             self.history.record(process, "info", "poll", None, error.args[0].name().lower())
             return None
-        records = []
-        for msg in messages:
-            if msg.error() is not None:
-                continue  # transient broker/transport errors surface here; librdkafka retries them
-            records.append({"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
-                            "value": decode(msg.value())})
+        records = records_of(messages)  # transient fetch errors arrive as messages; librdkafka retries them
         self.history.record(process, "ok", "poll", {"records": records, **self._where})
         return records
 
