@@ -53,19 +53,17 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
         title = "Config-safety matrix"
         notes = [f"{runs} run(s) per cell, {time_limit:g} s of workload, a fault every {nemesis_interval:g} s; "
                  "other settings: harness defaults (RF 3, 3 DCs, one broker each)."]
-
-        def write(trials: list[Any]) -> list[Path]:
-            rows = sweeps.grid_rows(trials, cases)
-            return sweeps.write_matrix(root, title, sweeps.grid_table(rows), rows, trials, notes)
+        rows_of, table_of = sweeps.grid_rows, sweeps.grid_table
     else:
         cases = sweeps.scenario_cases(_scenarios(names or ""), root)
         title = "Scenario detection matrix"
         notes = [f"{runs} run(s) per variant. Unsafe rows: runs that found an expected anomaly. Control rows: "
                  "runs with any failing anomaly (false alarms)."]
+        rows_of, table_of = sweeps.scenario_rows, sweeps.scenario_table
 
-        def write(trials: list[Any]) -> list[Path]:
-            rows = sweeps.scenario_rows(trials, cases)
-            return sweeps.write_matrix(root, title, sweeps.scenario_table(rows), rows, trials, notes)
+    def write(trials: list[Any]) -> list[Path]:
+        rows = rows_of(trials, cases)
+        return sweeps.write_matrix(root, title, table_of(rows), rows, trials, notes)
 
     runnable = [c for c in cases if c.options is not None]
     console.say(f"sweep: {len(runnable)} case(s) × {runs} run(s) into {root}")
