@@ -12,7 +12,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 
 from harness.history import HistoryRecorder
-from workloads.records import close_quietly, error_name, high_watermarks, records_of
+from workloads.records import close_quietly, error_name, high_watermarks, record_drain, records_of
 
 
 class CommittedReads:
@@ -70,19 +70,9 @@ class CommittedReads:
                     break
                 for tp in consumer.position(self._all()):
                     reached[tp.partition] = max(reached[tp.partition], tp.offset)
-            complete = True
-            for p in range(self.partitions):
-                hw = high.get(p)
-                value = {"topic": self.topic, "partition": p, "high_watermark": hw}
-                self.history.invoke(process, "drain", value)
-                if hw is not None and reached[p] >= hw and healed:
-                    self.history.record(process, "ok", "drain", value)
-                else:
-                    complete = False
-                    why = ("the high watermark could not be read" if hw is None else
-                           f"read up to offset {reached[p]} of {hw} before the drain timed out" if reached[p] < hw
-                           else "the ISR was not full again, so the high watermark may lag")
-                    self.history.record(process, "info", "drain", value, why)
-            return complete
+            drained = [record_drain(self.history, process, {"topic": self.topic, "partition": p,
+                                                            "high_watermark": high.get(p)}, reached[p], healed)
+                       for p in range(self.partitions)]
+            return all(drained)
         finally:
             close_quietly(consumer)

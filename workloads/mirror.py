@@ -34,7 +34,7 @@ from confluent_kafka.admin import AdminClient
 
 from harness.history import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
-from workloads.records import close_quietly, records_of
+from workloads.records import close_quietly, high_watermarks, records_of
 
 TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (harness/kafka_config.py)
 # After a partition heals, MirrorMaker 2's clients notice dead connections only after their request timeouts
@@ -227,14 +227,7 @@ class MirrorReader:
         return True
 
     def high_watermarks(self) -> dict[int, int]:
-        marks = {}
-        for p in range(self.w.options.partitions):
-            try:
-                _, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=5, cached=False)
-                marks[p] = high
-            except KafkaException:
-                continue
-        return marks
+        return high_watermarks(self.consumer, self.topic, self.w.options.partitions, time.monotonic() + 5)
 
     def close(self) -> None:
         if self.consumer is not None:

@@ -27,7 +27,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from harness.errors import HarnessError
 from harness.history import HistoryRecorder
 from workloads.outcome import classify_send_error
-from workloads.records import records_of
+from workloads.records import record_drain, records_of
 
 
 @dataclass(frozen=True)
@@ -295,20 +295,10 @@ class QueueWorkload:
                     break
                 for r in records:
                     read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
-            complete = True
-            for p in range(o.partitions):
-                hw = high.get(p)
-                value = {"topic": o.topic, "partition": p, "high_watermark": hw, **self._where}
-                self.history.invoke(process, "drain", value)
-                if hw is not None and read_up_to[p] >= hw and healed:
-                    self.history.record(process, "ok", "drain", value)
-                else:
-                    complete = False
-                    why = ("the high watermark could not be read" if hw is None else
-                           f"read up to offset {read_up_to[p]} of {hw} before the drain timed out"
-                           if read_up_to[p] < hw else "the ISR was not full again, so the high watermark may lag")
-                    self.history.record(process, "info", "drain", value, why)
-            return complete
+            drained = [record_drain(self.history, process, {"topic": o.topic, "partition": p,
+                                                            "high_watermark": high.get(p), **self._where},
+                                    read_up_to[p], healed) for p in range(o.partitions)]
+            return all(drained)
         finally:
             consumer.close()
 

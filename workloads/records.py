@@ -65,6 +65,21 @@ def high_watermarks(consumer: Any, topic: str, partitions: int, deadline: float)
     return high
 
 
+def record_drain(history: Any, process: int, value: dict[str, Any], reached: int, healed: bool) -> bool:
+    """One `drain` op for a partition read up to `reached` (next offset) against `value["high_watermark"]`: ok
+    only if the watermark was learned, reached, and the ISR healed (else it may lag the log end); True if ok."""
+    hw = value["high_watermark"]
+    history.invoke(process, "drain", value)
+    if hw is not None and reached >= hw and healed:
+        history.record(process, "ok", "drain", value)
+        return True
+    why = ("the high watermark could not be read" if hw is None else
+           f"read up to offset {reached} of {hw} before the drain timed out" if reached < hw
+           else "the ISR was not full again, so the high watermark may lag")
+    history.record(process, "info", "drain", value, why)
+    return False
+
+
 def await_coordinator(consumer: Any, topic: str, timeout: float) -> bool:
     """Wait until the consumer's group coordinator answers an offset fetch. On a fresh cluster the first
     coordinator lookup creates __consumer_offsets (50 partitions), which takes tens of seconds on a busy host;
