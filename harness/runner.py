@@ -222,13 +222,14 @@ class _Run:
             self._shape_wan(ctx, stack)
             # The per-node views and the split-brain checks reason about one cluster's metadata; with one
             # cluster per DC they would see a "second controller" in every DC, so they stay off there.
-            views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
-                                jmx_port=JMX_PORT if isinstance(cluster, Cluster) else None)
-            sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
-                                   quorum_views=lambda: targets.quorum_views(ctx), views=views)
+            sampler: StateSampler | None = None
             if len(admins) == 1:
+                views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
+                                    jmx_port=JMX_PORT if isinstance(cluster, Cluster) else None)
                 views.start()
                 stack.callback(views.stop)
+                sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
+                                       quorum_views=lambda: targets.quorum_views(ctx), views=views)
                 sampler.start()
                 stack.callback(sampler.stop)
             timeline = [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
@@ -253,7 +254,7 @@ class _Run:
             self.progress.phase("drain", timeout=options.drain_timeout)
             say("draining every partition to its high watermark")
             drained = workload.drain(options.drain_timeout, healed=healthy)
-            if len(admins) == 1:
+            if sampler is not None:
                 sampler.stop()
         return workload.checker, healthy and drained, schedule.errors
 
