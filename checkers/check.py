@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from checkers.evidence import Evidence
@@ -47,14 +49,29 @@ def detect(ingest: Ingest) -> str:
 
 
 def _check(numbered: Iterator[tuple[int, Event]], workload: str) -> CheckResult:
-    ingest = Ingest()
-    feed = ingest.feed
-    events = 0
-    for line, event in numbered:
-        feed(line, event)
-        events += 1
-    ingest.finish()
-    return analyse(ingest, workload, events)
+    with _no_cycle_collection():
+        ingest = Ingest()
+        feed = ingest.feed
+        events = 0
+        for line, event in numbered:
+            feed(line, event)
+            events += 1
+        ingest.finish()
+        return analyse(ingest, workload, events)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The check builds millions of small tuples that live until it ends and form no cycles; Python's cycle
+    collector would scan them again and again as they pile up (a third of the time of a 100,000-txn check,
+    measured). Reference counting still frees everything; the caller's collector state is restored."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def analyse(ingest: Ingest, workload: str, events: int) -> CheckResult:

@@ -11,7 +11,7 @@ with more than one place is a duplicate, a place with more than one value is inc
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
@@ -59,6 +59,10 @@ class OpTimes:
         if 0 <= index < len(self._dense):
             return self._dense[index]
         return self._sparse.get(index, 0)
+
+    def lookup(self) -> Callable[[int], int]:
+        """`at`, as fast as it can be for these indexes: the array's own lookup when every index is a line."""
+        return self._dense.__getitem__ if not self._sparse else self.at
 
     @property
     def end(self) -> int:

@@ -11,30 +11,37 @@ from collections.abc import Mapping, Set
 from typing import Any
 
 from checkers.evidence import Evidence
-from checkers.ingest import Ingest
+from checkers.ingest import Ingest, Step
 from checkers.log import FAIL, NONE, OK, UNSENT, Log
 from checkers.result import Anomaly
 
 Found = dict[str, list[Anomaly]]
+Skips = list[tuple[Step, list[int]]]  # a gap between two reads, and the existing offsets it jumped over
 SHOWN = 20  # offsets listed in one piece of evidence; the count says how many there were
 
 
-def resolve_gaps(ingest: Ingest) -> list[list[int]]:
-    """For each gap between two successive reads, the offsets it jumped over that hold existing records."""
+def resolve_gaps(ingest: Ingest) -> Skips:
+    """The gaps between two successive reads that jumped over existing records, with those offsets.
+
+    Most gaps jump over nothing (a transaction's commit marker takes an offset); they are dropped here, so the
+    analyses after this look only at real skips."""
     log = ingest.log
     at, exists, between = log.at, log.exists, log.existing_between
     cache: dict[int, list[int]] = {}
-    none: list[int] = []  # shared by the common case: the gap is a marker, no record is known there
-    skipped = []
-    for _, pid, low, high, _, _ in ingest.gaps:
+    skips: Skips = []
+    for gap in ingest.gaps:
+        _, pid, low, high, _, _ = gap
         if high - low == 2:
-            skipped.append([low + 1] if low + 1 in at[pid] and exists(pid, low + 1) else none)
+            if low + 1 in at[pid] and exists(pid, low + 1):
+                skips.append((gap, [low + 1]))
         else:
-            skipped.append(between(pid, low, high, cache) or none)
-    return skipped
+            over = between(pid, low, high, cache)
+            if over:
+                skips.append((gap, over))
+    return skips
 
 
-def queue_anomalies(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],
+def queue_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips,
                     explained: Mapping[tuple[int, int], Set[int]]) -> Found:
     """`explained[(op, pid)]`: offsets an op skipped that a more specific anomaly (G1b) already accounts for."""
     found: Found = {}
@@ -179,10 +186,10 @@ def _backwards(ingest: Ingest, evidence: Evidence, found: Found) -> None:
             process=process, **_step_facts(log, pid, o1, o2, op1, op2)))
 
 
-def _skips(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],
-           explained: Mapping[tuple[int, int], Set[int]], found: Found) -> None:
+def _skips(ingest: Ingest, evidence: Evidence, skipped: Skips, explained: Mapping[tuple[int, int], Set[int]],
+           found: Found) -> None:
     log = ingest.log
-    for (process, pid, o1, o2, op1, op2), over in zip(ingest.gaps, skipped, strict=True):
+    for (process, pid, o1, o2, op1, op2), over in skipped:
         if op1 == op2 and (op1, pid) in explained:
             over = [o for o in over if o not in explained[(op1, pid)]]
         if not over:

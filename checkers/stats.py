@@ -20,7 +20,7 @@ def ops_by_outcome(ingest: Ingest) -> dict[str, dict[str, int]]:
 
 def send_stats(ingest: Ingest) -> dict[str, Any]:
     log, times = ingest.log, ingest.times
-    status, read_op, done = log.status, log.read_op, log.done
+    status, read_op, done, time_at = log.status, log.read_op, log.done, times.lookup()
     counts = {"acknowledged": 0, "failed": 0, "indeterminate": 0, "read": 0}
     end = max(times.end, 1)
     acked, seen = [0] * BUCKETS, [0] * BUCKETS
@@ -29,10 +29,10 @@ def send_stats(ingest: Ingest) -> dict[str, Any]:
         state = status[row]
         if state == OK:
             counts["acknowledged"] += 1
-            at = times.at(done[row])
+            at = time_at(done[row])
             acked[min(BUCKETS - 1, at * BUCKETS // end)] += 1
             if read_op[row] != NONE:
-                lag = max(0, times.at(read_op[row]) - at)
+                lag = max(0, time_at(read_op[row]) - at)
                 seen[min(BUCKETS - 1, (at + lag) * BUCKETS // end)] += 1
                 lags.append((lag, row))
         elif state == FAIL:

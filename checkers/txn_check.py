@@ -13,13 +13,14 @@ from checkers.cycles import explain_cycle, find_cycles
 from checkers.evidence import Evidence
 from checkers.ingest import Ingest
 from checkers.log import OK, Log
+from checkers.queue import Skips
 from checkers.result import Anomaly
 from checkers.txns import dependency_graph
 
 Found = dict[str, list[Anomaly]]
 
 
-def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: list[list[int]]) -> tuple[Found, dict[
+def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips) -> tuple[Found, dict[
                   tuple[int, int], set[int]], dict[str, int]]:
     """(anomalies, offsets of each (op, pid) that G1b explains, graph stats)."""
     found: Found = {}
@@ -55,18 +56,18 @@ def _observed(spans: Mapping[tuple[int, int], tuple[int, int]], holes: Mapping[t
     return not any(a < offset < b for a, b in holes[(op, pid)])
 
 
-def _intermediate_reads(ingest: Ingest, evidence: Evidence, skipped: list[list[int]],
+def _intermediate_reads(ingest: Ingest, evidence: Evidence, skipped: Skips,
                         found: Found) -> dict[tuple[int, int], set[int]]:
     log, txns = ingest.log, ingest.txns
-    wanted = {(op1, pid) for (_, pid, _, _, op1, op2), over in zip(ingest.gaps, skipped, strict=True)
-              if op1 == op2 and over}
+    # An op's skips in one partition are the holes in what it observed there (a gap that jumped over nothing
+    # cannot hide a committed write, so the skips are all the holes that matter).
     holes: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for _, pid, low, high, op1, op2 in ingest.gaps if wanted else ():
-        if op1 == op2 and (op1, pid) in wanted:
+    for (_, pid, low, high, op1, op2), _ in skipped:
+        if op1 == op2:
             holes.setdefault((op1, pid), []).append((low, high))
     explained: dict[tuple[int, int], set[int]] = {}
-    for (process, pid, _, _, op, op2), over in zip(ingest.gaps, skipped, strict=True):
-        if op != op2 or not over:
+    for (process, pid, _, _, op, op2), over in skipped:
+        if op != op2:
             continue
         torn: dict[int, None] = {}
         for offset in over:

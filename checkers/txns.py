@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from checkers.log import FAIL, INFO, NONE, OK, PENDING, Log
 
@@ -72,23 +72,20 @@ class Graph:
     aborted_reads: list[tuple[int, int, int, int, int]]  # wr from a failed txn: (writer, reader, pid, offset, row)
     order: dict[int, tuple[array[int], list[tuple[int, int]]]]  # pid -> committed txn write offsets, (node, row)
     with_facts: bool = False  # facts cost memory; they are gathered only to explain cycles that were found
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0])  # (from, to) pairs with an edge of each kind
 
     def add(self, u: int, v: int, kind: int, facts: Facts) -> None:
         succ = self.succ[u]
         mask = succ.get(v, 0)
         if not mask & (1 << kind):
             succ[v] = mask | (1 << kind)
+            self.counts[kind] += 1
             if self.with_facts:
                 self.facts[(u, v, kind)] = facts
 
     def edges(self) -> list[int]:
         """Number of (from, to) pairs with an edge of each kind."""
-        counts = [0, 0, 0]
-        for succ in self.succ:
-            for mask in succ.values():
-                for kind in (WW, WR, RW):
-                    counts[kind] += mask >> kind & 1
-        return counts
+        return list(self.counts)
 
     def next_write(self, pid: int, offset: int) -> tuple[int, int, int] | None:
         """(offset, node, row) of the first committed transactional write after `offset` in `pid`."""
@@ -125,7 +122,7 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
         for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
             if u != v and o1 != o2:
                 graph.add(u, v, WW, (pid, o1, o2, r1, r2))
-    succ, status, wr_bit = graph.succ, txns.status, 1 << WR
+    succ, status, wr_bit, new_wr = graph.succ, txns.status, 1 << WR, 0
     for reader, writers in txns.wr.items():
         for writer, (pid, offset, row) in writers.items():
             if status[writer] == FAIL:
@@ -133,9 +130,11 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
             elif committed[writer]:
                 if with_facts:
                     graph.add(writer, reader, WR, (pid, offset, offset, row, row))
-                else:
+                else:  # add() without its checks: each (writer, reader) pair comes once, so its wr edge is new
                     edges = succ[writer]
                     edges[reader] = edges.get(reader, 0) | wr_bit
+                    new_wr += 1
+    graph.counts[WR] += new_wr
     for reader, pid, offset in txns.reads:
         following = graph.next_write(pid, offset)
         if following is not None and following[1] != reader:
