@@ -8,9 +8,24 @@ import pytest
 from harness.admin import Admin
 from harness.compose_file import write_project
 from harness.topology import default_topology
+from harness.waiting import WaitTimeout
 from tests.cluster.conftest import labelled_leftovers
 
 pytestmark = pytest.mark.cluster
+
+
+def _node_logs(docker_client, run_id: str) -> str:
+    """Each container's state and the tail of its Kafka logs: what a registration timeout needs to be diagnosed."""
+    lines = []
+    for container in docker_client.containers.list(all=True, filters={"label": f"harness.run-id={run_id}"}):
+        lines.append(f"--- {container.name}: {container.status}")
+        if container.status == "running":
+            logs = container.exec_run(["sh", "-c", "tail -n 15 /var/log/kafka/format.log /var/log/kafka/stdout.log "
+                                                   "/var/log/kafka/server.log 2>&1"]).output
+        else:
+            logs = container.logs(tail=30)
+        lines.append(logs.decode(errors="replace"))
+    return "\n".join(lines)
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
@@ -20,7 +35,10 @@ def test_compose_project_starts_the_default_topology(tmp_path, node_image, docke
     try:
         subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=300)
         admin = Admin("172.31.251.12:9092,172.31.251.14:9092,172.31.251.16:9092")
-        admin.wait_brokers({1, 2, 3}, timeout=180)
+        try:
+            admin.wait_brokers({1, 2, 3}, timeout=180)
+        except WaitTimeout as timeout:  # say why: this failed once in CI and never here
+            pytest.fail(f"{timeout}\n{_node_logs(docker_client, 'kj-compose')}")
         containers = docker_client.containers.list(filters={"label": "harness.run-id=kj-compose"})
         assert len(containers) == 6
         assert all(c.labels["harness.node"] in {n.name for n in default_topology().nodes} for c in containers)
