@@ -76,3 +76,19 @@ def test_contract_violations(events, message):
 def test_unknown_workload():
     with pytest.raises(ValueError, match="unknown workload 'kv'"):
         checkers.check_events([], "kv")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_check_leaves_the_callers_cycle_collector_as_it_found_it_also_on_bad_input(tmp_path, enabled):
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        checkers.check_file(write(tmp_path, good_lines()))
+        assert gc.isenabled() is enabled
+        with pytest.raises(checkers.HistoryError):
+            checkers.check_file(write(tmp_path, [*good_lines(), "{"]))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
