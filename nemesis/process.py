@@ -5,7 +5,9 @@ and a rolling restart of every broker. Heal brings every hit node back to runnin
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from harness.kafka_node import KafkaNode as Node
 from harness.waiting import wait_until
 from nemesis import targets
 from nemesis.base import Fault, NemesisContext
@@ -22,75 +24,56 @@ _TARGETS: dict[str, tuple[Chooser, str]] = {
 }
 
 
-class KillNemesis:
-    """SIGKILL the targets' JVMs; heal starts them again."""
+@dataclass(frozen=True)
+class Signal:
+    """What a process fault does to each target, how its stop undoes that, and what heal looks for."""
 
-    def __init__(self, name: str = "kill", choose: Chooser = targets.random_broker, about: str = "one random broker"):
+    signal: str
+    description: str
+    hit: Callable[[Node], None]
+    undo: Callable[[Node], None]
+    needs_heal: Callable[[Node], bool]
+
+
+def _restart(node: Node) -> None:
+    node.stop()
+    node.start()
+
+
+# Heal starts every node: a no-op where the JVM runs. Only paused ones are resumed: SIGCONT to a stopped
+# node would fail.
+KILL = Signal("KILL", "SIGKILL the Kafka process of {about}; heal restarts it with its data intact",
+              hit=Node.kill, undo=Node.start, needs_heal=lambda node: True)
+PAUSE = Signal("STOP", "SIGSTOP the Kafka process of {about}; heal resumes it (SIGCONT)",
+               hit=Node.pause, undo=Node.resume, needs_heal=lambda node: node.status() == "paused")
+RESTART = Signal("TERM", "gracefully restart the Kafka process of {about} (controlled shutdown, then start)",
+                 hit=_restart, undo=Node.start, needs_heal=lambda node: True)
+
+
+class ProcessNemesis:
+    """Kill (SIGKILL), pause (SIGSTOP: a GC pause or a hung VM that comes back) or gracefully restart (SIGTERM,
+    controlled shutdown, then start, as an operator does) the chosen nodes' JVMs."""
+
+    def __init__(self, name: str, signal: Signal, choose: Chooser, about: str) -> None:
         self.name = name
-        self.description = f"SIGKILL the Kafka process of {about}; heal restarts it with its data intact"
+        self.description = signal.description.format(about=about)
+        self._signal = signal
         self._choose = choose
 
     def start(self, ctx: NemesisContext) -> Fault:
         victims = self._choose(ctx)
         for victim in victims:
-            ctx.nodes[victim].kill()
-        return Fault(self.name, tuple(victims), {"signal": "KILL"})
+            self._signal.hit(ctx.nodes[victim])
+        return Fault(self.name, tuple(victims), {"signal": self._signal.signal})
 
     def stop(self, ctx: NemesisContext, fault: Fault) -> None:
         for node in fault.targets:
-            ctx.nodes[node].start()
+            self._signal.undo(ctx.nodes[node])
 
     def heal_all(self, ctx: NemesisContext) -> None:
         for node in ctx.nodes.values():
-            node.start()  # no-op where it runs
-
-
-class PauseNemesis:
-    """SIGSTOP the targets' JVMs (a GC pause or a hung VM that comes back); heal sends SIGCONT."""
-
-    def __init__(self, name: str, choose: Chooser, about: str) -> None:
-        self.name = name
-        self.description = f"SIGSTOP the Kafka process of {about}; heal resumes it (SIGCONT)"
-        self._choose = choose
-
-    def start(self, ctx: NemesisContext) -> Fault:
-        victims = self._choose(ctx)
-        for victim in victims:
-            ctx.nodes[victim].pause()
-        return Fault(self.name, tuple(victims), {"signal": "STOP"})
-
-    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        for node in fault.targets:
-            ctx.nodes[node].resume()
-
-    def heal_all(self, ctx: NemesisContext) -> None:
-        for node in ctx.nodes.values():
-            if node.status() == "paused":
-                node.resume()
-
-
-class RestartNemesis:
-    """A graceful restart (SIGTERM: controlled shutdown, then start) of the targets, as an operator does."""
-
-    def __init__(self, name: str, choose: Chooser, about: str) -> None:
-        self.name = name
-        self.description = f"gracefully restart the Kafka process of {about} (controlled shutdown, then start)"
-        self._choose = choose
-
-    def start(self, ctx: NemesisContext) -> Fault:
-        victims = self._choose(ctx)
-        for victim in victims:
-            ctx.nodes[victim].stop()
-            ctx.nodes[victim].start()
-        return Fault(self.name, tuple(victims), {"signal": "TERM"})
-
-    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        for node in fault.targets:
-            ctx.nodes[node].start()
-
-    def heal_all(self, ctx: NemesisContext) -> None:
-        for node in ctx.nodes.values():
-            node.start()
+            if self._signal.needs_heal(node):
+                self._signal.undo(node)
 
 
 class DestroyNemesis:
@@ -154,14 +137,15 @@ class RollingRestartNemesis:
             node.start()
 
 
-def _family(kind: str, cls: type) -> dict[str, Callable[[], object]]:
-    return {f"{kind}{suffix}": (lambda s=suffix: cls(f"{kind}{s}", *_TARGETS[s])) for suffix in _TARGETS}
+def _family(kind: str, signal: Signal) -> dict[str, Callable[[], object]]:
+    return {f"{kind}{suffix}": (lambda s=suffix: ProcessNemesis(f"{kind}{s}", signal, *_TARGETS[s]))
+            for suffix in _TARGETS}
 
 
 NEMESES = {
-    **_family("kill", KillNemesis),
-    **_family("pause", PauseNemesis),
-    **_family("restart", RestartNemesis),
+    **_family("kill", KILL),
+    **_family("pause", PAUSE),
+    **_family("restart", RESTART),
     "rolling-restart": RollingRestartNemesis,
     "destroy-dc": lambda: DestroyNemesis("destroy-dc", targets.random_dc, "one random DC"),
     "destroy-p0-leader-dc": lambda: DestroyNemesis(

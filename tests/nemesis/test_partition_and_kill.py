@@ -10,7 +10,7 @@ from harness.kafka_node import KafkaNode
 from nemesis import registry
 from nemesis.base import NemesisContext
 from nemesis.partition import CHAIN, partition_dc
-from nemesis.process import KillNemesis
+from nemesis.process import NEMESES
 
 
 def context(respond=None, seed=3):
@@ -69,13 +69,33 @@ def test_same_seed_same_victims():
 
 def test_kill_signals_one_broker_and_heal_starts_it_again():
     ctx, remotes, _ = context()
-    nemesis = KillNemesis()
+    nemesis = NEMESES["kill"]()
     fault = nemesis.start(ctx)
     (victim,) = fault.targets
     assert victim.endswith("broker1")
     assert remotes[victim].commands == ["/opt/harness/kafka-node kill"]
     nemesis.stop(ctx, fault)
     assert remotes[victim].commands[-1] == "/opt/harness/kafka-node start"
+
+
+def test_pause_sends_stop_and_heal_resumes_only_the_paused_node():
+    ctx, remotes, _ = context()
+    nemesis = NEMESES["pause"]()
+    (victim,) = nemesis.start(ctx).targets
+    assert remotes[victim].commands == ["/opt/harness/kafka-node pause"]
+    for name, remote in remotes.items():
+        remote.commands.clear()
+        state = "paused" if name == victim else "running"
+        remote._respond = lambda command, state=state: ExecResult(0, state, "") if command.endswith("status") else None
+    nemesis.heal_all(ctx)
+    resumed = [name for name, remote in remotes.items() if "/opt/harness/kafka-node resume" in remote.commands]
+    assert resumed == [victim]
+
+
+def test_restart_stops_gracefully_then_starts():
+    ctx, remotes, _ = context()
+    (victim,) = NEMESES["restart"]().start(ctx).targets
+    assert remotes[victim].commands == ["/opt/harness/kafka-node stop 300", "/opt/harness/kafka-node start"]
 
 
 def test_registry_rejects_unknown_names_with_the_known_ones():
