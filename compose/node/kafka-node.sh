@@ -54,9 +54,17 @@ case "${1:-}" in
     # A ZooKeeper-mode broker has no KRaft storage to format (StorageTool refuses its properties).
     grep -q '^zookeeper.connect=' "$PROPERTIES" && exit 0
     mkdir -p "$DATA_DIR"
+    mkdir -p "$LOG_DIR"
+    # The tool's output goes to format.log; when it fails, its last lines go to stderr too, so that the
+    # harness's error (or `docker logs` of a compose node) says why instead of only "exit 1".
     "$java" -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$here/log4j.properties" \
       -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$LOG_DIR" \
-      kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$PROPERTIES" --ignore-formatted >"$LOG_DIR/format.log" 2>&1
+      kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$PROPERTIES" --ignore-formatted >"$LOG_DIR/format.log" 2>&1 || {
+      status=$?
+      echo "kafka-node: kafka-storage format exited $status; the end of $LOG_DIR/format.log:" >&2
+      tail -n 20 "$LOG_DIR/format.log" >&2
+      exit "$status"
+    }
     ;;
   start)
     if pid >/dev/null; then exit 0; fi
