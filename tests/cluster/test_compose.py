@@ -1,6 +1,7 @@
 """`harness compose` renders the same topology as a docker-compose project that really starts."""
 
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -28,17 +29,35 @@ def _node_logs(docker_client, run_id: str) -> str:
     return "\n".join(lines)
 
 
+def _probe(bootstrap: str) -> str:
+    """Whether each broker's port accepts connections, and what a fresh admin client sees: tells a broker that
+    never listened from a client that stayed stuck."""
+    ports = []
+    for address in bootstrap.split(","):
+        host, port = address.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+            ports.append(f"{address} accepts")
+        except OSError as error:
+            ports.append(f"{address} {error}")
+    try:
+        fresh = f"a fresh admin client sees brokers {sorted(Admin(bootstrap).broker_ids())}"
+    except Exception as error:  # noqa: BLE001 - a diagnosis, not a step
+        fresh = f"a fresh admin client fails too: {error}"
+    return "; ".join(ports) + "; " + fresh
+
+
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
 def test_compose_project_starts_the_default_topology(tmp_path, node_image, docker_client):
     path = write_project(tmp_path / "project", default_topology(), node_image, "kj-compose", "172.31.251.0/24")
     compose = ["docker-compose", "-f", str(path)]
     try:
         subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, timeout=300)
-        admin = Admin("172.31.251.12:9092,172.31.251.14:9092,172.31.251.16:9092")
+        bootstrap = "172.31.251.12:9092,172.31.251.14:9092,172.31.251.16:9092"
         try:
-            admin.wait_brokers({1, 2, 3}, timeout=180)
-        except WaitTimeout as timeout:  # say why: this failed once in CI and never here
-            pytest.fail(f"{timeout}\n{_node_logs(docker_client, 'kj-compose')}")
+            Admin(bootstrap).wait_brokers({1, 2, 3}, timeout=180)
+        except WaitTimeout as timeout:  # say why: this failed twice in about 25 runs and never said why
+            pytest.fail(f"{timeout}\n{_probe(bootstrap)}\n{_node_logs(docker_client, 'kj-compose')}")
         containers = docker_client.containers.list(filters={"label": "harness.run-id=kj-compose"})
         assert len(containers) == 6
         assert all(c.labels["harness.node"] in {n.name for n in default_topology().nodes} for c in containers)
