@@ -17,6 +17,9 @@ The failed DC's producers are named `<dc>-…`; its application group's reads ca
 - skipped: records acknowledged at home that the application group never processed although it processed a
   later record of the same partition; each is charged to the phase (home, failover, failback) whose first read of
   that partition passed it. re-read: records it processed more than once, charged to the phase of the repeat.
+- per_second: for each second of the run, acknowledged writes of the failed DC's clients and of the others, and
+  the longest a record acknowledged in the failed DC that second took to show up in another cluster's mirror
+  (replication lag by MirrorMaker 2; none on one stretched cluster).
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ def drill_figures(events: Iterable[Event]) -> dict[str, Any]:
 
     return {
         "dc": home, "failure_s": round(failure / 1e9, 3),
+        "per_second": _per_second(facts, home),
         "return_s": None if m.back is None else round(m.back / 1e9, 3),
         "failover_s": None if m.failover is None else round(m.failover / 1e9, 3),
         "failback_s": None if m.failback is None else round(m.failback / 1e9, 3),
@@ -160,6 +164,25 @@ def drill_figures(events: Iterable[Event]) -> dict[str, Any]:
                 "skipped_values": {p: v[:20] for p, v in skipped.items() if v},
                 "reread": {p: len(v) for p, v in reread.items()}},
     }
+
+
+def _per_second(facts: _Facts, home: str) -> dict[str, list[Any]]:
+    """Acknowledged writes per second (the failed DC's clients, the others) and the worst mirror lag per second."""
+    home_writes: dict[int, int] = {}
+    other_writes: dict[int, int] = {}
+    lag: dict[int, int] = {}
+    for v, send in facts.sends.items():
+        second = send.acked // 1_000_000_000
+        mine = send.producer.startswith(f"{home}-")
+        counts = home_writes if mine else other_writes
+        counts[second] = counts.get(second, 0) + 1
+        mirrored = facts.first_mirrored.get(v)
+        if mine and mirrored is not None and send.cluster == home:
+            lag[second] = max(lag.get(second, 0), mirrored - send.acked)
+    seconds = range(max([*home_writes, *other_writes], default=-1) + 1)
+    return {"second": list(seconds), "home_writes": [home_writes.get(t, 0) for t in seconds],
+            "other_writes": [other_writes.get(t, 0) for t in seconds],
+            "mirror_lag_max_s": [round(lag[t] / 1e9, 3) if t in lag else None for t in seconds]}
 
 
 def _app(facts: _Facts, home: str) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:

@@ -64,7 +64,7 @@ def write_figures(results: Path) -> dict[str, Any]:
     (results / "drill.json").write_text(json.dumps(figures, indent=2) + "\n")
     (results / "drill.md").write_text("\n".join(summary_lines(figures)) + "\n")
     try:
-        _plot(results)
+        _plot(results, figures)
     except Exception as error:  # noqa: BLE001 - a plot problem must not hide the figures
         figures["plot_error"] = str(error)
     return figures
@@ -93,36 +93,36 @@ def summary_lines(f: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _plot(results: Path) -> None:
+def _plot(results: Path, figures: dict[str, Any]) -> None:
+    """Writes per second on each side and MirrorMaker 2's lag, with the drill's moments marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figures = json.loads((results / "drill.json").read_text())
     if "error" in figures:
         return
-    home = figures["dc"]
-    buckets: dict[str, dict[int, int]] = {"home": {}, "other": {}}
-    with (results / "history.jsonl").open("rb") as lines:
-        for line in lines:
-            e = orjson.loads(line)
-            if e["f"] == "send" and e["type"] == "ok":
-                who = "home" if str(e["value"].get("producer", "")).startswith(f"{home}-") else "other"
-                second = int(e["time"] / 1e9)
-                buckets[who][second] = buckets[who].get(second, 0) + 1
-    fig, ax = plt.subplots(figsize=(12, 3.5), dpi=90)
-    for who, label in (("home", f"{home}'s clients"), ("other", "other clients")):
-        xs = sorted(buckets[who])
-        ax.plot(xs, [buckets[who][x] for x in xs], label=f"acknowledged writes/s, {label}")
-    for key, label, colour in (("failure_s", "failure", "#e03131"), ("failover_s", "failover", "#f08c00"),
-                               ("return_s", "DC back", "#2f9e44"), ("failback_s", "failback", "#1971c2")):
-        if figures.get(key) is not None:
-            ax.axvline(figures[key], color=colour, linestyle="--", label=label)
-    ax.set_xlabel("seconds since the test began")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(f"DR drill: {home} lost; RTO writes {figures['rto_write_s']} s; "
-                 f"{figures['rpo']['lost']} acknowledged records lost")
+    home, series = figures["dc"], figures["per_second"]
+    lagged = [(t, lag) for t, lag in zip(series["second"], series["mirror_lag_max_s"], strict=True) if lag is not None]
+    fig, axes = plt.subplots(2 if lagged else 1, 1, figsize=(12, 6 if lagged else 3.5), dpi=90, sharex=True,
+                             squeeze=False)
+    writes = axes[0][0]
+    writes.plot(series["second"], series["home_writes"], label=f"acknowledged writes/s, {home}'s clients")
+    writes.plot(series["second"], series["other_writes"], label="acknowledged writes/s, other clients")
+    if lagged:
+        mirror = axes[1][0]
+        mirror.plot([t for t, _ in lagged], [lag for _, lag in lagged], color="#7048e8", marker=".",
+                    label=f"longest MirrorMaker 2 lag of {home}'s writes acknowledged that second (s)")
+        mirror.set_ylabel("seconds")
+    for (ax,) in axes:
+        for key, label, colour in (("failure_s", "failure", "#e03131"), ("failover_s", "failover", "#f08c00"),
+                                   ("return_s", "DC back", "#2f9e44"), ("failback_s", "failback", "#1971c2")):
+            if figures.get(key) is not None:
+                ax.axvline(figures[key], color=colour, linestyle="--", label=label)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[-1][0].set_xlabel("seconds since the test began")
+    writes.set_title(f"DR drill: {home} lost; RTO writes {figures['rto_write_s']} s; "
+                     f"{figures['rpo']['lost']} acknowledged records lost")
     fig.tight_layout()
     fig.savefig(results / "drill.png")
     plt.close(fig)

@@ -97,3 +97,20 @@ def test_a_translated_offset_past_unprocessed_records_is_a_skip_at_failover():
 
 def test_without_an_outage_the_figures_say_so():
     assert "error" in drill_figures([])
+
+
+def test_per_second_counts_writes_on_each_side_and_the_worst_mirror_lag_of_the_failed_dcs_writes():
+    series = drill_figures(drill().events)["per_second"]
+    assert series["second"] == list(range(15))  # the last acknowledgement came at 14.5 s
+    assert series["home_writes"][1:5] == [1, 1, 1, 1] and series["home_writes"][14] == 1  # dc1-p0, then its
+    assert sum(series["other_writes"]) == 0  # failed-over producer (named dc1-…) at 14.5 s
+    # 0 (acknowledged at 1.1 s) and 1 (2.1 s) were first mirrored at 2.55 s, 3 (4.1 s) only at 15.05 s, after
+    # the failure; 2 never was, and a second without a mirrored write has no lag
+    assert series["mirror_lag_max_s"][1:5] == [1.45, 0.45, None, 10.95]
+
+
+def test_the_drill_plot_is_drawn_from_the_figures_alone(tmp_path):
+    from harness.drill import _plot
+
+    _plot(tmp_path, drill_figures(drill().events))
+    assert (tmp_path / "drill.png").stat().st_size > 10_000
