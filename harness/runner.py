@@ -270,11 +270,12 @@ class _Run:
     def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
         """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""
         o = self.options
-        pairs = dict(o.wan_pairs)
+        pairs, jitters = dict(o.wan_pairs), {}
         if not (o.wan_latency_ms or o.wan_jitter_ms or o.wan_loss_pct or o.wan_pairs):  # no --wan-* flags
-            from harness.topology import wan_pairs_ms
+            from harness.topology import wan_jitters_ms, wan_pairs_ms
 
-            pairs = wan_pairs_ms(o.topology)  # the topology file's own WAN, when the flags give none
+            # the topology file's own WAN, when the flags give none
+            pairs, jitters = wan_pairs_ms(o.topology), wan_jitters_ms(o.topology)
             if not pairs:
                 return
         wan = WanShaping()
@@ -284,9 +285,11 @@ class _Run:
                 self.say(f"[red]teardown problem:[/red] {problem}")
 
         stack.callback(remove)  # registered before apply: a half-applied WAN is removed too
-        info = wan.apply(ctx, o.wan_latency_ms, o.wan_jitter_ms, o.wan_loss_pct, pairs=pairs or None)
+        info = wan.apply(ctx, o.wan_latency_ms, o.wan_jitter_ms, o.wan_loss_pct, pairs=pairs or None,
+                         pair_jitters=jitters or None)
         self.results.update_json("test.json", "wan", info)
-        per_pair = ", ".join(f"{a}↔{b} {ms:g} ms" for (a, b), ms in sorted(pairs.items()))
+        per_pair = ", ".join(f"{a}↔{b} {ms:g} ms" + (f" ± {jitters[(a, b)]:g} ms" if (a, b) in jitters else "")
+                             for (a, b), ms in sorted(pairs.items()))
         self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way"
                  f"{f' ({per_pair})' if per_pair else ''}, {o.wan_loss_pct:g}% loss, via {info['mechanism']}")
 

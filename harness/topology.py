@@ -221,6 +221,11 @@ def wan_pairs_ms(topology: Topology) -> dict[tuple[str, str], float]:
     return {link.between: link.latency_ms for link in topology.wan}
 
 
+def wan_jitters_ms(topology: Topology) -> dict[tuple[str, str], float]:
+    """The jitter of each DC pair whose [[wan]] table sets one."""
+    return {link.between: link.jitter_ms for link in topology.wan if link.jitter_ms}
+
+
 def load(path: str | Path) -> Topology:
     path = Path(path)
     try:

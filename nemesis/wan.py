@@ -83,10 +83,12 @@ class WanShaping:
         self.mechanism = mechanism
 
     def apply(self, ctx: NemesisContext, latency_ms: float, jitter_ms: float = 0.0, loss_pct: float = 0.0,
-              pairs: Mapping[DcPair, float] | None = None) -> dict[str, Any]:
+              pairs: Mapping[DcPair, float] | None = None,
+              pair_jitters: Mapping[DcPair, float] | None = None) -> dict[str, Any]:
         """Set the standing WAN: `latency_ms` one way between every two DCs (or `pairs[(dc_a, dc_b)]` for that
-        pair), ± `jitter_ms`, `loss_pct` % loss each way. Returns a description including "mechanism"."""
-        spec = WanSpec.build(latency_ms, jitter_ms, loss_pct, pairs)
+        pair), ± `jitter_ms` (or `pair_jitters[...]`), `loss_pct` % loss each way. Returns a description
+        including "mechanism"."""
+        spec = WanSpec.build(latency_ms, jitter_ms, loss_pct, pairs, pair_jitters)
         spec.check_dcs(ctx.topology)
         state = _state(ctx)
         with state.lock:

@@ -60,32 +60,31 @@ class LinkShape:
 
 @dataclass(frozen=True)
 class WanSpec:
-    """The standing WAN: one shape between every two DCs, with the latency overridden per DC pair."""
+    """The standing WAN: one shape between every two DCs, with the latency (and jitter) overridden per DC pair."""
 
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     loss_pct: float = 0.0
     pairs: tuple[tuple[DcPair, float], ...] = ()  # ((dc_a, dc_b) sorted, one-way latency in ms)
+    pair_jitters: tuple[tuple[DcPair, float], ...] = ()  # ((dc_a, dc_b) sorted, ± jitter in ms)
 
     @staticmethod
     def build(latency_ms: float = 0.0, jitter_ms: float = 0.0, loss_pct: float = 0.0,
-              pairs: Mapping[DcPair, float] | None = None) -> WanSpec:
-        for what, value in (("latency", latency_ms), ("jitter", jitter_ms), *(
-                (f"latency {a}-{b}", ms) for (a, b), ms in (pairs or {}).items())):
+              pairs: Mapping[DcPair, float] | None = None,
+              pair_jitters: Mapping[DcPair, float] | None = None) -> WanSpec:
+        for what, value in (("latency", latency_ms), ("jitter", jitter_ms),
+                            *((f"latency {a}-{b}", ms) for (a, b), ms in (pairs or {}).items()),
+                            *((f"jitter {a}-{b}", ms) for (a, b), ms in (pair_jitters or {}).items())):
             if value < 0:
                 raise HarnessError(f"WAN {what} must not be negative, got {value:g} ms")
         if not 0 <= loss_pct <= 100:
             raise HarnessError(f"WAN loss must be between 0% and 100%, got {loss_pct:g}%")
-        normalised: dict[DcPair, float] = {}
-        for (a, b), ms in (pairs or {}).items():
-            if a == b:
-                raise HarnessError(f"WAN latency pair {a}-{b} names one DC twice", hint="nothing is added inside a DC")
-            normalised[_pair(a, b)] = float(ms)
-        return WanSpec(float(latency_ms), float(jitter_ms), float(loss_pct), tuple(sorted(normalised.items())))
+        return WanSpec(float(latency_ms), float(jitter_ms), float(loss_pct), _per_pair(pairs),
+                       _per_pair(pair_jitters))
 
     def check_dcs(self, topology: Topology) -> None:
         known = set(topology.dc_names())
-        for pair, _ in self.pairs:
+        for pair, _ in (*self.pairs, *self.pair_jitters):
             for dc in pair:
                 if dc not in known:
                     raise HarnessError(f"WAN latency names DC {dc!r}, which is not in topology {topology.name!r}",
@@ -94,17 +93,28 @@ class WanSpec:
     def shape(self, a: str, b: str) -> LinkShape:
         if a == b:
             return LinkShape()
-        latency = dict(self.pairs).get(_pair(a, b), self.latency_ms)
-        return LinkShape(latency, self.jitter_ms, self.loss_pct)
+        pair = _pair(a, b)
+        return LinkShape(dict(self.pairs).get(pair, self.latency_ms), dict(self.pair_jitters).get(pair, self.jitter_ms),
+                         self.loss_pct)
 
     @property
     def is_noop(self) -> bool:
         return self.latency_ms == 0 and self.jitter_ms == 0 and self.loss_pct == 0 and all(
-            ms == 0 for _, ms in self.pairs)
+            ms == 0 for _, ms in (*self.pairs, *self.pair_jitters))
 
     def to_json(self) -> dict[str, object]:
         return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "loss_pct": self.loss_pct,
-                "pairs": {f"{a}-{b}": ms for (a, b), ms in self.pairs}}
+                "pairs": {f"{a}-{b}": ms for (a, b), ms in self.pairs},
+                "pair_jitters": {f"{a}-{b}": ms for (a, b), ms in self.pair_jitters}}
+
+
+def _per_pair(values: Mapping[DcPair, float] | None) -> tuple[tuple[DcPair, float], ...]:
+    normalised: dict[DcPair, float] = {}
+    for (a, b), ms in (values or {}).items():
+        if a == b:
+            raise HarnessError(f"WAN pair {a}-{b} names one DC twice", hint="nothing is added inside a DC")
+        normalised[_pair(a, b)] = float(ms)
+    return tuple(sorted(normalised.items()))
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ def test_wan_tables_become_sorted_pairs_with_one_way_latency_and_jitter_in_ms(tm
     t = topology.load(f)
     assert t.wan == (topology.WanLink(("a", "b"), 0.5), topology.WanLink(("a", "c"), 15.0, 2.0))
     assert topology.wan_pairs_ms(t) == {("a", "b"): 0.5, ("a", "c"): 15.0}
+    assert topology.wan_jitters_ms(t) == {("a", "c"): 2.0}
 
 
 def test_a_topology_without_wan_tables_asks_for_no_shaping():

@@ -187,6 +187,17 @@ def test_two_cities_three_dcs_get_their_own_latency_per_pair() -> None:
     assert tables["dc3-broker1"]["dc2-broker1"] == LinkShape(30.0)
 
 
+def test_a_pairs_own_jitter_replaces_the_default_on_that_pair_only() -> None:
+    t = three_dcs()
+    spec = WanSpec.build(30, 4, pairs={("dc1", "dc2"): 1}, pair_jitters={("dc2", "dc1"): 0.2})
+    tables = egress_tables(t, spec)
+    assert tables["dc1-broker1"]["dc2-broker1"] == LinkShape(1.0, 0.2)
+    assert tables["dc2-broker1"]["dc1-broker1"] == LinkShape(1.0, 0.2)
+    assert tables["dc1-broker1"]["dc3-broker1"] == LinkShape(30.0, 4.0)
+    with pytest.raises(HarnessError, match="jitter dc1-dc2 must not be negative"):
+        WanSpec.build(30, pair_jitters={("dc1", "dc2"): -1})
+
+
 def test_an_overlay_stacks_on_the_standing_wan_of_its_dc_only() -> None:
     t = three_dcs()
     tables = egress_tables(t, WanSpec.build(40, 5, 20), [Overlay("dc3", LinkShape(100, 20, 20))])
