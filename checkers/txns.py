@@ -124,16 +124,17 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
                 graph.add(u, v, WW, (pid, o1, o2, r1, r2))
     succ, status, wr_bit, new_wr = graph.succ, txns.status, 1 << WR, 0
     for reader, writers in txns.wr.items():
-        for writer, (pid, offset, row) in writers.items():
-            if status[writer] == FAIL:
-                graph.aborted_reads.append((writer, reader, pid, offset, row))
-            elif committed[writer]:
+        for writer in writers:
+            if committed[writer]:  # never a failed one
                 if with_facts:
+                    pid, offset, row = writers[writer]
                     graph.add(writer, reader, WR, (pid, offset, offset, row, row))
                 else:  # add() without its checks: each (writer, reader) pair comes once, so its wr edge is new
                     edges = succ[writer]
                     edges[reader] = edges.get(reader, 0) | wr_bit
                     new_wr += 1
+            elif status[writer] == FAIL:
+                graph.aborted_reads.append((writer, reader, *writers[writer]))
     graph.counts[WR] += new_wr
     for reader, pid, offset in txns.reads:
         following = graph.next_write(pid, offset)
