@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.waiting import wait_until
+from harness.waiting import WaitTimeout, wait_until
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,19 @@ class Admin:
         wait_until(created, timeout, f"topic {topic} to be created", interval=1.0)
 
     def wait_brokers(self, expected: set[int], timeout: float) -> None:
-        wait_until(lambda: self.broker_ids() >= expected, timeout,
-                   f"brokers {sorted(expected)} to register with the controller quorum", interval=0.5)
+        registered: set[int] = set()
+
+        def all_registered() -> bool:
+            now = self.broker_ids()
+            registered.clear()
+            registered.update(now)
+            return now >= expected
+
+        try:
+            wait_until(all_registered, timeout, f"brokers {sorted(expected)} to register with the controller quorum",
+                       interval=0.5)
+        except WaitTimeout as timeout_error:
+            raise WaitTimeout(f"{timeout_error}; registered at the end: {sorted(registered) or 'none'}") from None
 
     def wait_fully_replicated(self, topic: str, expected_replicas: int, timeout: float) -> None:
         def healthy() -> bool:
