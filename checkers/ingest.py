@@ -173,10 +173,20 @@ class Ingest:
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
         gap, backwards = self.gaps.append, self.backwards.append
-        advance_offset, advance_op = log.advance_offset, log.advance_op
+        grew: dict[int, int] = {}  # pid -> the highest offset read yet, where this op raised it
         last_topic: Any = None
         parts: Any = None
         rows: Any = None
+        # The partition being read, kept in locals while the records stay in it (they usually come a partition at
+        # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
+        current, last, top, started = NONE, NONE, NONE, False
+        seen: dict[int, Any] = {}
+
+        def leave(pid: int, last: int, top: int) -> None:
+            positions[pid] = last
+            if top > max_read[pid]:
+                max_read[pid] = grew[pid] = top
+
         for record in records:
             topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
             where = record.get("cluster", cluster)
@@ -188,11 +198,14 @@ class Ingest:
             if pid is None:
                 pid = log.pid(topic, partition)
                 parts, rows = pids[topic], rows_by_topic[topic]
+            if pid != current:
+                if current != NONE:
+                    leave(current, last, top)
+                current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
                 value = hashable(value)
-            seen = at[pid]
             known = seen.get(offset, MISSING)
             if known is MISSING:
                 seen[offset] = value
@@ -208,12 +221,9 @@ class Ingest:
                 loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
             elif where != pid or loc_offset[row] != offset:
                 log.elsewhere(row, pid, offset, op)
-            if offset > max_read[pid]:
-                max_read[pid] = offset
-                advance_offset[pid].append(offset)
-                advance_op[pid].append(op)
-            last = positions.get(pid, NONE)  # offsets are never negative
-            if pid in firsts:  # an earlier record of this op came from pid
+            if offset > top:
+                top = offset
+            if started:  # an earlier record of this op came from pid
                 if offset <= last:
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
@@ -222,21 +232,27 @@ class Ingest:
                     gapped[pid] = None
             else:
                 firsts[pid] = offset
-                if last == NONE:
+                started = True
+                if last == NONE:  # offsets are never negative
                     if consumed is not None:
                         self.groups.resumed(process, pid, offset, op, invoke)
                 elif offset <= last:
                     backwards((process, pid, last, offset, position_ops[pid], op))
                 elif offset != last + 1:
                     gap((process, pid, last, offset, position_ops[pid], op))
-            positions[pid] = offset
+            last = offset
             if consumed is not None:
                 consumed.consume(pid, offset)
             if in_txn:
                 writer = writer_of[row]
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
+        if current != NONE:
+            leave(current, last, top)
         self.records_read += len(records)
+        for pid, offset in grew.items():  # one advance per op and partition: the witness op stays the same
+            log.advance_offset[pid].append(offset)
+            log.advance_op[pid].append(op)
         for pid in firsts:
             position_ops[pid] = op
         for pid in gapped:

@@ -77,8 +77,10 @@ class Log:
         self.at: list[dict[int, Value]] = []  # pid -> offset -> first value known at that offset
         self.conflicts: dict[tuple[int, int], list[Value]] = {}  # (pid, offset) -> every value seen there
         self.max_read: list[int] = []
-        self.advance_offset: list[array[int]] = []  # pid -> offsets at which the highest read offset grew
-        self.advance_op: list[array[int]] = []  # ... and the op that read it
+        # pid -> the highest offset read so far, each time an op raised it (one entry per op: its highest offset
+        # there), and that op: the first op that read past an offset is found by bisection
+        self.advance_offset: list[array[int]] = []
+        self.advance_op: list[array[int]] = []
         self.drains: dict[int, tuple[int, int]] = {}  # pid -> (high watermark, drain op index)
         # values
         self.rows: dict[str, dict[Value, int]] = {}  # topic -> value -> row
