@@ -171,9 +171,10 @@ def _per_second(facts: _Facts, home: str) -> dict[str, list[Any]]:
     home_writes: dict[int, int] = {}
     other_writes: dict[int, int] = {}
     lag: dict[int, int] = {}
+    prefix = f"{home}-"
     for v, send in facts.sends.items():
         second = send.acked // 1_000_000_000
-        mine = send.producer.startswith(f"{home}-")
+        mine = send.producer.startswith(prefix)
         counts = home_writes if mine else other_writes
         counts[second] = counts.get(second, 0) + 1
         mirrored = facts.first_mirrored.get(v)

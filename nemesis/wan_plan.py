@@ -87,7 +87,7 @@ class WanSpec:
         for pair, _ in (*self.pairs, *self.pair_jitters):
             for dc in pair:
                 if dc not in known:
-                    raise HarnessError(f"WAN latency names DC {dc!r}, which is not in topology {topology.name!r}",
+                    raise HarnessError(f"WAN pair names DC {dc!r}, which is not in topology {topology.name!r}",
                                        hint="DCs are " + ", ".join(topology.dc_names()))
 
     def shape(self, a: str, b: str) -> LinkShape:

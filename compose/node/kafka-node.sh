@@ -53,8 +53,7 @@ case "${1:-}" in
     case "$ROLE" in zookeeper|mirror) exit 0 ;; esac
     # A ZooKeeper-mode broker has no KRaft storage to format (StorageTool refuses its properties).
     grep -q '^zookeeper.connect=' "$PROPERTIES" && exit 0
-    mkdir -p "$DATA_DIR"
-    mkdir -p "$LOG_DIR"
+    mkdir -p "$DATA_DIR" "$LOG_DIR"
     # The tool's output goes to format.log; when it fails, its last lines go to stderr too, so that the
     # harness's error (or `docker logs` of a compose node) says why instead of only "exit 1".
     "$java" -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$here/log4j.properties" \

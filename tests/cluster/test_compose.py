@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from harness.admin import Admin
+from harness.cluster import RUN_LABEL
 from harness.compose_file import write_project
 from harness.topology import default_topology
 from harness.waiting import WaitTimeout
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.cluster
 def _node_logs(docker_client, run_id: str) -> str:
     """Each container's state and the tail of its Kafka logs: what a registration timeout needs to be diagnosed."""
     lines = []
-    for container in docker_client.containers.list(all=True, filters={"label": f"harness.run-id={run_id}"}):
+    for container in docker_client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}):
         lines.append(f"--- {container.name}: {container.status}")
         if container.status == "running":
             logs = container.exec_run(["sh", "-c", "tail -n 15 /var/log/kafka/format.log /var/log/kafka/stdout.log "
