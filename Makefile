@@ -33,8 +33,8 @@ test-all: deps docker image lint
 	$(PYTEST) -q tests
 
 lint: deps
-	$(BIN)/ruff check harness nemesis workloads checkers tests benchmarks
-	$(BIN)/mypy --strict checkers
+	$(BIN)/ruff check core infra harness nemesis workloads checkers tests benchmarks
+	$(BIN)/mypy --strict core checkers
 
 bench: deps docker image
 	$(BIN)/python benchmarks/cluster_startup.py

@@ -21,10 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import engine, image  # noqa: E402
-from harness.admin import Admin  # noqa: E402
-from harness.cluster import Cluster, new_run_id  # noqa: E402
-from harness.topology import default_topology  # noqa: E402
+from core.topology import default_topology  # noqa: E402
+from infra import (
+    engine,
+    image,  # noqa: E402
+)
+from infra.admin import Admin  # noqa: E402
+from infra.cluster import Cluster, new_run_id  # noqa: E402
 
 
 def cold_build(client) -> float:

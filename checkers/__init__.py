@@ -4,9 +4,9 @@ No Docker, no Kafka, no harness imports: everything follows from the history alo
 """
 
 from checkers.check import WORKLOADS, check_events, check_file
-from checkers.errors import HistoryError
 from checkers.render import render_text
 from checkers.result import INFORMATIONAL, Anomaly, CheckResult, FaultRef, result_to_json
+from core.errors import HistoryError
 
 __all__ = ["INFORMATIONAL", "WORKLOADS", "Anomaly", "CheckResult", "FaultRef", "HistoryError", "check_events",
            "check_file", "render_text", "result_to_json"]

@@ -10,13 +10,13 @@ from typing import Any
 
 from checkers.evidence import Evidence
 from checkers.groups import group_anomalies
-from checkers.history import Event, number_events, read_events
 from checkers.ingest import Ingest
 from checkers.mirror import has_mirror_ops, mirror_anomalies
 from checkers.queue import queue_anomalies, resolve_gaps
 from checkers.result import Anomaly, CheckResult, verdict
 from checkers.stats import ops_by_outcome, send_stats
 from checkers.txn_check import txn_anomalies
+from core.history import Event, number_events, read_events
 
 WORKLOADS = ("queue", "txn", "group", "mirror", "auto")
 

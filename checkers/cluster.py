@@ -1,6 +1,6 @@
 """Split-brain checks over what each node believed (cluster-state.jsonl), not what clients saw.
 
-Pure: a stream of state samples (harness/sampler.py with per-node `views`) and the history's nemesis ops in, a
+Pure: a stream of state samples (infra/sampler.py with per-node `views`) and the history's nemesis ops in, a
 CheckResult out. Each sample is one moment; a node's *claim* is what its own view says at that moment:
 
 - it is the active controller — `ActiveControllerCount` ≥ 1, else its Raft state is `leader` (KRaft), else in
@@ -37,10 +37,10 @@ from typing import Any
 
 import orjson
 
-from checkers.errors import HistoryError
-from checkers.faults import NEMESIS, FaultTimeline
-from checkers.history import Event, read_events
 from checkers.result import Anomaly, CheckResult, Verdict
+from core.errors import HistoryError
+from core.faults import NEMESIS, FaultTimeline
+from core.history import Event, read_events
 
 DEFAULT_GRACE_S = 5.0
 NS = 1_000_000_000

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from checkers.faults import FaultTimeline
 from checkers.log import NONE, Log, OpTimes
 from checkers.result import Anomaly
+from core.faults import FaultTimeline
 
 
 class Evidence:

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from checkers.errors import HistoryError
-from checkers.faults import NEMESIS, FaultTimeline
 from checkers.groups import GroupTracker
 from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
 from checkers.txns import TxnTable
+from core.errors import HistoryError
+from core.faults import NEMESIS, FaultTimeline
 
 Process = int | str
 # (process, pid, from offset, to offset, from op, to op): two successive reads of one partition by one process

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from checkers.errors import HistoryError
+from core.errors import HistoryError
 
 Value = Hashable
 NONE = -1

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.faults import FaultRef
+
 Verdict = bool | Literal["unknown"]
 
 # Reported but never fail the verdict, with the reason each is allowed.
@@ -27,21 +29,6 @@ INFORMATIONAL: Mapping[str, str] = {
     "mirror-duplicate": "MirrorMaker 2 copies at least once: after a restart or a lost offset commit it copies "
                         "records again",
 }
-
-
-@dataclass(frozen=True)
-class FaultRef:
-    """A nemesis fault that was active while an anomaly's evidence happened."""
-
-    nemesis: str
-    fault: Any  # the fault id from the history (or the nemesis name when it has none)
-    start: int  # op index of the start's invoke
-    stop: int | None  # op index of the completion that ended it; None if it never ended
-    value: Any = None  # the start's completed value: targets, grudge, ...
-
-    def to_json(self) -> dict[str, Any]:
-        return {"nemesis": self.nemesis, "fault": self.fault, "start": self.start, "stop": self.stop,
-                "value": self.value}
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
+from core.topology import Topology
 from harness.runner import RunOptions
-from harness.topology import Topology
 from workloads.mirror import FailoverPlan
 
 

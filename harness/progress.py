@@ -28,7 +28,7 @@ Counts = Mapping[tuple[str, str], int]
 
 
 class OpSource(Protocol):
-    """What progress reads from the history recorder (harness.history.HistoryRecorder fits)."""
+    """What progress reads from the history recorder (infra.recorder.HistoryRecorder fits)."""
 
     counts: dict[tuple[str, str], int]
 

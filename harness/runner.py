@@ -16,18 +16,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import console, engine, image
-from harness.admin import Admin
-from harness.broker_views import BrokerViews
-from harness.cluster import JMX_PORT, Cluster, new_run_id
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
-from harness.host_processes import HostProcesses
+from core.errors import HarnessError
+from core.topology import Node, Topology
+from core.waiting import WaitTimeout, wait_until
+from harness import console
 from harness.progress import Progress
 from harness.results import ResultsDir
-from harness.sampler import StateSampler
-from harness.topology import Node, Topology
-from harness.waiting import WaitTimeout, wait_until
+from infra import engine, image
+from infra.admin import Admin
+from infra.broker_views import BrokerViews
+from infra.cluster import JMX_PORT, Cluster, new_run_id
+from infra.host_processes import HostProcesses
+from infra.recorder import HistoryRecorder
+from infra.sampler import StateSampler
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
@@ -38,8 +39,8 @@ from workloads.mirror import FailoverPlan
 from workloads.queue import QueueOptions
 
 if TYPE_CHECKING:
-    from harness.ssh_cluster import SSHCluster
-    from harness.ssh_targets import SSHTargets
+    from infra.ssh_cluster import SSHCluster
+    from infra.ssh_targets import SSHTargets
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
 def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHTargets:
     """The --ssh file's machines. Nemeses that cannot act there are refused now, not mid-run; WAN shaping
     needs sch_netem on the machines, which only the run can find out (it fails with one line there)."""
-    from harness import ssh_targets
+    from infra import ssh_targets
 
     loaded = ssh_targets.load(path)
     if topology != loaded.topology or topology.nodes != loaded.topology.nodes:
@@ -261,7 +262,7 @@ class _Run:
 
     def _cluster(self, clock_control: bool) -> Cluster | SSHCluster:
         if self.ssh is not None:
-            from harness.ssh_cluster import SSHCluster
+            from infra.ssh_cluster import SSHCluster
 
             return SSHCluster(self.ssh, self.run_id, self.say, clock_control=clock_control)
         return Cluster(self.client, self.options.topology, self.image_tag, self.run_id, self.say,
@@ -272,7 +273,7 @@ class _Run:
         o = self.options
         pairs, jitters = dict(o.wan_pairs), {}
         if not (o.wan_latency_ms or o.wan_jitter_ms or o.wan_loss_pct or o.wan_pairs):  # no --wan-* flags
-            from harness.topology import wan_jitters_ms, wan_pairs_ms
+            from core.topology import wan_jitters_ms, wan_pairs_ms
 
             # the topology file's own WAN, when the flags give none
             pairs, jitters = wan_pairs_ms(o.topology), wan_jitters_ms(o.topology)

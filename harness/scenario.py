@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import topology as topology_module
-from harness.errors import HarnessError
-from harness.topology import ConfigValue, Topology
+from core import topology as topology_module
+from core.errors import HarnessError
+from core.topology import ConfigValue, Topology
 from workloads.group import GroupOptions
 from workloads.queue import QueueOptions
 

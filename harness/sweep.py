@@ -20,11 +20,11 @@ from typing import Any
 
 import orjson
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
+from core.topology import Topology
+from core.units import parse_duration_ms, parse_percent
 from harness.runner import RunOptions
 from harness.scenario import Scenario
-from harness.topology import Topology
-from nemesis.wan_plan import parse_duration_ms, parse_percent
 from workloads.queue import QueueOptions
 
 LOSS = ("lost-write",)

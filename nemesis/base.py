@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.host_processes import HostProcesses
-from harness.kafka_node import KafkaNode
-from harness.topology import Topology
+from core.topology import Topology
+from infra.host_processes import HostProcesses
+from infra.kafka_node import KafkaNode
 
 
 @dataclass(frozen=True)

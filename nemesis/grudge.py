@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 
-from harness.topology import Topology
+from core.topology import Topology
 
 Grudge = Mapping[str, frozenset[str]]
 

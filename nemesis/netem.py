@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 from nemesis.base import NemesisContext
 from nemesis.wan_plan import EgressTable, LinkShape
 

@@ -34,9 +34,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from harness.errors import HarnessError
-from harness.host_processes import HostProcesses
-from harness.waiting import wait_until
+from core.errors import HarnessError
+from core.waiting import wait_until
+from infra.host_processes import HostProcesses
 from nemesis.base import NemesisContext
 from nemesis.wan_plan import EgressTable, delay_classes, ingress_table
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 from nemesis.base import Fault, NemesisContext
 from nemesis.grudge import isolate_dc
 from nemesis.partition import CHAIN, apply_grudge, heal_node

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.kafka_node import KafkaNode as Node
-from harness.waiting import wait_until
+from core.waiting import wait_until
+from infra.kafka_node import KafkaNode as Node
 from nemesis import targets
 from nemesis.base import Fault, NemesisContext
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 from nemesis import outage
 from nemesis.base import Nemesis
 

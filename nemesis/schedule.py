@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.history import HistoryRecorder
+from infra.recorder import HistoryRecorder
 from nemesis.base import Fault, Nemesis, NemesisContext
 
 PROCESS = "nemesis"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from harness.admin import Admin
-from harness.kafka_config import DATA_DIR
+from infra.admin import Admin
+from infra.kafka_config import DATA_DIR
 from nemesis.base import NemesisContext
 
 QUORUM_STATE = f"{DATA_DIR}/__cluster_metadata-0/quorum-state"

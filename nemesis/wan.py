@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 from nemesis import netem, nfqueue
 from nemesis.base import Fault, NemesisContext
 from nemesis.wan_plan import DcPair, EgressTable, LinkShape, Overlay, WanSpec, dc_links, egress_tables

@@ -18,8 +18,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
-from harness.topology import Topology
+from core.errors import HarnessError
+from core.topology import Topology
+from core.units import parse_duration_ms
 
 DcPair = tuple[str, str]
 
@@ -166,26 +167,6 @@ def delay_classes(table: EgressTable) -> list[tuple[float, float]]:
 
 
 # ---- flag parsing -------------------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s)?\s*$")
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, None: 1.0}
-
-
-def parse_duration_ms(text: str) -> float:
-    """`40ms`, `0.5s`, `250us` or a bare number of milliseconds -> milliseconds."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise HarnessError(f"{text!r} is not a duration", hint="e.g. 40ms, 0.5s or 40 (milliseconds)")
-    return round(float(match.group(1)) * _UNIT_MS[match.group(2)], 6)
-
-
-def parse_percent(text: str) -> float:
-    """`0.1%` or `0.1` -> 0.1 (percent), between 0 and 100."""
-    match = re.match(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$", str(text))
-    if not match or float(match.group(1)) > 100:
-        raise HarnessError(f"{text!r} is not a percentage", hint="e.g. 0.1% or 5 (percent, 0 to 100)")
-    return float(match.group(1))
-
 
 def parse_pair_latencies(text: str) -> dict[DcPair, float]:
     """`dc1:dc2=1ms,dc1:dc3=30ms` -> {("dc1", "dc2"): 1.0, ("dc1", "dc3"): 30.0} (one-way latency per DC pair)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 
-from harness.history import HistoryRecorder
+from infra.recorder import HistoryRecorder
 from workloads.records import close_quietly, error_name, high_watermarks, record_drain, records_of
 
 

@@ -45,8 +45,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
+from core.errors import HarnessError
+from infra.recorder import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
 from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
 

@@ -32,11 +32,11 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from harness.history import HistoryRecorder
+from infra.recorder import HistoryRecorder
 from workloads.queue import QueueOptions, QueueWorkload
 from workloads.records import close_quietly, high_watermarks, records_of
 
-TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (harness/kafka_config.py)
+TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (infra/kafka_config.py)
 # After a partition heals, MirrorMaker 2's clients notice dead connections only after their request timeouts
 # (30 s), so the final read waits for every acknowledged source record, or for the remote high watermark to
 # stand still this long, whichever comes first.

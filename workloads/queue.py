@@ -24,8 +24,8 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
+from core.errors import HarnessError
+from infra.recorder import HistoryRecorder
 from workloads.outcome import classify_send_error
 from workloads.records import record_drain, records_of
 

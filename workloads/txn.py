@@ -38,8 +38,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
+from core.errors import HarnessError
+from infra.recorder import HistoryRecorder
 from workloads.committed_reads import CommittedReads
 from workloads.queue import QueueOptions
 from workloads.records import await_coordinator, close_quietly, error_name, kafka_error, records_of

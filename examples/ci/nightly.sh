@@ -28,8 +28,8 @@ say() { echo "nightly: $*" >&2; }
 make deps docker >&2 || { say "could not install the dependencies or start the engine"; exit 2; }
 harness=.venv/bin/harness
 
-# The node image's tag is a hash of its recipe (compose/, the Kafka version): one saved archive per tag.
-tag=$(.venv/bin/python -c "from harness import image; print(image.kafka_tag('$KAFKA_VERSION'))") || exit 2
+# The node image's tag is a hash of its recipe (infra/compose/, the Kafka version): one saved archive per tag.
+tag=$(.venv/bin/python -c "from infra import image; print(image.kafka_tag('$KAFKA_VERSION'))") || exit 2
 archive=$IMAGE_CACHE/${tag//:/_}.tar.gz
 if ! docker image inspect "$tag" >/dev/null 2>&1 && [[ -f $archive ]]; then
   say "loading $tag from $archive"

@@ -12,8 +12,8 @@ import click
 import orjson
 
 import checkers
+from core.errors import HarnessError
 from harness import console
-from harness.errors import HarnessError
 
 EXIT_FOR_VERDICT = {True: 0, False: 1}
 EXIT_UNKNOWN = 2

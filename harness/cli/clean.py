@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from harness import console, engine, host_processes
-from harness.cluster import remove_by_label
+from harness import console
+from infra import engine, host_processes
+from infra.cluster import remove_by_label
 
 
 @click.command()

@@ -6,7 +6,8 @@ import time
 
 import click
 
-from harness import console, engine, image
+from harness import console
+from infra import engine, image
 
 
 @click.command(name="image")

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 
 EXIT_VALID = 0
 EXIT_ANOMALIES = 1

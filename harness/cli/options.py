@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from harness import image, topology
-from harness.errors import HarnessError
+from core import topology
+from core.errors import HarnessError
+from infra import image
 
 F = Callable[..., Any]
 

@@ -9,12 +9,15 @@ from typing import Any
 import click
 import orjson
 
-from harness import console, image, topology
+from core import topology
+from core.errors import HarnessError
+from core.units import parse_duration_ms, parse_percent
+from harness import console
 from harness.cli.options import cluster_options, resolve_topology
-from harness.errors import HarnessError
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
-from nemesis.wan_plan import parse_duration_ms, parse_pair_latencies, parse_percent
+from infra import image
+from nemesis.wan_plan import parse_pair_latencies
 from workloads.group import GroupOptions
 from workloads.queue import QueueOptions
 
@@ -116,7 +119,7 @@ def _topology(f: dict[str, Any]) -> topology.Topology:
     if clashing:
         raise HarnessError(f"--ssh cannot be combined with {clashing[0]}",
                            hint="the --ssh file lists the nodes, and Kafka there is the machines' own")
-    from harness import ssh_targets
+    from infra import ssh_targets
 
     return ssh_targets.load(f["ssh_file"]).topology
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from core.errors import HarnessError
 from harness import console
 from harness.cli.options import resolve_topology
-from harness.errors import HarnessError
 
 
 @click.command()

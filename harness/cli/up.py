@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from harness import console, engine, image
-from harness.admin import Admin
+from harness import console
 from harness.cli.options import cluster_options, resolve_topology
-from harness.cluster import Cluster, new_run_id, remove_by_label
+from infra import engine, image
+from infra.admin import Admin
+from infra.cluster import Cluster, new_run_id, remove_by_label
 
 
 @click.command()
@@ -56,7 +57,7 @@ def compose_command(directory: str, topology_file: str | None, dcs: int | None, 
     """Write a docker-compose project of the same topology to DIRECTORY (run it with `docker-compose up -d`)."""
     from pathlib import Path
 
-    from harness.compose_file import write_project
+    from infra.compose_file import write_project
 
     topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
     image.check_version(kafka_version)

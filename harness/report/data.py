@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 
 OUTCOMES = ("ok", "fail", "info")
 NEMESIS = "nemesis"

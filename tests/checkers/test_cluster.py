@@ -16,7 +16,7 @@ import orjson
 
 from checkers import INFORMATIONAL, check_events
 from checkers.cluster import NS, check_cluster, check_cluster_file, merge, nemesis_timeline
-from checkers.history import number_events
+from core.history import number_events
 
 IDS = {"b1": 1, "b2": 2, "b3": 3}
 

@@ -1,7 +1,7 @@
 import pytest
 
-from harness import engine, image
-from harness.cluster import RUN_LABEL
+from infra import engine, image
+from infra.cluster import RUN_LABEL
 
 
 @pytest.fixture(scope="session")

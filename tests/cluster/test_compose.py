@@ -6,11 +6,11 @@ import subprocess
 
 import pytest
 
-from harness.admin import Admin
-from harness.cluster import RUN_LABEL
-from harness.compose_file import write_project
-from harness.topology import default_topology
-from harness.waiting import WaitTimeout
+from core.topology import default_topology
+from core.waiting import WaitTimeout
+from infra.admin import Admin
+from infra.cluster import RUN_LABEL
+from infra.compose_file import write_project
 from tests.cluster.conftest import labelled_leftovers
 
 pytestmark = pytest.mark.cluster

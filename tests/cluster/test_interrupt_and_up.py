@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from harness.admin import Admin
+from infra.admin import Admin
 from tests.cluster.conftest import labelled_leftovers
 
 pytestmark = pytest.mark.cluster

@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 import checkers
+from core.topology import resolve
 from harness.drill import DrillPlan, drill_options, write_figures
 from harness.runner import RunOptions, run_test
-from harness.topology import resolve
 from tests.cluster.conftest import labelled_leftovers
 from workloads.queue import QueueOptions
 

@@ -7,12 +7,12 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from harness.admin import Admin
-from harness.cluster import Cluster, new_run_id
-from harness.host_processes import HostProcesses
-from harness.kafka_config import BROKER_PORT, CONTROLLER_PORT
-from harness.topology import default_topology
-from harness.waiting import wait_until
+from core.topology import default_topology
+from core.waiting import wait_until
+from infra.admin import Admin
+from infra.cluster import Cluster, new_run_id
+from infra.host_processes import HostProcesses
+from infra.kafka_config import BROKER_PORT, CONTROLLER_PORT
 from nemesis import registry, targets
 from nemesis.base import NemesisContext
 

@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 import checkers
+from core.topology import default_topology
 from harness.runner import RunOptions, run_test
-from harness.topology import default_topology
 from tests.cluster.conftest import labelled_leftovers
 
 pytestmark = pytest.mark.cluster

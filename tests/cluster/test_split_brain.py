@@ -6,9 +6,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core.topology import uniform
 from harness.cli.run import scenario_options
 from harness.runner import RunOptions, run_test
-from harness.topology import uniform
 from tests.cluster.conftest import labelled_leftovers
 
 

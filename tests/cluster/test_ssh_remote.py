@@ -19,16 +19,16 @@ from typing import Any
 import paramiko
 import pytest
 
-from harness.admin import Admin
-from harness.cluster import RUN_LABEL, Cluster, new_run_id
-from harness.control.base import RemoteCommandError
-from harness.control.ssh import SSHRemote, SSHUnreachable
-from harness.errors import HarnessError
-from harness.kafka_config import BROKER_PORT, broker_properties
-from harness.kafka_node import KafkaNode, NodeSetup
-from harness.ssh_targets import ServiceCommands, SSHTargets, from_dict, preflight
-from harness.topology import uniform
-from harness.waiting import wait_until
+from core.errors import HarnessError
+from core.topology import uniform
+from core.waiting import wait_until
+from infra.admin import Admin
+from infra.cluster import RUN_LABEL, Cluster, new_run_id
+from infra.control.base import RemoteCommandError
+from infra.control.ssh import SSHRemote, SSHUnreachable
+from infra.kafka_config import BROKER_PORT, broker_properties
+from infra.kafka_node import KafkaNode, NodeSetup
+from infra.ssh_targets import ServiceCommands, SSHTargets, from_dict, preflight
 from tests.cluster.conftest import labelled_leftovers
 from tests.cluster.sshd import Key, docker_sh, new_key, start_sshd
 

@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-from harness.cluster import Cluster, new_run_id
+from core.topology import default_topology
 from harness.runner import RunOptions, run_test
-from harness.ssh_targets import load
-from harness.topology import default_topology
+from infra.cluster import Cluster, new_run_id
+from infra.ssh_targets import load
 from tests.cluster.conftest import labelled_leftovers
 from tests.cluster.sshd import docker_sh, new_key, start_sshd
 

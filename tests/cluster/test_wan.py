@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from harness import topology
-from harness.cluster import Cluster, new_run_id
-from harness.host_processes import HostProcesses
-from harness.waiting import wait_until
+from core import topology
+from core.waiting import wait_until
+from infra.cluster import Cluster, new_run_id
+from infra.host_processes import HostProcesses
 from nemesis.base import NemesisContext
 from nemesis.wan import MECHANISMS, WanShaping, flaky_dc, slow_dc
 from tests.cluster.conftest import labelled_leftovers

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.errors import HarnessError
 from harness import scenario
-from harness.errors import HarnessError
 
 MINIMAL = """
 name = "mine"

@@ -92,10 +92,10 @@ def test_an_unreachable_machine_ends_the_run_with_one_error_line_and_no_docker(h
 
 
 def test_run_options_must_carry_the_files_topology(hosts: Path) -> None:
-    from harness.errors import HarnessError
+    from core.errors import HarnessError
+    from core.topology import default_topology
     from harness.runner import RunOptions, _validate
-    from harness.ssh_targets import load
-    from harness.topology import default_topology
+    from infra.ssh_targets import load
 
     with pytest.raises(HarnessError, match="with --ssh the topology is the one .*hosts.toml lists"):
         _validate(RunOptions(topology=default_topology(), ssh=hosts))

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from core.errors import HarnessError
 from harness import sweep
-from harness.errors import HarnessError
 from harness.sweep import Case, Trial
 from workloads.queue import QueueOptions
 
@@ -46,7 +46,7 @@ def test_a_combination_becomes_queue_options():
 
 
 def test_a_combination_the_client_refuses_is_skipped_not_run(tmp_path):
-    from harness import topology
+    from core import topology
 
     axes = sweep.parse_grid(["acks=1,all", "idempotence=true"])
     cases = sweep.grid_cases(axes, ["kill-dc"], topology.default_topology(), tmp_path, 30, 10)

@@ -3,7 +3,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import topology
+from core import topology
 from nemesis import grudge
 
 

@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from harness import topology
-from harness.control.fake import FakeRemote
-from harness.kafka_node import KafkaNode
+from core import topology
+from infra.control.fake import FakeRemote
+from infra.kafka_node import KafkaNode
 from nemesis import registry
 from nemesis.base import NemesisContext
 from nemesis.outage import DcOutage, gateway

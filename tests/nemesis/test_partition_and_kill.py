@@ -2,11 +2,11 @@ import random
 
 import pytest
 
-from harness import topology
-from harness.control.base import ExecResult
-from harness.control.fake import FakeRemote
-from harness.errors import HarnessError
-from harness.kafka_node import KafkaNode
+from core import topology
+from core.errors import HarnessError
+from infra.control.base import ExecResult
+from infra.control.fake import FakeRemote
+from infra.kafka_node import KafkaNode
 from nemesis import registry
 from nemesis.base import NemesisContext
 from nemesis.partition import CHAIN, partition_dc

@@ -3,8 +3,8 @@ import time
 
 import orjson
 
-from harness.history import HistoryRecorder
-from harness.topology import default_topology
+from core.topology import default_topology
+from infra.recorder import HistoryRecorder
 from nemesis.base import Fault, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
 

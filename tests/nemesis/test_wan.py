@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import topology
-from harness.control.base import ExecResult
-from harness.control.fake import FakeRemote
-from harness.errors import HarnessError
-from harness.kafka_node import KafkaNode
-from harness.topology import Topology
+from core import topology
+from core.errors import HarnessError
+from core.topology import Topology
+from core.units import parse_duration_ms, parse_percent
+from infra.control.base import ExecResult
+from infra.control.fake import FakeRemote
+from infra.kafka_node import KafkaNode
 from nemesis import netem, nfqueue, registry
 from nemesis.base import NemesisContext
 from nemesis.wan import WanShaping, detect_mechanism, flaky_dc, slow_dc
@@ -23,9 +24,7 @@ from nemesis.wan_plan import (
     WanSpec,
     egress_tables,
     ingress_table,
-    parse_duration_ms,
     parse_pair_latencies,
-    parse_percent,
 )
 
 # ---- fakes --------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from harness.errors import HarnessError
+from core.errors import HarnessError
 from harness.report.data import Thinned, evidence_indexes, load_run
 from tests.report.sample_run import LOST_SEND, LOST_SEND_INVOKE, READ_PAST_IT
 

@@ -14,8 +14,8 @@ import pytest
 from confluent_kafka import KafkaError
 
 import checkers
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
+from core.errors import HarnessError
+from infra.recorder import HistoryRecorder
 from tests.workloads.fakes import FakeGroupConsumer
 from workloads.group import GroupOptions, GroupWorkload, Member, churn_plan, commit_outcome
 from workloads.queue import QueueOptions

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 import checkers
-from harness.history import HistoryRecorder
+from infra.recorder import HistoryRecorder
 from workloads import queue
 from workloads.queue import QueueOptions, QueueWorkload
 

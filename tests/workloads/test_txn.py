@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 import checkers
-from harness.errors import HarnessError
-from harness.history import HistoryRecorder
+from core.errors import HarnessError
+from infra.recorder import HistoryRecorder
 from tests.workloads.fakes import Entry, FakeKafka, abortable, fatal, timeout
 from workloads.queue import QueueOptions
 from workloads.txn import POLL, TxnOptions, TxnPlan, TxnWorkload, plan_txn, txn_invoke

@@ -1,0 +1,106 @@
+"""What Kafka itself says about the cluster, through the admin client: brokers, leaders, ISRs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import HarnessError
+from core.waiting import WaitTimeout, wait_until
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int  # -1 when there is none
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partition": self.partition, "leader": self.leader,
+                "replicas": list(self.replicas), "isr": list(self.isr)}
+
+
+class Admin:
+    def __init__(self, bootstrap_servers: str, request_timeout_ms: int = 5000) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        self.client = AdminClient({"bootstrap.servers": bootstrap_servers,
+                                   "socket.timeout.ms": request_timeout_ms,
+                                   "logger": _quiet_logger()})
+
+    def broker_ids(self, timeout: float = 5.0) -> set[int]:
+        metadata = self.client.list_topics(timeout=timeout)
+        return set(metadata.brokers)
+
+    def controller_id(self, timeout: float = 5.0) -> int:
+        metadata = self.client.list_topics(timeout=timeout)
+        return int(metadata.controller_id)
+
+    def partitions(self, topic: str, timeout: float = 5.0) -> list[PartitionState]:
+        metadata = self.client.list_topics(topic=topic, timeout=timeout)
+        info = metadata.topics.get(topic)
+        if info is None or info.error is not None:
+            return []
+        return [PartitionState(topic, p.id, p.leader, tuple(p.replicas), tuple(p.isrs))
+                for p in sorted(info.partitions.values(), key=lambda p: p.id)]
+
+    def create_topic(self, topic: str, partitions: int, replication: int, config: dict[str, str],
+                     replica_assignment: list[list[int]] | None = None, timeout: float = 90.0) -> None:
+        """Create a topic, retrying while the cluster has no reachable controller (just started or healing)."""
+        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        spec = (NewTopic(topic, partitions, -1, replica_assignment=replica_assignment, config=config)
+                if replica_assignment else NewTopic(topic, partitions, replication, config=config))
+        attempts = 0
+
+        def created() -> bool:
+            nonlocal attempts
+            attempts += 1
+            try:
+                self.client.create_topics([spec], request_timeout=15)[topic].result(timeout=30)
+            except KafkaException as error:
+                kafka_error = error.args[0]
+                if kafka_error.code() == KafkaError.TOPIC_ALREADY_EXISTS and attempts > 1:
+                    return True  # an earlier attempt that timed out on our side did create it
+                if kafka_error.retriable() or kafka_error.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
+                    return False
+                raise HarnessError(f"creating topic {topic} failed: {kafka_error.str()}") from None
+            return True
+
+        wait_until(created, timeout, f"topic {topic} to be created", interval=1.0)
+
+    def wait_brokers(self, expected: set[int], timeout: float) -> None:
+        registered: set[int] = set()
+
+        def all_registered() -> bool:
+            now = self.broker_ids()
+            registered.clear()
+            registered.update(now)
+            return now >= expected
+
+        try:
+            wait_until(all_registered, timeout, f"brokers {sorted(expected)} to register with the controller quorum",
+                       interval=0.5)
+        except WaitTimeout as timeout_error:
+            raise WaitTimeout(f"{timeout_error}; registered at the end: {sorted(registered) or 'none'}") from None
+
+    def wait_fully_replicated(self, topic: str, expected_replicas: int, timeout: float) -> None:
+        def healthy() -> bool:
+            parts = self.partitions(topic)
+            return bool(parts) and all(p.leader >= 0 and len(p.isr) == expected_replicas for p in parts)
+
+        wait_until(healthy, timeout, f"every partition of {topic} to have a leader and a full ISR", interval=0.5)
+
+
+def _quiet_logger() -> Any:
+    # librdkafka logs connection refusals to stderr while brokers start or are cut off; that is expected
+    # noise during a fault test, so send it to a logger nobody prints.
+    import logging
+
+    logger = logging.getLogger("harness.librdkafka")
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    return logger

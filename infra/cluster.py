@@ -1,0 +1,233 @@
+"""A Kafka cluster in Docker: one bridge network of its own, one long-lived container per node.
+
+Containers are "machines": they run `sleep` under an init, and the Kafka process inside is started, killed
+or paused by the node script, exactly as on a real host over SSH. So a killed broker keeps its address and
+its disk, and nemeses act the same way on both kinds of target.
+
+Everything created carries the label harness.run-id=<run id> and is registered for teardown before use;
+a start that fails half-way tears down what it made before the error propagates.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import ipaddress
+import tarfile
+import uuid
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from core.errors import HarnessError
+from core.topology import Node, Topology
+from core.waiting import wait_until
+from infra.control.docker import DockerRemote
+from infra.kafka_config import LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
+from infra.kafka_node import KafkaNode, NodeSetup
+
+RUN_LABEL = "harness.run-id"
+NODE_LABEL = "harness.node"
+JMX_PORT = 9999  # on each node's loopback, for the per-node views (infra/broker_views.py)
+Say = Callable[[str], None]
+
+
+def new_run_id() -> str:
+    return "kj-" + uuid.uuid4().hex[:6]
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class Cluster:
+    def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
+                 clock_control: bool = False):
+        self.client = client
+        self.clock_control = clock_control
+        self.topology = topology
+        self.image = image
+        self.run_id = run_id
+        self.say = say
+        # One Kafka cluster id per cluster of the topology (one when stretched, one per DC when active-active).
+        self.cluster_ids = {name: new_cluster_id() for name in topology.clusters}
+        self.cluster_id = self.cluster_ids[topology.clusters[0]]
+        self.network: Any = None
+        self.subnet: ipaddress.IPv4Network | None = None
+        self.containers: dict[str, Any] = {}
+        self.addresses: dict[str, str] = {}
+        self.nodes: dict[str, KafkaNode] = {}
+
+    # ---- what other parts use -------------------------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Every broker of a stretch topology; of an active-active one, the first cluster's (`bootstrap_for`
+        names the others)."""
+        return self.bootstrap_for(self.topology.clusters[0])
+
+    def bootstrap_for(self, cluster: str) -> str:
+        """The brokers of one cluster of the topology ("main" when stretched, a DC name when active-active)."""
+        return bootstrap_servers(self.topology, self.addresses, cluster)
+
+    def node(self, name: str) -> KafkaNode:
+        return self.nodes[name]
+
+    def broker_by_id(self, node_id: int) -> KafkaNode:
+        for n in self.nodes.values():
+            if n.node.node_id == node_id and n.node.is_broker:
+                return n
+        raise KeyError(node_id)
+
+    def container_name(self, node: Node) -> str:
+        return f"{self.run_id}-{node.name}"
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Cluster:
+        try:
+            self.start()
+        except BaseException:
+            self.teardown()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()
+
+    def start(self) -> None:
+        self._create_network()
+        for node in self.topology.nodes:
+            self._create_node(node)
+        setups = {n.name: self._setup_for(n) for n in self.topology.nodes}
+        kraft = self.topology.mode == "kraft"  # only KRaft storage is formatted; ZooKeeper mode needs none
+
+        # Provision and format in parallel: each format is a JVM start, the slowest step before Kafka runs.
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            list(pool.map(lambda n: (n.provision(setups[n.name]), kraft and n.format()), self.nodes.values()))
+        for role in ("zookeeper", "controller", "broker", "mirror"):
+            for kafka_node in self.nodes.values():
+                if kafka_node.node.role == role:
+                    kafka_node.start()
+            if role == "zookeeper" and self.topology.zookeepers:
+                # A broker gives up on ZooKeeper after zookeeper.connection.timeout.ms (18 s); on a loaded
+                # machine the ensemble may need longer to elect its leader, so brokers start once it serves.
+                wait_until(self._zookeeper_serving, 180, "the ZooKeeper ensemble to elect a leader and serve",
+                           interval=1.0)
+
+    def _zookeeper_serving(self) -> bool:
+        for z in self.topology.zookeepers:
+            result = self.nodes[z.name].remote.exec(
+                f"echo srvr | nc -w 2 127.0.0.1 {ZOOKEEPER_PORT}", check=False, timeout=10)
+            if "Mode:" not in result.stdout:
+                return False
+        return True
+
+    def _setup_for(self, node: Node) -> NodeSetup:
+        return NodeSetup(self.cluster_ids[self.topology.cluster_of(node)],
+                         properties_for(self.topology, node, self.addresses),
+                         clock_control=self.clock_control, jmx_port=JMX_PORT)
+
+    def _create_network(self) -> None:
+        import docker.errors
+
+        # Static addresses need a subnet we chose; take the first free /24 from a per-run starting point so
+        # concurrent runs do not fight over one.
+        start = zlib.crc32(self.run_id.encode()) % 240
+        last_error: Exception | None = None
+        for k in range(240):
+            subnet = ipaddress.IPv4Network(f"172.30.{(start + k) % 240}.0/24")
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+                subnet=str(subnet), gateway=str(subnet.network_address + 1))])
+            try:
+                self.network = self.client.networks.create(
+                    f"{self.run_id}-net", driver="bridge", ipam=ipam, labels={RUN_LABEL: self.run_id},
+                    check_duplicate=True)
+            except docker.errors.APIError as error:
+                if "overlap" in str(error).lower():
+                    last_error = error
+                    continue
+                raise HarnessError(f"could not create network {self.run_id}-net: {error.explanation}") from None
+            self.subnet = subnet
+            hosts = list(subnet.hosts())
+            for i, node in enumerate(self.topology.nodes):
+                self.addresses[node.name] = str(hosts[10 + i])
+            return
+        raise HarnessError(f"no free /24 in 172.30.0.0/16 for a test network ({last_error})",
+                           hint="remove leftover networks with `harness clean`")
+
+    def _create_node(self, node: Node) -> None:
+        import docker.errors
+
+        api = self.client.api
+        net = self.network.name
+        name = self.container_name(node)
+        try:
+            created = api.create_container(
+                self.image, command=["sleep", "infinity"], name=name, hostname=node.name,
+                labels={RUN_LABEL: self.run_id, NODE_LABEL: node.name, "harness.role": node.role,
+                        "harness.dc": node.dc},
+                host_config=api.create_host_config(cap_add=["NET_ADMIN"], init=True, network_mode=net),
+                networking_config=api.create_networking_config(
+                    {net: api.create_endpoint_config(ipv4_address=self.addresses[node.name])}),
+            )
+        except docker.errors.ImageNotFound:
+            raise HarnessError(f"image {self.image} is not in the local engine",
+                               hint="omit --image to build one, or load it with `docker load`") from None
+        except docker.errors.APIError as error:
+            if error.status_code == 409:
+                raise HarnessError(f"a container named {name} already exists",
+                                   hint="`harness clean` removes leftovers of earlier runs") from None
+            raise HarnessError(f"could not create container {name}: {error.explanation}") from None
+        container = self.client.containers.get(created["Id"])
+        self.containers[node.name] = container  # registered before it runs: teardown will find it
+        container.start()
+        self.nodes[node.name] = KafkaNode(node, DockerRemote(container, node.name))
+
+    def collect_logs(self, destination: Path) -> None:
+        """Copy every node's Kafka logs to destination/<node>/ (before anything is removed)."""
+        for name, container in self.containers.items():
+            target = destination / name
+            target.mkdir(parents=True, exist_ok=True)
+            try:
+                stream, _ = container.get_archive(LOG_DIR)
+                with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                    for member in tar.getmembers():
+                        if member.isfile():
+                            extracted = tar.extractfile(member)
+                            if extracted:
+                                (target / Path(member.name).name).write_bytes(extracted.read())
+            except Exception as error:  # noqa: BLE001 - one node's missing logs must not stop the others
+                (target / "collect-error.txt").write_text(f"{error}\n")
+
+    def teardown(self) -> list[str]:
+        """Remove every container and the network; try every step, return what failed."""
+        problems: list[str] = []
+        for name, container in list(self.containers.items()):
+            try:
+                container.remove(force=True, v=True)
+                del self.containers[name]
+            except Exception as error:  # noqa: BLE001
+                if "No such container" not in str(error):
+                    problems.append(f"container {name}: {error}")
+        if self.network is not None:
+            try:
+                self.network.remove()
+                self.network = None
+            except Exception as error:  # noqa: BLE001
+                problems.append(f"network {self.run_id}-net: {error}")
+        return problems
+
+
+def remove_by_label(client: Any, run_id: str | None = None) -> tuple[int, int]:
+    """Remove containers and networks labelled by the harness (one run, or all): `harness clean`."""
+    selector = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
+    containers = client.containers.list(all=True, filters={"label": selector})
+    for container in containers:
+        container.remove(force=True, v=True)
+    networks = client.networks.list(filters={"label": selector})
+    for network in networks:
+        network.remove()
+    return len(containers), len(networks)
