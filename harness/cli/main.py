@@ -6,6 +6,7 @@ User mistakes (HarnessError, click usage errors) print one line on stderr; only 
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -17,24 +18,35 @@ EXIT_ANOMALIES = 1
 EXIT_ERROR = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> the module that defines it (attribute `COMMANDS`). A command's module is imported only when
+# that command runs (or help lists them all), so `harness check`, `report` and `runs` never import docker or
+# confluent-kafka: the pure commands work where no Kafka client or Docker SDK is installed.
+COMMAND_MODULES: dict[str, str] = {
+    "run": "run", "nemeses": "run", "scenarios": "run", "check": "check", "up": "up", "down": "up",
+    "compose": "up", "clean": "clean", "image": "image", "report": "report", "runs": "report",
+    "sweep": "sweep", "drill": "drill",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"harness.cli.{module_name}")
+        return next(command for command in module.COMMANDS if command.name == name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kafka-jepsen")
 def cli() -> None:
     """Jepsen-style fault injection against real Apache Kafka clusters."""
 
 
-def _register() -> None:
-    # One module per subcommand; each lists its click commands in COMMANDS.
-    from harness.cli import check, clean, drill, report, run, sweep, up
-    from harness.cli import image as image_cli
-
-    for module in (run, check, up, clean, image_cli, report, sweep, drill):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register()
     try:
         code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as error:
