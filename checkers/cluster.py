@@ -12,19 +12,8 @@ consecutive samples that all show it, so gaps never join two runs. Two runs of d
 [latest start, earliest end]; an overlap longer than the grace window (failover is never instantaneous: the
 new side acts before the old side's next sample) is a finding.
 
-| anomaly | fails | rule |
-|---|---|---|
-| `split-brain-controller` | yes | two nodes claim to be the active controller over one window longer than grace |
-| `split-brain-leader` | yes | two brokers claim to lead one partition *at the same leader epoch* longer than grace |
-| `stale-leader` | no | a broker still claims a partition at an older epoch while another leads it at a newer one |
-| `leader-epoch-regression` | yes | one node's view of a partition's leader epoch went backwards |
-| `isolated-controller` | no | two controllers claim at once, but one was cut off from every other node all along |
-
-An `isolated-controller` is a stale belief, not a split brain: a controller that reaches no broker and no
-quorum member commands no one (in ZooKeeper mode a zombie leader that happens to be the controller is one).
-
-`stale-leader` is the zombie-leader window: epochs fence the old leader, and whether it cost acknowledged
-writes (acks=1) is the history checker's call (`lost-write`), so it is reported, not failed.
+The findings, their rules and whether each fails the verdict: core/anomalies.py (family `split-brain`) and
+docs/history-format.md, "Split-brain findings".
 """
 
 from __future__ import annotations
@@ -38,14 +27,14 @@ from typing import Any
 import orjson
 
 from checkers.result import Anomaly, CheckResult, Verdict
+from core.anomalies import fails, family
 from core.errors import HistoryError
 from core.faults import NEMESIS, FaultTimeline
 from core.history import Event, read_events
 
 DEFAULT_GRACE_S = 5.0
 NS = 1_000_000_000
-ANOMALIES = ("split-brain-controller", "split-brain-leader", "stale-leader", "leader-epoch-regression",
-             "isolated-controller")
+ANOMALIES = family("split-brain")
 
 
 @dataclass(frozen=True)
@@ -121,8 +110,8 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
     result_stats = {**stats.to_json(), "grace_s": grace_s, "views": tracker.samples_with_views,
                     "controller_views": sorted(tracker.controller_sources),
                     "anomaly_counts": {name: len(a) for name, a in sorted(found.items()) if a}}
-    failing = any(found[name] for name in ("split-brain-controller", "split-brain-leader",
-                                           "leader-epoch-regression"))
+    result_stats["checked"] = list(ANOMALIES) if tracker.samples_with_views else []
+    failing = any(found[name] for name in ANOMALIES if fails(name))
     valid: Verdict = False if failing else True if tracker.samples_with_views else "unknown"
     return CheckResult(valid, {name: a for name, a in found.items() if a}, result_stats)
 
@@ -130,7 +119,9 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
 def merge(history: CheckResult, cluster: CheckResult) -> CheckResult:
     """The run's verdict: the history's, failed also by any failing cluster finding."""
     valid: Verdict = False if cluster.valid is False else history.valid
-    return CheckResult(valid, {**history.anomalies, **cluster.anomalies}, {**history.stats, "cluster": cluster.stats})
+    checked = [*history.stats.get("checked", ()), *cluster.stats.get("checked", ())]
+    return CheckResult(valid, {**history.anomalies, **cluster.anomalies},
+                       {**history.stats, "checked": checked, "cluster": cluster.stats})
 
 
 # ---- claims --------------------------------------------------------------------------------------------------

@@ -6,30 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.anomalies import INFORMATIONAL, fails
 from core.faults import FaultRef
 
+__all__ = ["INFORMATIONAL", "Anomaly", "CheckResult", "FaultRef", "Verdict", "result_to_json", "verdict"]
+
 Verdict = bool | Literal["unknown"]
-
-# Reported but never fail the verdict, with the reason each is allowed.
-INFORMATIONAL: Mapping[str, str] = {
-    "unseen": "nothing proves the write should have been read yet",
-    "int-send-skip": "Kafka does not promise that a transaction's records are contiguous in a partition",
-    "G0": "Kafka does not isolate concurrent transactions' writes: they may interleave in different orders in "
-          "different partitions",
-    "G1c-ww": "without write isolation a ww (log order) dependency may run against a wr one; only a pure-wr G1c "
-              "breaks read committed",
-    "G-single": "Kafka transactions promise read-committed isolation, which allows read skew",
-    "G2": "Kafka transactions promise read-committed isolation, which allows write skew",
-    "stale-leader": "leader epochs fence a zombie leader; whether it cost acknowledged writes is the history's "
-                    "lost-write check",
-    "isolated-controller": "a controller cut off from every other node commands no one; it learns it was replaced "
-                           "when the cut heals",
-    "unmirrored": "no mirror drain of its partition completed after it, so nothing proves MirrorMaker 2 should have "
-                  "copied it yet",
-    "mirror-duplicate": "MirrorMaker 2 copies at least once: after a restart or a lost offset commit it copies "
-                        "records again",
-}
-
 
 @dataclass(frozen=True)
 class Anomaly:
@@ -55,11 +37,11 @@ class CheckResult:
     @property
     def failures(self) -> tuple[str, ...]:
         """Names of the anomalies that make the history invalid, sorted."""
-        return tuple(sorted(n for n, found in self.anomalies.items() if found and n not in INFORMATIONAL))
+        return tuple(sorted(n for n, found in self.anomalies.items() if found and fails(n)))
 
 
 def verdict(anomalies: Mapping[str, tuple[Anomaly, ...]], checked_anything: bool) -> Verdict:
-    if any(found for name, found in anomalies.items() if name not in INFORMATIONAL):
+    if any(found for name, found in anomalies.items() if fails(name)):
         return False
     return True if checked_anything else "unknown"
 

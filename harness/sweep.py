@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from core.anomalies import CATALOG, fails, harmed
 from core.errors import HarnessError
 from core.topology import Topology
 from core.units import parse_duration_ms, parse_percent
@@ -27,8 +28,8 @@ from harness.runner import RunOptions
 from harness.scenario import Scenario
 from workloads.queue import QueueOptions
 
-LOSS = ("lost-write",)
-REORDER = ("nonmonotonic-send", "duplicate")
+LOSS = tuple(name for name in CATALOG if harmed(name) == "loss")
+REORDER = tuple(name for name in CATALOG if harmed(name) == "reorder")
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def unavailable_seconds(acknowledged: Sequence[float], start: float | None, end:
 def trial_from_results(case: Case, run: int, results: Path) -> Trial:
     data = orjson.loads((results / "results.json").read_bytes())
     failures = tuple(sorted(name for name, evidence in data.get("anomalies", {}).items()
-                            if evidence and name not in _informational()))
+                            if evidence and fails(name)))
     earliest = {min(e["ops"]) for name in failures for e in data["anomalies"][name] if e.get("ops")}
     facts = read_history(results / "history.jsonl", earliest)
     first = min((facts.times[i] for i in earliest if i in facts.times), default=None)
@@ -335,12 +336,6 @@ def trial_from_results(case: Case, run: int, results: Path) -> Trial:
     return Trial(case.key, case.variant, run, data.get("valid", "unknown"), failures,
                  None if first is None or start is None else max(0.0, first - start),
                  unavailable_seconds(facts.acknowledged, start, facts.workload_end), str(results))
-
-
-def _informational() -> set[str]:
-    from checkers.result import INFORMATIONAL
-
-    return set(INFORMATIONAL)
 
 
 def run_trial(case: Case, run: int, say: Callable[[str], None]) -> Trial:

@@ -15,32 +15,15 @@ from typing import Any
 
 import orjson
 
+from core.anomalies import INFORMATIONAL
 from core.errors import HarnessError
 
 OUTCOMES = ("ok", "fail", "info")
 NEMESIS = "nemesis"
 MAX_POINTS_PER_SERIES = 4000
 MAX_CITED_OPS = 2000
-# What the queue checker looks for (docs/history-format.md); a kind found outside this list is added.
-QUEUE_PROPERTIES = ("lost-write", "duplicate", "inconsistent-offsets", "nonmonotonic-send", "nonmonotonic-poll",
-                    "int-nonmonotonic-poll", "poll-skip", "int-poll-skip", "unexpected-value", "aborted-read",
-                    "unseen")
-TXN_PROPERTIES = ("int-send-skip", "G0", "G1a", "G1b", "G1c", "G-single", "G2")
-GROUP_PROPERTIES = ("group-skip", "commit-past-unconsumed", "commit-regression")
-MIRROR_PROPERTIES = ("lost-in-mirror", "mirror-reorder", "mirror-wrong-partition", "mirror-cycle", "mirror-duplicate",
-                     "unmirrored")
-
-
-def _informational() -> frozenset[str]:
-    """Anomaly kinds reported for information, never a broken guarantee: the checker's own list."""
-    try:
-        from checkers.result import INFORMATIONAL
-    except ImportError:  # a checker without the list: the kinds docs/history-format.md calls informational
-        return frozenset({"unseen"})
-    return frozenset(INFORMATIONAL)
-
-
-NOT_FAILURES = _informational()
+# Kinds reported for information, never a broken guarantee (the catalog's).
+NOT_FAILURES = frozenset(INFORMATIONAL)
 
 # Evidence keys that name ops: `op`, `ops`, `index`, `indexes`, `send_index`, `read-ops`, ... (not `topic`).
 _OP_KEY = re.compile(r"(^|[_\-\s])(ops?|indexes|indices)($|[_\-\s])|index")

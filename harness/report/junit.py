@@ -12,15 +12,8 @@ from typing import Any
 
 import orjson
 
-from harness.report.data import (
-    GROUP_PROPERTIES,
-    MIRROR_PROPERTIES,
-    NOT_FAILURES,
-    QUEUE_PROPERTIES,
-    TXN_PROPERTIES,
-    RunData,
-    evidence_indexes,
-)
+from core.anomalies import family
+from harness.report.data import NOT_FAILURES, RunData, evidence_indexes
 
 SUITE = "kafka-jepsen"
 MAX_EVIDENCE_IN_TEXT = 50
@@ -53,22 +46,25 @@ def write_junit(data: RunData, target: Path) -> Path:
 
 
 def checked_properties(data: RunData) -> list[str]:
-    """The checker's own list when results.json carries one, else the queue vocabulary (and the transactional
-    anomalies for txn histories); any kind found outside that list is added, so no evidence goes unreported."""
+    """The catalog kinds the checker says it looked for (`stats.checked`); results written before it said so get
+    the families of their workload (and split-brain when the nodes' views were checked). Any kind found outside
+    that list is added, so no evidence goes unreported."""
     results = data.results or {}
-    declared = results.get("checked") or (results.get("stats") or {}).get("checked")
+    stats = results.get("stats") or {}
+    declared = stats.get("checked")
     if isinstance(declared, list) and declared:
         kinds = [str(k) for k in declared]
     else:
-        kinds = list(QUEUE_PROPERTIES)
-        workload = str((results.get("stats") or {}).get("checked_as")
-                       or ((data.test or {}).get("workload") or {}).get("name", ""))
+        kinds = list(family("queue"))
+        workload = str(stats.get("checked_as") or ((data.test or {}).get("workload") or {}).get("name", ""))
         if workload == "txn" or any(f == "txn" for f, _ in data.op_counts):
-            kinds += TXN_PROPERTIES
+            kinds += family("txn")
         if workload == "group":
-            kinds += GROUP_PROPERTIES
+            kinds += family("group")
         if workload == "mirror":
-            kinds += MIRROR_PROPERTIES
+            kinds += family("mirror")
+        if (stats.get("cluster") or {}).get("views"):
+            kinds += family("split-brain")
     kinds += [k for k in (results.get("anomalies") or {}) if k not in kinds]
     return kinds
 

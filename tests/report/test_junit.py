@@ -3,8 +3,12 @@ from pathlib import Path
 
 import orjson
 
+from checkers import check_file, result_to_json
+from checkers.cluster import check_cluster_file, merge
+from core.anomalies import family
 from harness.report import load_run
 from harness.report.junit import write_junit
+from tests.checkers.test_cluster import leader_samples
 from tests.report.sample_run import LOST_WRITE_EXPLANATION
 
 
@@ -77,10 +81,23 @@ def test_a_kind_outside_the_known_vocabulary_still_gets_its_case(results_dir: Pa
 
 def test_the_checkers_own_list_of_checked_kinds_wins_over_the_vocabulary(results_dir: Path) -> None:
     results = orjson.loads((results_dir / "results.json").read_bytes())
-    results["checked"] = ["lost-write", "duplicate"]
+    results["stats"]["checked"] = ["lost-write", "duplicate"]  # where the checker writes it
     (results_dir / "results.json").write_bytes(orjson.dumps(results))
     write_report(results_dir)
     assert list(cases(results_dir)) == ["lost-write", "duplicate", "verdict"]
+
+
+def test_a_real_check_with_node_views_gives_one_case_per_catalog_kind_it_checked(results_dir: Path) -> None:
+    # What the checkers write, not a hand-made list: the queue family from the history, split-brain from the views.
+    history = check_file(results_dir / "history.jsonl")
+    (results_dir / "cluster-state.jsonl").write_bytes(b"".join(
+        orjson.dumps(s) + b"\n" for s in leader_samples({"b1": "0000000000", "b2": "..11111111"})))
+    nodes = check_cluster_file(results_dir / "cluster-state.jsonl", results_dir / "history.jsonl")
+    (results_dir / "results.json").write_bytes(orjson.dumps(result_to_json(merge(history, nodes))))
+    write_report(results_dir)
+    expected = [*family("queue"), *family("split-brain")]
+    assert list(cases(results_dir))[:len(expected)] == expected
+    assert cases(results_dir)["stale-leader"].find("system-out") is not None  # b1 kept epoch 0 after b2 led at 1
 
 
 def test_a_group_check_adds_the_group_properties(results_dir: Path) -> None:
