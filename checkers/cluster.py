@@ -24,13 +24,10 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-import orjson
-
 from checkers.result import Anomaly, CheckResult, Verdict
 from core.anomalies import fails, family
-from core.errors import HistoryError
-from core.faults import NEMESIS, FaultTimeline
-from core.history import Event, read_events
+from core.faults import FaultTimeline
+from core.history import NEMESIS, Event, naming, op_fields, read_events
 
 DEFAULT_GRACE_S = 5.0
 NS = 1_000_000_000
@@ -54,35 +51,30 @@ class _Claims:
 
 
 def read_samples(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below, opened here to report OSError
-    except OSError as error:
-        raise HistoryError(f"cannot read {os.fspath(path)}: {error.strerror or error}") from None
-    with handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                sample = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise HistoryError(f"{os.fspath(path)} line {line_no}: invalid JSON ({error.msg})") from None
-            if isinstance(sample, dict) and isinstance(sample.get("time"), int | float):
-                yield sample
+    """The state samples of cluster-state.jsonl (the history's reader and error policy); lines without a time,
+    such as a sampler's note, are no sample."""
+    for _, sample in read_events(path):
+        if isinstance(sample.get("time"), int | float):
+            yield sample
 
 
 def nemesis_timeline(events: Iterable[tuple[int, Event]]) -> FaultTimeline:
     faults = FaultTimeline()
-    for _, event in events:
-        if event.get("process") == NEMESIS:
-            faults.feed(int(event["index"]), int(event["time"]), str(event["type"]), str(event["f"]),
-                        event.get("value"), event.get("error"))
+    for line, event in events:
+        index, time, process, type_, f = op_fields(line, event)
+        if process == NEMESIS:
+            faults.feed(index, int(time), type_, f, event.get("value"), event.get("error"))
     return faults
 
 
 def check_cluster_file(state: str | os.PathLike[str], history: str | os.PathLike[str] | None = None,
                        grace_s: float = DEFAULT_GRACE_S) -> CheckResult:
-    faults = nemesis_timeline(read_events(history)) if history is not None else FaultTimeline()
-    return check_cluster(read_samples(state), faults, grace_s)
+    faults = FaultTimeline()
+    if history is not None:
+        with naming(history):
+            faults = nemesis_timeline(read_events(history))
+    with naming(state):
+        return check_cluster(read_samples(state), faults, grace_s)
 
 
 def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | None = None,

@@ -18,14 +18,14 @@ from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qual
 from checkers.mirror_reads import MirrorTracker
 from checkers.txns import TxnTable
 from core.errors import HistoryError
-from core.faults import NEMESIS, FaultTimeline
+from core.faults import FaultTimeline
+from core.history import NEMESIS, op_fields
 
 Process = int | str
 # (process, pid, from offset, to offset, from op, to op): two successive reads of one partition by one process
 Step = tuple[Process, int, int, int, int, int]
 Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke handler kept
 RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
-TYPES = frozenset({"ok", "fail", "info"})
 
 
 class Ingest:
@@ -59,19 +59,12 @@ class Ingest:
     # ---- dispatch ----------------------------------------------------------------------------------------
 
     def feed(self, line: int, event: dict[str, Any]) -> None:
-        try:
-            index, time, process, type_, f = event["index"], event["time"], event["process"], event["type"], event["f"]
-        except KeyError as missing:
-            raise HistoryError(f"line {line}: missing field {missing}") from None
-        if type(index) is not int or type(f) is not str or type(time) is not int and not isinstance(time, float):
-            raise HistoryError(f"line {line}: index and time must be numbers and f a string")
+        index, time, process, type_, f = op_fields(line, event)
         self.times.add(index, int(time))
         value = event.get("value")
         if process == NEMESIS:
             self.faults.feed(index, int(time), type_, f, value, event.get("error"))
             return
-        if type(process) is not int and type(process) is not str:
-            raise HistoryError(f"line {line}: process must be an int or a string, got {process!r}")
         try:
             if type_ == "invoke":
                 if process in self.pending:
@@ -80,8 +73,6 @@ class Ingest:
                 handler = self._invokes.get(f)
                 self.pending[process] = (index, f, value, handler(index, value, process, line) if handler else None)
                 return
-            if type_ not in TYPES:
-                raise HistoryError(f"line {line}: unknown type {type_!r}")
             invoked = self.pending.pop(process, None)
             if invoked is None or invoked[1] != f:
                 raise HistoryError(f"line {line}: {type_} {f} by process {process!r} without a matching invoke")

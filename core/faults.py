@@ -1,8 +1,10 @@
 """Nemesis faults over time, so each anomaly can name the faults that were active while it happened.
 
-A fault is active from its start's invoke to the completion of the stop that ends it. Starts and stops pair by
-`value.fault` when both carry it, otherwise by nemesis name (the `<name>` of `start-<name>`). A start whose
-completion carries an `error` failed to apply and was healed at once, so it ends there. `heal-all` (or any
+The one place that pairs a history's nemesis ops into faults, for the checkers' evidence and the report's
+fault windows alike. A fault is active from its start's invoke to the completion of the stop that ends it. Starts
+and stops pair by `value.fault` when both carry it, otherwise by nemesis name (the `<name>` of `start-<name>`).
+A start whose completion is `fail` or carries an `error` failed to apply and was healed at once, so it ends
+there (a `fail` one is marked `failed`: it certainly never took effect). `heal-all` (or any
 nemesis f beginning with `heal`) ends every active fault when it completes. Any other nemesis f is a one-shot
 fault, active from its invoke to its completion. Faults never stopped stay active to the end.
 """
@@ -11,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-NEMESIS = "nemesis"
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,20 @@ class FaultRef:
 
 
 @dataclass
-class _Fault:
+class Fault:
+    """One fault as the history shows it (times in ns since the test began; value: the start's, completion over
+    invoke)."""
+
     nemesis: str
     fault: Any
     start: int
     start_time: int
     value: Any
+    one_shot: bool = False
     stop: int | None = None
     stop_time: int | None = None
+    failed: bool = False  # the start completed `fail`: certainly never applied
+    error: Any = None  # why the start broke, if it did
 
 
 def _name(f: str) -> tuple[str, str]:
@@ -55,27 +61,28 @@ def _fault_id(value: Any) -> Any:
 
 class FaultTimeline:
     def __init__(self) -> None:
-        self._faults: list[_Fault] = []
-        self._active: dict[Any, _Fault] = {}  # by fault id, or by name when the history gives no id
-        self._once: _Fault | None = None
+        self._faults: list[Fault] = []
+        self._active: dict[Any, Fault] = {}  # by fault id, or by name when the history gives no id
+        self._once: Fault | None = None
 
     def feed(self, index: int, time: int, type_: str, f: str, value: Any, error: Any) -> None:
         kind, name = _name(f)
         key = _fault_id(value)
         if type_ == "invoke":
             if kind == "start":
-                fault = _Fault(name, key if key is not None else name, index, time, value)
+                fault = Fault(name, key if key is not None else name, index, time, value)
                 self._faults.append(fault)
                 self._active[fault.fault] = fault
             elif kind == "once":
-                self._once = _Fault(name, key if key is not None else name, index, time, value)
+                self._once = Fault(name, key if key is not None else name, index, time, value, one_shot=True)
                 self._faults.append(self._once)
             return
         if kind == "start":
             started = self._active.get(key if key is not None else name)
             if started is not None:
-                started.value = value if value is not None else started.value
-                if error is not None:
+                started.value = _merged(started.value, value)
+                if error is not None or type_ == "fail":
+                    started.failed, started.error = type_ == "fail", error
                     self._end(started, index, time)
         elif kind == "stop":
             stopped = self._active.get(key) if key is not None else None
@@ -88,10 +95,10 @@ class FaultTimeline:
                 self._end(active, index, time)
         elif self._once is not None:
             self._once.stop, self._once.stop_time = index, time
-            self._once.value = value if value is not None else self._once.value
+            self._once.value = _merged(self._once.value, value)
             self._once = None
 
-    def _end(self, fault: _Fault, index: int, time: int) -> None:
+    def _end(self, fault: Fault, index: int, time: int) -> None:
         fault.stop, fault.stop_time = index, time
         self._active.pop(fault.fault, None)
 
@@ -105,5 +112,15 @@ class FaultTimeline:
         return tuple(FaultRef(f.nemesis, f.fault, f.start, f.stop, f.value) for f in self._faults
                      if f.start_time <= t0 and (f.stop_time is None or f.stop_time >= t1))
 
+    def faults(self) -> tuple[Fault, ...]:
+        """Every fault, in the order they started; those never stopped have no stop."""
+        return tuple(self._faults)
+
     def __len__(self) -> int:
         return len(self._faults)
+
+
+def _merged(invoked: Any, completed: Any) -> Any:
+    if isinstance(invoked, dict) and isinstance(completed, dict):
+        return {**invoked, **completed}
+    return completed if completed is not None else invoked

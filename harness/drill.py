@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from core.errors import HarnessError
+from core.history import naming, read_events
 from core.topology import Topology
 from harness.runner import RunOptions
 from workloads.mirror import FailoverPlan
@@ -59,8 +58,9 @@ def write_figures(results: Path) -> dict[str, Any]:
     """drill.json, drill.md and drill.png from the run's history; returns the figures."""
     from checkers.drill import drill_figures
 
-    with (results / "history.jsonl").open("rb") as lines:
-        figures = drill_figures(orjson.loads(line) for line in lines)
+    history = results / "history.jsonl"
+    with naming(history):
+        figures = drill_figures(event for _, event in read_events(history))
     (results / "drill.json").write_text(json.dumps(figures, indent=2) + "\n")
     (results / "drill.md").write_text("\n".join(summary_lines(figures)) + "\n")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
+from core.history import naming, op_fields, read_events
 
 
 def first_times(history: Path, indexes: set[int]) -> dict[int, float]:
@@ -14,11 +14,11 @@ def first_times(history: Path, indexes: set[int]) -> dict[int, float]:
     found: dict[int, float] = {}
     if not indexes:
         return found
-    with history.open("rb") as lines:
-        for line in lines:
-            event = orjson.loads(line)
-            if event["index"] in indexes:
-                found[event["index"]] = event["time"] / 1e9
+    with naming(history):
+        for line, event in read_events(history):
+            index, time, *_ = op_fields(line, event)
+            if index in indexes:
+                found[index] = time / 1e9
                 if len(found) == len(indexes):
                     break
     return found

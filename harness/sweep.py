@@ -22,6 +22,7 @@ import orjson
 
 from core.anomalies import CATALOG, fails, harmed
 from core.errors import HarnessError
+from core.history import naming, op_fields, read_events
 from core.topology import Topology
 from core.units import parse_duration_ms, parse_percent
 from harness.runner import RunOptions
@@ -298,20 +299,20 @@ class HistoryFacts:
 
 def read_history(path: Path, indexes: set[int]) -> HistoryFacts:
     facts = HistoryFacts()
-    with path.open("rb") as lines:
-        for line in lines:
-            event = orjson.loads(line)
-            t = event["time"] / 1e9
-            if event["index"] in indexes:
-                facts.times[event["index"]] = t
-            if event.get("f") != "send":
+    with naming(path):
+        for line, event in read_events(path):
+            index, time, _, type_, f = op_fields(line, event)
+            t = time / 1e9
+            if index in indexes:
+                facts.times[index] = t
+            if f != "send":
                 continue
-            if event["type"] == "invoke":
+            if type_ == "invoke":
                 if facts.workload_start is None:
                     facts.workload_start = t
             else:
                 facts.workload_end = t
-                if event["type"] == "ok":
+                if type_ == "ok":
                     facts.acknowledged.append(t)
     return facts
 

@@ -37,7 +37,7 @@ def check(history: str, as_json: bool, workload: str, grace: float) -> int:
 
             result = merge(result, check_cluster_file(state, history, grace_s=grace))
     except checkers.HistoryError as error:
-        message = str(error)  # "line N: ..." gains the file's name; "cannot read FILE: ..." has it already
+        message = str(error)  # "line N: ..." gains the file's name; other files' errors carry theirs
         raise HarnessError(f"{history}: {message}" if message.startswith("line ") else message) from None
     if as_json:
         click.echo(orjson.dumps(checkers.result_to_json(result), option=orjson.OPT_INDENT_2).decode())

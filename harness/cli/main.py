@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from core.errors import HarnessError
+from core.errors import HarnessError, HistoryError
 
 EXIT_VALID = 0
 EXIT_ANOMALIES = 1
@@ -49,7 +49,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
-    except HarnessError as error:
+    except (HarnessError, HistoryError) as error:  # a user's mistake or an unreadable input file: one line
         click.echo(f"harness: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Abort:

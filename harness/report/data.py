@@ -17,9 +17,10 @@ import orjson
 
 from core.anomalies import INFORMATIONAL
 from core.errors import HarnessError
+from core.faults import FaultTimeline
+from core.history import NEMESIS, Event, naming, op_fields, read_events
 
 OUTCOMES = ("ok", "fail", "info")
-NEMESIS = "nemesis"
 MAX_POINTS_PER_SERIES = 4000
 MAX_CITED_OPS = 2000
 # Kinds reported for information, never a broken guarantee (the catalog's).
@@ -91,7 +92,8 @@ def load_run(path: Path) -> RunData:
     data.test = _read_json(path / "test.json", data)
     data.results = _read_json(path / "results.json", data)
     if (path / "cluster-state.jsonl").is_file():
-        data.cluster_state = _read_jsonl(path / "cluster-state.jsonl", data)
+        with naming(path / "cluster-state.jsonl"):
+            data.cluster_state = [sample for _, sample in read_events(path / "cluster-state.jsonl")]
     else:
         data.missing.append("cluster-state.jsonl")
     wanted = cited_indexes(data.results)
@@ -156,52 +158,32 @@ def _read_json(path: Path, data: RunData) -> dict[str, Any] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def _read_jsonl(path: Path, data: RunData) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    bad = 0
-    with path.open("rb") as lines:
-        for raw in lines:
-            if raw.strip():
-                try:
-                    rows.append(orjson.loads(raw))
-                except orjson.JSONDecodeError:
-                    bad += 1
-    if bad:
-        data.problems.append(f"{path.name}: {bad} unreadable lines skipped")
-    return rows
-
-
 def _stream_history(path: Path, data: RunData, wanted: set[int]) -> None:
-    # The hot loop of a report on a million-line history: locals only, no per-line method calls but one.
-    pending: dict[Any, tuple[float, int, bytes]] = {}  # client process -> its outstanding invoke
-    faults = _FaultTracker()
+    # The hot loop of a report on a million-line history: locals only, the shared reader and its checks.
+    pending: dict[Any, tuple[float, int, Event]] = {}  # client process -> its outstanding invoke
+    faults = FaultTimeline()
     counts: dict[tuple[str, str], int] = {}
     latencies = data.latencies
     throughput = data.throughput
     cited = data.cited
-    lines = bad = 0
+    lines = 0
     first, last = float("inf"), 0.0
-    loads = orjson.loads
-    with path.open("rb") as source:
-        for raw in source:
-            try:
-                op = loads(raw)
-                index, seconds, type_, f, process = op["index"], op["time"] / 1e9, op["type"], op["f"], op["process"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                bad += raw.strip() != b""
-                continue
+    with naming(path):
+        for line, op in read_events(path):
+            index, time, process, type_, f = op_fields(line, op)
+            seconds = time / 1e9
             lines += 1
             first = seconds if seconds < first else first
             last = seconds if seconds > last else last
             if index in wanted:
-                cited[index] = raw.rstrip()
+                cited[index] = orjson.dumps(op)
             if process == NEMESIS:
-                faults.event(type_, str(f), op.get("value"), seconds, op.get("error"))
+                faults.feed(index, int(time), type_, f, op.get("value"), op.get("error"))
                 continue
             key = (f, type_)
             counts[key] = counts.get(key, 0) + 1
             if type_ == "invoke":
-                pending[process] = (seconds, index, raw)
+                pending[process] = (seconds, index, op)
                 continue
             if type_ in throughput:
                 throughput[type_][int(seconds)] += 1
@@ -212,55 +194,29 @@ def _stream_history(path: Path, data: RunData, wanted: set[int]) -> None:
                     series = latencies[key] = Thinned()
                 series.add(seconds, (seconds - invoke[0]) * 1e3)
                 if index in wanted and len(cited) < MAX_CITED_OPS * 2:
-                    cited[invoke[1]] = invoke[2].rstrip()
-    if bad:
-        data.problems.append(f"history.jsonl: {bad} unreadable lines skipped")
+                    cited[invoke[1]] = orjson.dumps(invoke[2])
     data.lines, data.start, data.duration = lines, (first if lines else 0.0), last
     data.op_counts = Counter({(str(f), str(t)): n for (f, t), n in counts.items()})
-    data.faults = faults.windows()
+    data.faults = fault_windows(faults)
 
 
-class _FaultTracker:
-    """Pairs `start-<name>` with `stop-<name>` by value.fault; heal-all closes whatever is still open."""
-
-    def __init__(self) -> None:
-        self.open: dict[str, dict[str, Any]] = {}
-        self.closed: list[FaultWindow] = []
-
-    def event(self, type_: str, f: str, value: Any, seconds: float, error: Any = None) -> None:
-        value = value if isinstance(value, dict) else {}
-        if f == "heal-all":
-            if type_ != "invoke":
-                for key in list(self.open):
-                    self._close(key, seconds)
-            return
-        phase, _, name = f.partition("-")
-        key = str(value.get("fault", name))
-        if phase == "start":
-            if type_ == "invoke":
-                self.open[key] = {"nemesis": str(value.get("nemesis", name)), "start": seconds, "value": value}
-            elif key in self.open:
-                self.open[key]["value"] = {**self.open[key]["value"], **value}
-                if type_ == "fail":  # certainly never applied: no window
-                    del self.open[key]
-                elif error is not None:  # a start that broke half-way is healed at once, without a stop event
-                    self.open[key]["value"]["error"] = error
-                    self._close(key, seconds)
-        elif phase == "stop" and type_ != "invoke" and key in self.open:
-            self._close(key, seconds)
-
-    def _close(self, key: str, end: float | None) -> None:
-        fault = self.open.pop(key)
-        self.closed.append(_window(key, fault, end))
-
-    def windows(self) -> list[FaultWindow]:
-        for key in list(self.open):
-            self._close(key, None)
-        return sorted(self.closed, key=lambda w: w.start)
+def fault_windows(faults: FaultTimeline) -> list[FaultWindow]:
+    """The report's view of the faults (core/faults.py pairs them): seconds, targets and a one-line detail; a
+    start that completed `fail` never took effect and has no window."""
+    windows = []
+    for fault in faults.faults():
+        if fault.failed:
+            continue
+        value = fault.value if isinstance(fault.value, dict) else {}
+        if fault.error is not None:
+            value = {**value, "error": fault.error}
+        end = fault.stop_time / 1e9 if fault.stop_time is not None else None
+        windows.append(_window(str(fault.fault), str(value.get("nemesis", fault.nemesis)), fault.start_time / 1e9,
+                               end, value))
+    return sorted(windows, key=lambda w: w.start)
 
 
-def _window(key: str, fault: dict[str, Any], end: float | None) -> FaultWindow:
-    value = fault["value"]
+def _window(key: str, nemesis: str, start: float, end: float | None, value: dict[str, Any]) -> FaultWindow:
     targets = value.get("targets") or []
     detail = []
     if value.get("isolated"):
@@ -270,7 +226,7 @@ def _window(key: str, fault: dict[str, Any], end: float | None) -> FaultWindow:
     extra = {k: v for k, v in value.items() if k not in ("fault", "nemesis", "targets", "isolated", "components")}
     if extra:
         detail.append(_compact(extra))
-    return FaultWindow(fault=key, nemesis=fault["nemesis"], start=fault["start"], end=end,
+    return FaultWindow(fault=key, nemesis=nemesis, start=start, end=end,
                        targets=tuple(map(str, targets if isinstance(targets, list) else [targets])),
                        detail="; ".join(detail))
 

@@ -6,6 +6,7 @@ The rule is read from the source (ast), so an import hidden inside a function co
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +65,11 @@ def test_the_walk_finds_an_arrow_against_the_flow(tmp_path: Path) -> None:
 def test_every_package_is_in_a_layer() -> None:
     packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "benchmarks"}
     assert packages == set(ALLOWED)
+
+
+def test_only_the_history_reader_parses_json_lines() -> None:
+    # One reader with one error policy (core/history.py): nobody else loops over a file's lines with json.
+    parsing = re.compile(r"\bloads\((?:line|raw)\b")
+    readers = [str(p.relative_to(ROOT)) for layer in ALLOWED for p in sorted((ROOT / layer).rglob("*.py"))
+               if parsing.search(p.read_text())]
+    assert readers == ["core/history.py"]

@@ -3,7 +3,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.errors import HarnessError
+from core.errors import HarnessError, HistoryError
 from harness.report.data import Thinned, evidence_indexes, load_run
 from tests.report.sample_run import LOST_SEND, LOST_SEND_INVOKE, READ_PAST_IT
 
@@ -68,12 +68,19 @@ def test_a_directory_without_a_history_is_a_user_error(tmp_path: Path) -> None:
         load_run(tmp_path)
 
 
-def test_unreadable_history_lines_are_skipped_and_reported(tmp_path: Path) -> None:
+def test_an_unreadable_history_line_is_the_checkers_one_line_error_naming_file_and_line(tmp_path: Path) -> None:
+    # One reader, one policy (core/history.py): a report never quietly skips what it could not read.
     (tmp_path / "history.jsonl").write_bytes(b'{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "poll"}\n'
                                              b"{not json\n")
-    data = load_run(tmp_path)
-    assert data.lines == 1
-    assert data.problems == ["history.jsonl: 1 unreadable lines skipped"]
+    with pytest.raises(HistoryError, match=r"history\.jsonl: line 2: invalid JSON"):
+        load_run(tmp_path)
+
+
+def test_an_unreadable_cluster_state_line_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "history.jsonl").write_bytes(b'{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "poll"}\n')
+    (tmp_path / "cluster-state.jsonl").write_bytes(b'{"time": 1}\n[1]\n')
+    with pytest.raises(HistoryError, match=r"cluster-state\.jsonl: line 2: expected a JSON object"):
+        load_run(tmp_path)
 
 
 def test_evidence_indexes_come_from_op_and_index_keys_but_not_from_topic_or_offset() -> None:
