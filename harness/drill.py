@@ -46,7 +46,8 @@ def drill_options(plan: DrillPlan, base: RunOptions) -> RunOptions:
         target = next(dc for dc in topology.dc_names() if dc != plan.fail)
         failover = FailoverPlan(plan.fail, target, watch_from=plan.steady_s, failback_after=plan.failback_after_s)
     return replace(base, nemesis="none", timeline=((plan.steady_s, plan.fault(), plan.outage_s),),
-                   time_limit=plan.steady_s + plan.outage_s + plan.after_s, failover=failover,
+                   time_limit=plan.steady_s + plan.outage_s + plan.after_s, workload_options=failover,
+                   workload_name="mirror" if failover is not None else base.workload_name,
                    test_name=base.test_name or f"drill-{topology.name}-{plan.fault()}")
 
 

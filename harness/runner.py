@@ -33,10 +33,12 @@ from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
+from workloads import registry as workloads
 from workloads.base import Workload
 from workloads.group import GroupOptions
 from workloads.mirror import FailoverPlan
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
+from workloads.txn import TxnOptions
 
 if TYPE_CHECKING:
     from infra.ssh_cluster import SSHCluster
@@ -46,9 +48,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RunOptions:
     topology: Topology
-    workload: QueueOptions = field(default_factory=QueueOptions)
+    workload: ClientOptions = field(default_factory=ClientOptions)
     workload_name: str = "queue"
-    group: GroupOptions | None = None  # the group workload's own options (members, commits, churn, processing)
+    # The workload's own options (TxnOptions, GroupOptions, FailoverPlan: workloads/registry.py), None: defaults.
+    workload_options: TxnOptions | GroupOptions | FailoverPlan | None = None
     nemesis: str = "partition-dc"
     nemesis_interval: float = 10.0
     time_limit: float = 60.0
@@ -66,7 +69,6 @@ class RunOptions:
     timeline: tuple[tuple[float, str, float], ...] = ()  # exact (at s, nemesis, hold s) steps of a scenario
     scenario: dict[str, Any] | None = None  # the scenario this run reproduces, for test.json and the summary
     ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
-    failover: FailoverPlan | None = None  # a DR drill on active-active clusters: when the failed DC's clients move
 
     def name(self) -> str:
         return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
@@ -119,19 +121,10 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
             raise HarnessError(f"nemesis {nemesis.name}: no DC named {dc!r} in topology {options.topology.name!r}",
                                hint="DCs are " + ", ".join(options.topology.dc_names()))
     ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
-    if options.workload_name not in workload_factories():
-        raise HarnessError(f"unknown workload {options.workload_name!r}",
-                           hint="known: " + ", ".join(sorted(workload_factories())))
-    if options.topology.model == "active-active":
-        if options.workload_name not in ("queue", "mirror"):
-            raise HarnessError(f"the {options.workload_name} workload runs on one cluster; an active-active "
-                               "topology runs the mirror workload (queue clients in every cluster, MirrorMaker 2 "
-                               "between them)", hint="omit --workload")
-        if options.ssh is not None:
-            raise HarnessError("--ssh runs one stretched cluster; active-active topologies run in containers")
-    if options.group is not None and options.workload_name != "group":
-        raise HarnessError(f"consumer-group options need the group workload, not {options.workload_name!r}",
-                           hint="--workload group")
+    chosen = workloads.for_topology(options.workload_name, options.topology.model)
+    if options.topology.model == "active-active" and options.ssh is not None:
+        raise HarnessError("--ssh runs one stretched cluster; active-active topologies run in containers")
+    workloads.check_options(chosen, options.workload_options)
     if options.time_limit <= 0 or options.nemesis_interval <= 0:
         raise HarnessError("--time-limit and --nemesis-interval must be positive")
     # Active-active: each cluster gets min(--replication, its brokers); one broker per DC means RF 1 there.
@@ -198,8 +191,7 @@ class _Run:
                 except WaitTimeout as error:
                     raise WaitTimeout(f"{error}; nodes: {_node_report(cluster)}") from None
             self.progress.phase("warm-up")
-            workload = (make_workload(options, cluster.bootstrap_servers, self.history, self.run_id)
-                        if len(bootstraps) == 1 else _mirror_workload(options, bootstraps, self.history, self.run_id))
+            workload = make_workload(options, bootstraps, self.history, self.run_id)
             topic, partitions, replication, topic_config = workload.topic_spec()
             assignment = [list(r) for r in options.workload.replica_assignment] or None  # a scenario's placement
             replicas = {name: min(replication, len(_brokers_of(options.topology, name))) for name in admins}
@@ -307,11 +299,10 @@ def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
         say(f"[yellow]warning:[/yellow] report not written: {error}")
 
 
-def make_workload(options: RunOptions, bootstrap: str, history: HistoryRecorder, run_id: str) -> Workload:
-    """The workload named by options.workload_name; they share the client options of QueueOptions."""
-    factories = workload_factories()
-    extra = {"group": options.group} if options.group is not None else {}
-    return factories[options.workload_name](options.workload, bootstrap, history, run_id, _client_logger(), **extra)
+def make_workload(options: RunOptions, bootstraps: dict[str, str], history: HistoryRecorder, run_id: str) -> Workload:
+    """The workload the options name (workloads/registry.py), on the clusters it runs on."""
+    chosen = workloads.for_topology(options.workload_name, options.topology.model)
+    return chosen.build(options.workload, bootstraps, history, run_id, _client_logger(), options.workload_options)
 
 
 def _wait_mirrored(admins: dict[str, Admin], topic: str, say: Callable[[str], None]) -> None:
@@ -351,19 +342,6 @@ def _bootstraps(topology: Topology, cluster: Cluster | SSHCluster) -> dict[str, 
 
 def _brokers_of(topology: Topology, name: str) -> tuple[Node, ...]:
     return topology.brokers if name == "main" else topology.brokers_in(name)
-
-
-def _mirror_workload(options: RunOptions, bootstraps: dict[str, str], history: HistoryRecorder,
-                     run_id: str) -> Workload:
-    from workloads.mirror import MirrorWorkload
-
-    return MirrorWorkload(options.workload, bootstraps, history, run_id, _client_logger(), plan=options.failover)
-
-
-def workload_factories() -> dict[str, Callable[..., Workload]]:
-    from workloads.registry import FACTORIES
-
-    return FACTORIES
 
 
 def _wait_healed(admin: Admin, topic: str, replication: int, timeout: float, say: Callable[[str], None]) -> bool:

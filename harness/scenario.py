@@ -17,10 +17,10 @@ from core import topology as topology_module
 from core.errors import HarnessError
 from core.topology import ConfigValue, Topology
 from workloads.group import GroupOptions
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 LIBRARY = Path(__file__).resolve().parent / "scenarios"
-_WORKLOAD_KEYS = {f.name for f in dataclasses.fields(QueueOptions)} - {"extra_producer_config", "topic"}
+_WORKLOAD_KEYS = {f.name for f in dataclasses.fields(ClientOptions)} - {"extra_producer_config", "topic"}
 _GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "ready_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
              "group", "wan", "timeline", "control"}
@@ -38,7 +38,7 @@ class Variant:
     """What one run of the scenario uses: the unsafe config, or the control's."""
 
     topology: Topology
-    workload: QueueOptions
+    workload: ClientOptions
     wan: tuple[tuple[str, str], ...] = ()
     group: GroupOptions | None = None  # a [group] table: the run uses the consumer-group workload
 
@@ -102,7 +102,7 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
         raise HarnessError(f"{source}: missing `timeline`",
                            hint="only a [group] scenario, whose consumers crash on their own, may have none")
     topo = _topology(raw.get("topology", "stretch-3dc"), raw.get("broker_config", {}), source)
-    workload = _workload(QueueOptions(), raw.get("workload", {}), f"{source} [workload]")
+    workload = _workload(ClientOptions(), raw.get("workload", {}), f"{source} [workload]")
     wan = _wan(raw.get("wan", {}), source)
     control_raw = raw["control"]
     _no_unknown(control_raw, {"explains", "workload", "group", "broker_config", "topology"}, f"{source} [control]")
@@ -141,13 +141,13 @@ def _topology(spec: Any, broker_config: dict[str, ConfigValue], source: str) -> 
     return topology_module.validate(dataclasses.replace(base, broker_config=tuple(sorted(merged.items()))))
 
 
-def _workload(base: QueueOptions, table: dict[str, Any], where: str) -> QueueOptions:
+def _workload(base: ClientOptions, table: dict[str, Any], where: str) -> ClientOptions:
     _no_unknown(table, _WORKLOAD_KEYS, where)
     try:
         return dataclasses.replace(base, **{key: _frozen(value) for key, value in table.items()})
     except TypeError as error:
         raise HarnessError(f"{where}: {error}") from None
-    except HarnessError as error:  # a value QueueOptions refuses: say which file and table it came from
+    except HarnessError as error:  # a value ClientOptions refuses: say which file and table it came from
         raise HarnessError(f"{where}: {error.args[0]}", hint=error.hint) from None
 
 

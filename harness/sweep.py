@@ -27,7 +27,7 @@ from core.topology import Topology
 from core.units import parse_duration_ms, parse_percent
 from harness.runner import RunOptions
 from harness.scenario import Scenario
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 LOSS = tuple(name for name in CATALOG if harmed(name) == "loss")
 REORDER = tuple(name for name in CATALOG if harmed(name) == "reorder")
@@ -95,7 +95,7 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
     wan = dict(variant.wan)
     return RunOptions(
         topology=variant.topology, workload=variant.workload, workload_name=variant.workload_name,
-        group=variant.group, nemesis="none",
+        workload_options=variant.group, nemesis="none",
         timeline=tuple((step.at, step.nemesis, step.hold) for step in scenario.timeline),
         time_limit=scenario.time_limit, seed=seed, results_root=results_root,
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",
@@ -131,7 +131,7 @@ class Axis:
     values: tuple[str, ...]
 
 
-# grid key -> (QueueOptions field, parser)
+# grid key -> (ClientOptions field, parser)
 _GRID_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "acks": ("acks", lambda v: _choice(v, ("all", "-1", "1", "0"))),
     "min.insync.replicas": ("min_insync_replicas", int),
@@ -188,21 +188,21 @@ def combinations(axes: Sequence[Axis]) -> list[tuple[tuple[str, str], ...]]:
             for values in itertools.product(*(a.values for a in axes))]
 
 
-def combination_options(base: QueueOptions, combination: tuple[tuple[str, str], ...]) -> QueueOptions:
-    """QueueOptions for one combination; HarnessError when Kafka's client would refuse it."""
+def combination_options(base: ClientOptions, combination: tuple[tuple[str, str], ...]) -> ClientOptions:
+    """ClientOptions for one combination; HarnessError when Kafka's client would refuse it."""
     changes = {_GRID_KEYS[key][0]: _GRID_KEYS[key][1](value) for key, value in combination}
     return dataclasses.replace(base, **changes)
 
 
 def grid_cases(axes: Sequence[Axis], nemeses: Sequence[str], topology: Topology, root: Path, time_limit: float,
-               nemesis_interval: float, base: QueueOptions | None = None) -> list[Case]:
+               nemesis_interval: float, base: ClientOptions | None = None) -> list[Case]:
     cases = []
     for combination in combinations(axes):
         key = " ".join(f"{k}={v}" for k, v in combination)
         slug = "_".join(f"{k}-{v}" for k, v in combination)
         for nemesis in nemeses:
             try:
-                workload = combination_options(base or QueueOptions(), combination)
+                workload = combination_options(base or ClientOptions(), combination)
             except HarnessError as refused:
                 cases.append(Case(key, nemesis, None, skipped=str(refused)))
                 continue

@@ -47,7 +47,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from core.errors import HarnessError
 from infra.recorder import HistoryRecorder
-from workloads.queue import QueueOptions, QueueWorkload
+from workloads.options import ClientOptions
+from workloads.queue import QueueWorkload
 from workloads.records import await_coordinator, close_quietly, error_name, high_watermarks, kafka_error, records_of
 
 NEMESIS = "nemesis"  # the history's process for faults: a member crash is one
@@ -291,7 +292,7 @@ class GroupWorkload:
     name = "group"
     checker = "group"
 
-    def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
+    def __init__(self, options: ClientOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
                  logger: Any, group: GroupOptions | None = None) -> None:
         self.options = options
         self.group_options = group or GroupOptions()

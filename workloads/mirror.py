@@ -33,7 +33,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from confluent_kafka.admin import AdminClient
 
 from infra.recorder import HistoryRecorder
-from workloads.queue import QueueOptions, QueueWorkload
+from workloads.options import ClientOptions
+from workloads.queue import QueueWorkload
 from workloads.records import close_quietly, high_watermarks, records_of
 
 TOPIC = "jepsen-aa"  # matches MirrorMaker 2's `topics = jepsen-.*` (infra/kafka_config.py)
@@ -238,7 +239,7 @@ class MirrorWorkload:
     name = "mirror"
     checker = "mirror"
 
-    def __init__(self, options: QueueOptions, bootstraps: dict[str, str], history: HistoryRecorder, run_id: str,
+    def __init__(self, options: ClientOptions, bootstraps: dict[str, str], history: HistoryRecorder, run_id: str,
                  logger: Any, plan: FailoverPlan | None = None) -> None:
         self.options = replace(options, topic=TOPIC)
         self.bootstraps = bootstraps

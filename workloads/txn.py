@@ -41,7 +41,7 @@ from confluent_kafka import (
 from core.errors import HarnessError
 from infra.recorder import HistoryRecorder
 from workloads.committed_reads import CommittedReads
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 from workloads.records import await_coordinator, close_quietly, error_name, kafka_error, records_of
 
 POLL = -1  # a plan step: read; any other step is the partition of a send
@@ -132,7 +132,7 @@ class TxnWorkload:
     name = "txn"
     checker = "txn"
 
-    def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
+    def __init__(self, options: ClientOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
                  logger: Any, txn: TxnOptions | None = None) -> None:
         if options.acks not in ("all", "-1") or options.idempotence is False:
             raise HarnessError("the txn workload needs --acks all and an idempotent producer",

@@ -12,7 +12,7 @@ from harness.cli.options import resolve_topology
 from harness.drill import DrillPlan, drill_options, summary_lines, write_figures
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 
 @click.command()
@@ -32,7 +32,7 @@ def drill(**f: Any) -> int:
     """Lose a DC under steady load, fail the clients over and back, and measure RTO, RPO, skips and re-reads."""
     topology = resolve_topology(f["topology_file"], None, None, None)
     plan = DrillPlan(f["fail_dc"], f["disaster"], f["steady"], f["outage"], f["after"])
-    base = RunOptions(topology=topology, workload=QueueOptions(rate=f["rate"], concurrency=3, partitions=3),
+    base = RunOptions(topology=topology, workload=ClientOptions(rate=f["rate"], concurrency=3, partitions=3),
                       seed=f["seed"], image=f["image_tag"], results_root=Path(f["results_dir"]),
                       **({"kafka_version": f["kafka_version"]} if f["kafka_version"] else {}))
     options = drill_options(plan, base)

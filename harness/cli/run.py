@@ -19,7 +19,7 @@ from harness.runner import RunOptions, run_test
 from infra import image
 from nemesis.wan_plan import parse_pair_latencies
 from workloads.group import GroupOptions
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 
 @click.command()
@@ -87,7 +87,7 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
     if f["delivery_timeout"] <= 0:
         raise HarnessError("--delivery-timeout must be positive")
     delivery_ms = int(f["delivery_timeout"] * 1000)
-    workload = QueueOptions(
+    workload = ClientOptions(
         partitions=f["partitions"], replication=f["replication"], min_insync_replicas=f["min_insync"],
         unclean_leader_election=f["unclean"], acks=f["acks"], idempotence=f["idempotence"], retries=f["retries"],
         max_in_flight=f["max_in_flight"], delivery_timeout_ms=delivery_ms, request_timeout_ms=min(5000, delivery_ms),
@@ -99,7 +99,7 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         raise HarnessError("--auto-commit and --process-delay need --workload group")
     return RunOptions(
         topology=_topology(f),
-        workload=workload, workload_name=f["workload_name"], group=group, nemesis=f["nemesis"],
+        workload=workload, workload_name=f["workload_name"], workload_options=group, nemesis=f["nemesis"],
         nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
         kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),

@@ -14,7 +14,7 @@ from core.topology import resolve
 from harness.drill import DrillPlan, drill_options, write_figures
 from harness.runner import RunOptions, run_test
 from tests.cluster.conftest import labelled_leftovers
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 pytestmark = pytest.mark.cluster
 
@@ -31,7 +31,7 @@ def failures(outcome: Any) -> dict[str, Any]:
 def test_drill_on_active_active_clusters_fails_over_and_back_and_measures_rto_and_rpo(
         tmp_path: Path, node_image: str, docker_client: Any) -> None:
     plan = DrillPlan("dc1", steady_s=20, outage_s=30, after_s=25)
-    base = RunOptions(topology=resolve("active-active"), workload=QueueOptions(rate=40, concurrency=3),
+    base = RunOptions(topology=resolve("active-active"), workload=ClientOptions(rate=40, concurrency=3),
                       seed=1, image=node_image, results_root=tmp_path)
     outcome = run_test(drill_options(plan, base), say=lambda _: None)
     figures = write_figures(outcome.results)

@@ -118,7 +118,7 @@ def test_a_group_table_runs_the_group_workload_and_its_crashes_are_the_fault(tmp
     from harness.sweep import scenario_run_options
 
     options = scenario_run_options(s, True, tmp_path)
-    assert options.workload_name == "group" and options.group == s.control.group
+    assert options.workload_name == "group" and options.workload_options == s.control.group
 
 
 def test_only_a_group_scenario_may_go_without_a_timeline(tmp_path):

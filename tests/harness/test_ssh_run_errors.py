@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli.main import main
 from tests.harness.test_cli_errors import assert_one_line_error, harness
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 
@@ -100,5 +100,5 @@ def test_run_options_must_carry_the_files_topology(hosts: Path) -> None:
     with pytest.raises(HarnessError, match="with --ssh the topology is the one .*hosts.toml lists"):
         _validate(RunOptions(topology=default_topology(), ssh=hosts))
     _, targets = _validate(RunOptions(topology=load(hosts).topology, ssh=hosts, nemesis="kill",
-                                      workload=replace(QueueOptions(), replication=1, min_insync_replicas=1)))
+                                      workload=replace(ClientOptions(), replication=1, min_insync_replicas=1)))
     assert targets is not None and [t.node.name for t in targets.targets] == ["c1", "b1"]

@@ -7,7 +7,7 @@ import pytest
 from core.errors import HarnessError
 from harness import sweep
 from harness.sweep import Case, Trial
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 
 def trial(key, variant, run, valid, failures=(), first=None, gap=0.0):
@@ -39,7 +39,7 @@ def test_grid_mistakes_are_one_line(items, said):
 
 
 def test_a_combination_becomes_queue_options():
-    options = sweep.combination_options(QueueOptions(), (("acks", "1"), ("min.insync.replicas", "1"),
+    options = sweep.combination_options(ClientOptions(), (("acks", "1"), ("min.insync.replicas", "1"),
                                                          ("unclean", "true"), ("idempotence", "false")))
     assert (options.acks, options.min_insync_replicas, options.unclean_leader_election, options.idempotent) == (
         "1", 1, True, False)

@@ -18,13 +18,13 @@ from core.errors import HarnessError
 from infra.recorder import HistoryRecorder
 from tests.workloads.fakes import FakeGroupConsumer
 from workloads.group import GroupOptions, GroupWorkload, Member, churn_plan, commit_outcome
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 
 
 def setup(tmp_path: Path, script: list[Any], commit_errors: list[KafkaError | None] | None = None,
           **group: Any) -> tuple[GroupWorkload, HistoryRecorder, list[FakeGroupConsumer]]:
     history = HistoryRecorder(tmp_path / "history.jsonl")
-    workload = GroupWorkload(QueueOptions(), "fake:9092", history, "r", logging.getLogger("test"),
+    workload = GroupWorkload(ClientOptions(), "fake:9092", history, "r", logging.getLogger("test"),
                              GroupOptions(topic="t", **group))
     made: list[FakeGroupConsumer] = []
 

@@ -12,7 +12,8 @@ import orjson
 import checkers
 from infra.recorder import HistoryRecorder
 from workloads import queue
-from workloads.queue import QueueOptions, QueueWorkload
+from workloads.options import ClientOptions
+from workloads.queue import QueueWorkload
 
 
 class EmptyLogConsumer:
@@ -42,7 +43,7 @@ def test_a_drain_starts_at_the_log_start_so_deleted_records_do_not_stall_it(tmp_
     monkeypatch.setattr(queue, "Consumer", EmptyLogConsumer)
     path = tmp_path / "history.jsonl"
     with HistoryRecorder(path) as history:
-        workload = QueueWorkload(QueueOptions(partitions=2), "x:9092", history, "r", logging.getLogger("t"))
+        workload = QueueWorkload(ClientOptions(partitions=2), "x:9092", history, "r", logging.getLogger("t"))
         assert workload.drain(timeout=5.0) is True
     drains = [e for e in events(path) if e["f"] == "drain" and e["type"] != "invoke"]
     assert [(e["type"], e["value"]["high_watermark"]) for e in drains] == [("ok", 5), ("ok", 5)]
@@ -76,7 +77,7 @@ def test_pipelined_sends_are_invoked_in_the_order_the_producer_took_them(tmp_pat
     monkeypatch.setattr(queue, "Producer", OrderedProducer)
     path = tmp_path / "history.jsonl"
     with HistoryRecorder(path) as history:
-        workload = QueueWorkload(QueueOptions(partitions=1, concurrency=1, consumers=0, pipeline=4, rate=400),
+        workload = QueueWorkload(ClientOptions(partitions=1, concurrency=1, consumers=0, pipeline=4, rate=400),
                                  "x:9092", history, "r", logging.getLogger("t"))
         workload.start()
         threading.Event().wait(0.5)

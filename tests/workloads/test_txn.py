@@ -14,7 +14,7 @@ import checkers
 from core.errors import HarnessError
 from infra.recorder import HistoryRecorder
 from tests.workloads.fakes import Entry, FakeKafka, abortable, fatal, timeout
-from workloads.queue import QueueOptions
+from workloads.options import ClientOptions
 from workloads.txn import POLL, TxnOptions, TxnPlan, TxnWorkload, plan_txn, txn_invoke
 
 Setup = tuple[TxnWorkload, FakeKafka, HistoryRecorder]
@@ -24,7 +24,7 @@ def setup(tmp_path: Path, **txn: Any) -> Setup:
     kafka = FakeKafka()
     history = HistoryRecorder(tmp_path / "history.jsonl")
     options = TxnOptions(topic="t", txn_rate=1000.0, **txn)
-    workload = TxnWorkload(QueueOptions(concurrency=1, consumers=0), "fake:9092", history, "r",
+    workload = TxnWorkload(ClientOptions(concurrency=1, consumers=0), "fake:9092", history, "r",
                            logging.getLogger("test"), options)
     workload.producer_factory, workload.consumer_factory = kafka.producer, kafka.consumer
     return workload, kafka, history
@@ -191,7 +191,7 @@ def test_histories_it_records_against_a_correct_kafka_check_valid(tmp_path: Path
 
 def test_the_txn_workload_needs_acks_all(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="acks all"):
-        TxnWorkload(QueueOptions(acks="1"), "fake:9092", HistoryRecorder(tmp_path / "h.jsonl"), "r",
+        TxnWorkload(ClientOptions(acks="1"), "fake:9092", HistoryRecorder(tmp_path / "h.jsonl"), "r",
                     logging.getLogger("test"))
 
 
