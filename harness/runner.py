@@ -115,8 +115,8 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
 def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     """Every check on the user's options, before anything is created; the --ssh file is loaded here."""
     nemeses = registry.parse(options.nemesis)
-    for nemesis in nemeses + [registry.parse(name)[0] for _, name, _ in options.timeline]:
-        dc = getattr(nemesis, "dc", None)  # outage-<dc>, disaster-<dc>
+    for nemesis in nemeses + [step.nemesis for step in _timeline(options)]:
+        dc = nemesis.requires.dc  # outage-<dc>, disaster-<dc>
         if dc is not None and dc not in options.topology.dc_names():
             raise HarnessError(f"nemesis {nemesis.name}: no DC named {dc!r} in topology {options.topology.name!r}",
                                hint="DCs are " + ", ".join(options.topology.dc_names()))
@@ -135,6 +135,11 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     return nemeses, ssh
 
 
+def _timeline(options: RunOptions) -> list[Step]:
+    """A scenario's exact steps, each with its nemesis."""
+    return [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
+
+
 def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHTargets:
     """The --ssh file's machines. Nemeses that cannot act there are refused now, not mid-run; WAN shaping
     needs sch_netem on the machines, which only the run can find out (it fails with one line there)."""
@@ -144,7 +149,7 @@ def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHT
     if topology != loaded.topology or topology.nodes != loaded.topology.nodes:
         raise HarnessError(f"with --ssh the topology is the one {path} lists",
                            hint="build RunOptions with topology=ssh_targets.load(path).topology")
-    clocks = [n.name for n in nemeses if n.name.startswith("clock-")]
+    clocks = [n.name for n in nemeses if n.requires.clock_control]
     operated = [t.node.name for t in loaded.targets if t.service is not None]
     if clocks and operated:
         raise HarnessError(f"{clocks[0]} needs managed nodes, but the operator's commands run "
@@ -175,8 +180,8 @@ class _Run:
         with ExitStack() as stack:
             stack.enter_context(_terminate_as_interrupt())
             self.progress.phase("cluster up")
-            clock_control = any(name.startswith("clock-") for name in
-                                [n.name for n in self.nemeses] + [name for _, name, _ in options.timeline])
+            timeline = _timeline(options)
+            clock_control = any(n.requires.clock_control for n in self.nemeses + [s.nemesis for s in timeline])
             cluster = self._cluster(clock_control)
             stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
             t0 = time.monotonic()
@@ -225,7 +230,6 @@ class _Run:
                                        quorum_views=lambda: targets.quorum_views(ctx), views=views)
                 sampler.start()
                 stack.callback(sampler.stop)
-            timeline = [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
             schedule = NemesisSchedule(self.nemeses, ctx, self.history, options.nemesis_interval,
                                        self.progress.nemesis, timeline=timeline)
             stack.callback(schedule.final_heal)  # heals even if the run is interrupted

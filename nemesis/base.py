@@ -7,7 +7,7 @@ topology); it never touches Docker or SSH itself, so the same nemesis runs again
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,6 +35,17 @@ class Fault:
         return {"nemesis": self.nemesis, "targets": list(self.targets), **self.details}
 
 
+@dataclass(frozen=True)
+class Requirements:
+    """What a nemesis needs of the run, declared on the nemesis so the runner asks it instead of matching names."""
+
+    clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
+    dc: str | None = None  # the DC it is named after (outage-<dc>) must be in the topology
+
+
+NO_REQUIREMENTS = Requirements()
+
+
 @dataclass
 class NemesisContext:
     topology: Topology
@@ -49,6 +60,7 @@ class NemesisContext:
 class Nemesis(Protocol):
     name: str
     description: str
+    requires: Requirements
 
     def start(self, ctx: NemesisContext) -> Fault:
         """Apply the fault; raise on failure (the caller heals and records the error)."""
@@ -61,3 +73,12 @@ class Nemesis(Protocol):
     def heal_all(self, ctx: NemesisContext) -> None:
         """Undo anything this kind of nemesis may have done, idempotently (final heal, cleanup)."""
         ...
+
+
+@dataclass(frozen=True)
+class NamedFamily:
+    """Nemeses named after a parameter (`outage-<dc>`): `parse` returns the one a name means, or None."""
+
+    pattern: str  # as users see it in `harness nemeses`
+    description: str
+    parse: Callable[[str], Nemesis | None]

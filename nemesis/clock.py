@@ -7,9 +7,12 @@ Needs the cluster started with clock control (the runner does this when a clock 
 from __future__ import annotations
 
 from nemesis import targets
-from nemesis.base import Fault, NemesisContext
+from nemesis.base import Fault, NemesisContext, Requirements
 
 _BUMPS_S = (-86_400 * 2, -3_600, -60, 30, 300, 3_600, 86_400, 86_400 * 8)  # seconds to days, both ways
+
+
+CLOCK_CONTROL = Requirements(clock_control=True)  # each JVM runs under libfaketime
 
 
 def _offset(seconds: int) -> str:
@@ -19,6 +22,7 @@ def _offset(seconds: int) -> str:
 class ClockSkewNemesis:
     name = "clock-skew"
     description = "give every broker and controller its own fixed wall-clock offset (up to ±5 min)"
+    requires = CLOCK_CONTROL
 
     def start(self, ctx: NemesisContext) -> Fault:
         offsets = {n.name: ctx.rng.randint(-300, 300) for n in ctx.topology.nodes}
@@ -38,6 +42,7 @@ class ClockSkewNemesis:
 class ClockBumpNemesis:
     name = "clock-bump"
     description = "jump one random node's wall clock forward or back by seconds to days"
+    requires = CLOCK_CONTROL
 
     def start(self, ctx: NemesisContext) -> Fault:
         (victim,) = targets.random_node(ctx)
@@ -52,6 +57,7 @@ class ClockBumpNemesis:
 class ClockStrobeNemesis:
     name = "clock-strobe"
     description = "flip one random node's wall clock between now and a jump of minutes to a day, every second"
+    requires = CLOCK_CONTROL
 
     def start(self, ctx: NemesisContext) -> Fault:
         (victim,) = targets.random_node(ctx)
@@ -70,6 +76,7 @@ class ClockForwardNemesis:
 
     name = "clock-forward-brokers"
     description = "jump every broker's wall clock 8 days forward (past the default 7-day retention)"
+    requires = CLOCK_CONTROL
     seconds = 86_400 * 8
 
     def start(self, ctx: NemesisContext) -> Fault:

@@ -13,7 +13,7 @@ import ipaddress
 import re
 
 from core.errors import HarnessError
-from nemesis.base import Fault, NemesisContext
+from nemesis.base import Fault, NamedFamily, NemesisContext, Requirements
 from nemesis.grudge import isolate_dc
 from nemesis.partition import CHAIN, apply_grudge, heal_node
 
@@ -30,6 +30,7 @@ class DcOutage:
         self.dc = dc
         self.destroy = destroy
         self.name = f"{'disaster' if destroy else 'outage'}-{dc}"
+        self.requires = Requirements(dc=dc)
         lost = "; its brokers destroyed (disks wiped) and its MirrorMaker 2 stopped" if destroy else ""
         self.description = f"{dc} cut off from the other DCs and from every client{lost}"
 
@@ -89,3 +90,12 @@ def parse(name: str) -> DcOutage | None:
     """`outage-dc1` / `disaster-dc2` -> the nemesis for that DC; None for any other name."""
     match = NAME.match(name)
     return DcOutage(match.group(2), match.group(1) == "disaster") if match else None
+
+
+NEMESES: dict[str, type] = {}  # no fixed names: each is named after the DC it hits
+FAMILIES = (
+    NamedFamily("outage-<dc>", "a whole DC cut off from the other DCs and from the clients (a DR drill's outage)",
+                lambda name: parse(name) if name.startswith("outage-") else None),
+    NamedFamily("disaster-<dc>", "outage-<dc>, and the DC's brokers destroyed (disks wiped), MirrorMaker 2 stopped",
+                lambda name: parse(name) if name.startswith("disaster-") else None),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nemesis import targets
-from nemesis.base import Fault, NemesisContext
+from nemesis.base import NO_REQUIREMENTS, Fault, NemesisContext
 from nemesis.grudge import Grudge, bridge, components, halves, isolate_dc, isolate_one, majorities_ring, sever
 
 CHAIN = "HARNESS-PARTITION"
@@ -35,6 +35,8 @@ def heal_node(ctx: NemesisContext, node: str) -> None:
 
 
 class PartitionNemesis:
+    requires = NO_REQUIREMENTS
+
     def __init__(self, name: str, description: str,
                  choose: Callable[[NemesisContext], tuple[Grudge, dict[str, str]]]) -> None:
         self.name = name

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from core.waiting import wait_until
 from infra.kafka_node import KafkaNode as Node
 from nemesis import targets
-from nemesis.base import Fault, NemesisContext
+from nemesis.base import NO_REQUIREMENTS, Fault, NemesisContext
 
 Chooser = Callable[[NemesisContext], list[str]]
 
@@ -54,6 +54,8 @@ class ProcessNemesis:
     """Kill (SIGKILL), pause (SIGSTOP: a GC pause or a hung VM that comes back) or gracefully restart (SIGTERM,
     controlled shutdown, then start, as an operator does) the chosen nodes' JVMs."""
 
+    requires = NO_REQUIREMENTS
+
     def __init__(self, name: str, signal: Signal, choose: Chooser, about: str) -> None:
         self.name = name
         self.description = signal.description.format(about=about)
@@ -83,6 +85,8 @@ class DestroyNemesis:
     Controllers are spared on purpose: a KRaft voter that loses its metadata log is another failure (a static
     quorum can then lose committed metadata, KAFKA-14077), not the data-loss incident this one reproduces.
     """
+
+    requires = NO_REQUIREMENTS
 
     def __init__(self, name: str, choose: Chooser, about: str) -> None:
         self.name = name
@@ -117,6 +121,7 @@ class RollingRestartNemesis:
 
     name = "rolling-restart"
     description = "gracefully restart every broker one after another, as a config rollout does"
+    requires = NO_REQUIREMENTS
 
     def start(self, ctx: NemesisContext) -> Fault:
         order = [b.name for b in ctx.topology.brokers]

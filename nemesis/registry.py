@@ -1,26 +1,35 @@
 """Nemeses by name, as users pick them on the command line.
 
-Each fault-family module exposes NEMESES: {name: factory}; add a module to _MODULES to register its nemeses.
+Each fault-family module exposes NEMESES ({name: factory}) and may expose FAMILIES (NamedFamily: nemeses named
+after a parameter, such as `outage-<dc>`); add a module to _MODULES to register its nemeses.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from types import ModuleType
 
 from core.errors import HarnessError
-from nemesis import outage
-from nemesis.base import Nemesis
+from nemesis.base import NamedFamily, Nemesis
 
-_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan")
+_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan", "nemesis.outage")
 NONE = "none"
+
+
+def _modules() -> list[ModuleType]:
+    return [importlib.import_module(module) for module in _MODULES]
 
 
 def _factories() -> dict[str, Callable[[], Nemesis]]:
     factories: dict[str, Callable[[], Nemesis]] = {}
-    for module in _MODULES:
-        factories.update(importlib.import_module(module).NEMESES)
+    for module in _modules():
+        factories.update(module.NEMESES)
     return factories
+
+
+def _families() -> list[NamedFamily]:
+    return [family for module in _modules() for family in getattr(module, "FAMILIES", ())]
 
 
 def names() -> list[str]:
@@ -30,25 +39,23 @@ def names() -> list[str]:
 def describe() -> list[tuple[str, str]]:
     factories = _factories()
     return ([(NONE, "no faults: a baseline run")] + [(n, factories[n]().description) for n in sorted(factories)]
-            + [("outage-<dc>", "a whole DC cut off from the other DCs and from the clients (a DR drill's outage)"),
-               ("disaster-<dc>", "outage-<dc>, and the DC's brokers destroyed (disks wiped), MirrorMaker 2 stopped")])
+            + [(family.pattern, family.description) for family in _families()])
 
 
 def parse(spec: str) -> list[Nemesis]:
     """`partition-dc,kill` -> nemeses; `none` -> []; an unknown name is a user error."""
     factories = _factories()
+    families = _families()
     chosen: list[Nemesis] = []
     for raw in spec.split(","):
         name = raw.strip()
-        if name == NONE:
+        if name == NONE or any(n.name == name for n in chosen):
             continue
-        if any(n.name == name for n in chosen):
+        if name in factories:
+            chosen.append(factories[name]())
             continue
-        per_dc = outage.parse(name)  # outage-<dc>, disaster-<dc>: named after the DC they hit
-        if per_dc is not None:
-            chosen.append(per_dc)
-            continue
-        if name not in factories:
+        named = next((nemesis for family in families if (nemesis := family.parse(name)) is not None), None)
+        if named is None:
             raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
-        chosen.append(factories[name]())
+        chosen.append(named)
     return chosen

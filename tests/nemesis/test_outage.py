@@ -60,3 +60,21 @@ def test_per_dc_names_parse_and_are_listed():
 @pytest.mark.parametrize(("address", "expected"), [("172.30.9.14", "172.30.9.1"), ("10.0.3.200", "10.0.3.1")])
 def test_the_gateway_is_the_first_address_of_the_nodes_slash_24(address, expected):
     assert gateway(address) == expected
+
+
+def test_every_registered_nemesis_declares_what_it_requires() -> None:
+    # The runner asks `requires` (clock control, the DC it is named after), never the name.
+    from nemesis import registry
+    from nemesis.base import Requirements
+
+    chosen = registry.parse(",".join(n for n in registry.names() if n != "none") + ",outage-dc1,disaster-dc2")
+    assert all(isinstance(n.requires, Requirements) for n in chosen)
+    assert {n.name for n in chosen if n.requires.clock_control} == {
+        "clock-skew", "clock-bump", "clock-strobe", "clock-forward-brokers"}
+    assert {n.name: n.requires.dc for n in chosen if n.requires.dc} == {"outage-dc1": "dc1", "disaster-dc2": "dc2"}
+
+
+def test_the_outage_families_are_listed_by_the_registry() -> None:
+    from nemesis import registry
+
+    assert {"outage-<dc>", "disaster-<dc>"} <= {name for name, _ in registry.describe()}
