@@ -24,8 +24,9 @@ from harness.progress import Progress
 from harness.results import ResultsDir
 from infra import engine, image
 from infra.admin import Admin
+from infra.backend import ClusterBackend
 from infra.broker_views import BrokerViews
-from infra.cluster import JMX_PORT, Cluster, new_run_id
+from infra.cluster import Cluster, new_run_id
 from infra.host_processes import HostProcesses
 from infra.recorder import HistoryRecorder
 from infra.sampler import StateSampler
@@ -41,7 +42,6 @@ from workloads.options import ClientOptions
 from workloads.txn import TxnOptions
 
 if TYPE_CHECKING:
-    from infra.ssh_cluster import SSHCluster
     from infra.ssh_targets import SSHTargets
 
 
@@ -188,7 +188,7 @@ class _Run:
             say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
                 f"controllers in {len(options.topology.dcs)} DCs")
             cluster.start()
-            bootstraps = _bootstraps(options.topology, cluster)
+            bootstraps = cluster.bootstraps()
             admins = {name: Admin(bootstrap) for name, bootstrap in bootstraps.items()}
             for name, admin in admins.items():
                 try:
@@ -223,7 +223,7 @@ class _Run:
             sampler: StateSampler | None = None
             if len(admins) == 1:
                 views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
-                                    jmx_port=JMX_PORT if isinstance(cluster, Cluster) else None)
+                                    jmx_port=cluster.jmx_port)
                 views.start()
                 stack.callback(views.stop)
                 sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,
@@ -256,7 +256,7 @@ class _Run:
         return workload.checker, healthy and drained, schedule.errors
 
 
-    def _cluster(self, clock_control: bool) -> Cluster | SSHCluster:
+    def _cluster(self, clock_control: bool) -> ClusterBackend:
         if self.ssh is not None:
             from infra.ssh_cluster import SSHCluster
 
@@ -322,7 +322,7 @@ def _wait_mirrored(admins: dict[str, Admin], topic: str, say: Callable[[str], No
     say(f"MirrorMaker 2 replicating between {', '.join(admins)} after {time.monotonic() - t0:.1f} s more")
 
 
-def _node_report(cluster: Cluster | SSHCluster) -> str:
+def _node_report(cluster: ClusterBackend) -> str:
     """Each node's process state and its last error line: why a cluster never became healthy."""
     parts = []
     for name, node in cluster.nodes.items():
@@ -334,14 +334,6 @@ def _node_report(cluster: Cluster | SSHCluster) -> str:
             state, last = "unknown", str(error)
         parts.append(f"{name} {state}" + (f" [{last[:200]}]" if last else ""))
     return "; ".join(parts)
-
-
-def _bootstraps(topology: Topology, cluster: Cluster | SSHCluster) -> dict[str, str]:
-    """Bootstrap servers by cluster name: one stretched cluster, or one cluster per DC (active-active)."""
-    if topology.model != "active-active":
-        return {"main": cluster.bootstrap_servers}
-    assert isinstance(cluster, Cluster)
-    return {name: cluster.bootstrap_for(name) for name in topology.clusters}
 
 
 def _brokers_of(topology: Topology, name: str) -> tuple[Node, ...]:
@@ -357,10 +349,9 @@ def _wait_healed(admin: Admin, topic: str, replication: int, timeout: float, say
         return False
 
 
-def _teardown(cluster: Cluster | SSHCluster, results: ResultsDir, say: Callable[[str], None]) -> None:
+def _teardown(cluster: ClusterBackend, results: ResultsDir, say: Callable[[str], None]) -> None:
     with _shielded_from_interrupts():
-        say("collecting logs and " + ("removing the cluster" if isinstance(cluster, Cluster)
-                                      else "closing the SSH connections"))
+        say(f"collecting logs and {cluster.teardown_action}")
         cluster.collect_logs(results.logs)
         for problem in cluster.teardown():
             say(f"[red]teardown problem:[/red] {problem} (`harness clean` retries)")

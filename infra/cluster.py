@@ -43,6 +43,11 @@ def new_cluster_id() -> str:
 
 
 class Cluster:
+    """A cluster in containers of ours on a network of ours (a ClusterBackend)."""
+
+    jmx_port: int | None = JMX_PORT
+    teardown_action = "removing the cluster"
+
     def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
                  clock_control: bool = False):
         self.client = client
@@ -71,6 +76,9 @@ class Cluster:
     def bootstrap_for(self, cluster: str) -> str:
         """The brokers of one cluster of the topology ("main" when stretched, a DC name when active-active)."""
         return bootstrap_servers(self.topology, self.addresses, cluster)
+
+    def bootstraps(self) -> dict[str, str]:
+        return {name: self.bootstrap_for(name) for name in self.topology.clusters}
 
     def node(self, name: str) -> KafkaNode:
         return self.nodes[name]

@@ -37,7 +37,11 @@ class Closable(Protocol):
 
 
 class SSHCluster:
-    """`open_remotes` and `check` default to SSH and `ssh_targets.preflight`; unit tests pass fakes."""
+    """The operator's machines over SSH (a ClusterBackend); one stretched cluster. `open_remotes` and `check`
+    default to SSH and `ssh_targets.preflight`; unit tests pass fakes."""
+
+    jmx_port: int | None = None  # the machines' JMX is theirs to expose; the per-node views use metadata only
+    teardown_action = "closing the SSH connections"
 
     def __init__(self, targets: SSHTargets, run_id: str, say: Say = lambda _: None, clock_control: bool = False,
                  *, open_remotes: OpenRemotes | None = None, check: Preflight | None = None) -> None:
@@ -57,6 +61,9 @@ class SSHCluster:
     @property
     def bootstrap_servers(self) -> str:
         return self.targets.bootstrap_servers
+
+    def bootstraps(self) -> dict[str, str]:
+        return {cluster: self.bootstrap_servers for cluster in self.topology.clusters}
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 

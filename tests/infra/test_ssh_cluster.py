@@ -219,3 +219,16 @@ def test_properties_files_parse_as_java_reads_them_and_render_back_unchanged(tex
                                                                             expected: dict[str, str]) -> None:
     assert parse(text) == expected
     assert parse(render(parse(text))) == expected
+
+
+def test_both_backends_offer_what_the_runner_asks_of_a_cluster() -> None:
+    # The runner holds a ClusterBackend and never asks which one: both must carry every member of the protocol.
+    from infra.backend import ClusterBackend
+    from infra.cluster import Cluster
+
+    wanted = {name for name in vars(ClusterBackend) if not name.startswith("_")} | set(
+        ClusterBackend.__annotations__)
+    for backend in (Cluster, SSHCluster):
+        instance_attributes = {"topology", "nodes", "addresses"}  # set in __init__
+        missing = {name for name in wanted if not hasattr(backend, name)} - instance_attributes
+        assert not missing, f"{backend.__name__} lacks {sorted(missing)}"

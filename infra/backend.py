@@ -1,0 +1,34 @@
+"""What the runner needs of a cluster, whichever backend runs it: containers of ours (infra/cluster.py) or the
+operator's machines over SSH (infra/ssh_cluster.py). One protocol, so the runner never asks which one it has."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from core.topology import Topology
+from infra.kafka_node import KafkaNode
+
+
+class ClusterBackend(Protocol):
+    topology: Topology
+    nodes: Mapping[str, KafkaNode]  # by node name
+    addresses: Mapping[str, str]  # node name -> the address other nodes and clients use
+    jmx_port: int | None  # where each node's JVM answers JMX on its loopback; None: the per-node JMX views are off
+    teardown_action: str  # what teardown does, as the progress line says it
+
+    def start(self) -> None:
+        """Bring every node up; a partial start is rolled back before the error is raised."""
+        ...
+
+    def bootstraps(self) -> dict[str, str]:
+        """Bootstrap servers by Kafka cluster name (Topology.clusters)."""
+        ...
+
+    def collect_logs(self, destination: Path) -> None:
+        ...
+
+    def teardown(self) -> list[str]:
+        """Undo everything this run created; the problems met, empty if none (never raises)."""
+        ...
