@@ -11,11 +11,12 @@ it runs on normal end, on error and on Ctrl-C alike.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from core.clock import REAL_CLOCK, Clock
 from infra.recorder import HistoryRecorder
 from nemesis.base import Fault, Nemesis, NemesisContext
 
@@ -33,18 +34,20 @@ class Step:
 
 class NemesisSchedule:
     def __init__(self, nemeses: Sequence[Nemesis], ctx: NemesisContext, history: HistoryRecorder,
-                 interval: float, say: Any = lambda _: None, timeline: Sequence[Step] = ()) -> None:
+                 interval: float, say: Any = lambda _: None, timeline: Sequence[Step] = (),
+                 clock: Clock = REAL_CLOCK) -> None:
         self.timeline = sorted(timeline, key=lambda step: step.at)
         self.nemeses = list(nemeses) + [s.nemesis for s in self.timeline if s.nemesis not in nemeses]
         self.ctx = ctx
         self.history = history
         self.interval = interval
         self.say = say
+        self.clock = clock
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the schedule thread and final_heal never act at once
         self._active: dict[int, tuple[Nemesis, Fault]] = {}
         self._next_id = 0
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._healed = False
         self.errors: list[str] = []
 
@@ -55,40 +58,34 @@ class NemesisSchedule:
     def start(self) -> None:
         if not self.nemeses:
             return
-        target = self._run_timeline if self.timeline else self._run
-        self._thread = threading.Thread(target=target, name="nemesis", daemon=True)
-        self._thread.start()
-
-    def _run_timeline(self) -> None:
-        """Steps may overlap (kill the followers, then the leader while they are down): each has its own thread."""
-        started = time.monotonic()
-        threads = [threading.Thread(target=self._run_step, args=(started, step), name=f"nemesis-step-{i}",
-                                    daemon=True) for i, step in enumerate(self.timeline)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        if not self.timeline:
+            self._threads = [self.clock.spawn(self._run, "nemesis")]
+            return
+        # Steps may overlap (kill the followers, then the leader while they are down): each has its own thread.
+        started = self.clock.now()
+        self._threads = [self.clock.spawn(partial(self._run_step, started, step), f"nemesis-step-{i}")
+                         for i, step in enumerate(self.timeline)]
 
     def _run_step(self, started: float, step: Step) -> None:
-        if self._stop.wait(max(0.0, started + step.at - time.monotonic())):
+        if self.clock.wait(self._stop, started + step.at - self.clock.now()):
             return
         with self._lock:
             if self._stop.is_set():
                 return
             fault_id = self._start_fault(step.nemesis)
-        if fault_id is None or self._stop.wait(step.hold):
+        if fault_id is None or self.clock.wait(self._stop, step.hold):
             return
         with self._lock:
             self._stop_fault(fault_id)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self.clock.wait(self._stop, self.interval):
             nemesis = self.ctx.rng.choice(self.nemeses)
             with self._lock:
                 if self._stop.is_set():
                     return
                 self._start_fault(nemesis)
-            if self._stop.wait(self.interval):
+            if self.clock.wait(self._stop, self.interval):
                 return
             with self._lock:
                 self._stop_all_active()
@@ -141,8 +138,8 @@ class NemesisSchedule:
     def final_heal(self, timeout: float = 120.0) -> None:
         """Stop the schedule, undo the active fault, and heal everything every selected nemesis can do."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
         with self._lock:
             if self._healed:
                 return
