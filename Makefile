@@ -7,20 +7,21 @@ HARNESS := $(BIN)/harness
 PYTEST := $(BIN)/python -m pytest
 RUN_ARGS ?= --nemesis partition-dc
 
-.PHONY: run test test-unit test-cluster test-all deps system-deps docker image lint bench clean help
+.PHONY: run test test-unit test-cluster test-all deps system-deps docker image lint package-check bench clean help
 
 help:
 	@echo "make run        install what is missing, build the image, run the default multi-DC test"
 	@echo "make test       lint, unit tests, real-cluster tests (about 25 minutes)"
 	@echo "make test-unit  fast tests only, no Docker"
 	@echo "make test-all   everything, including the long real-cluster suites"
+	@echo "make package-check  build the wheel, install it in a fresh venv, run the harness from it"
 	@echo "make bench      benchmarks (cluster start-up, checker speed)"
 	@echo "make clean      remove containers and networks left by crashed runs"
 
 run: deps docker image
 	$(HARNESS) run $(RUN_ARGS)
 
-test: deps docker image lint
+test: deps docker image lint package-check
 	$(PYTEST) -q -m "not slow" tests
 
 test-unit: deps
@@ -31,6 +32,10 @@ test-cluster: deps docker image
 
 test-all: deps docker image lint
 	$(PYTEST) -q tests
+
+# The wheel, installed in a fresh venv (not editable), must carry everything the harness reads at run time.
+package-check: deps docker image
+	PYTHON=$(BIN)/python bash scripts/check-wheel.sh
 
 lint: deps
 	$(BIN)/ruff check core infra harness nemesis workloads checkers tests benchmarks

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ MIRROR_ID_BASE = 200
 MODES = ("kraft", "zookeeper")
 MODELS = ("stretch", "active-active")
 STRETCH_CLUSTER = "main"  # the name of the one cluster of a stretch topology
-PRESETS = Path(__file__).resolve().parent / "topologies"
+PRESETS = Path(str(files("core").joinpath("topologies")))  # package data: found in a wheel install too
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ConfigValue = str | int | float | bool
 

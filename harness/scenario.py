@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from core.topology import ConfigValue, Topology
 from workloads.group import GroupOptions
 from workloads.options import ClientOptions
 
-LIBRARY = Path(__file__).resolve().parent / "scenarios"
+LIBRARY = Path(str(files("harness").joinpath("scenarios")))  # package data: found in a wheel install too
 _WORKLOAD_KEYS = {f.name for f in dataclasses.fields(ClientOptions)} - {"extra_producer_config", "topic"}
 _GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "ready_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
