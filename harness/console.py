@@ -6,6 +6,8 @@ import time
 
 from rich.console import Console
 
+from harness.results import NO_FAULT_INJECTED
+
 _console = Console(stderr=True, highlight=False)
 _t0 = time.monotonic()
 
@@ -15,7 +17,8 @@ def say(message: str) -> None:
 
 
 def verdict_line(valid: bool | str, results_path: str) -> None:
-    word, colour = {True: ("VALID", "green"), False: ("INVALID", "red")}.get(valid, ("UNKNOWN", "yellow"))  # type: ignore[call-overload]
+    words = {True: ("VALID", "green"), False: ("INVALID", "red"), NO_FAULT_INJECTED: ("NO FAULT INJECTED", "yellow")}
+    word, colour = words.get(valid, ("UNKNOWN", "yellow"))  # type: ignore[call-overload]
     _console.print(f"[bold {colour}]verdict: {word}[/bold {colour}]  results: {results_path}")
 
 

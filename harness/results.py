@@ -9,6 +9,10 @@ from typing import Any
 
 import orjson
 
+# The run's verdict when faults were selected but none took effect: the history may be clean, yet it tested
+# nothing. Never VALID: `harness run` exits 2, JUnit shows an error, `harness runs` and the report say so.
+NO_FAULT_INJECTED = "no-fault-injected"
+
 
 class ResultsDir:
     def __init__(self, root: Path, test_name: str) -> None:

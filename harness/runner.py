@@ -21,7 +21,7 @@ from core.topology import Node, Topology
 from core.waiting import WaitTimeout, wait_until
 from harness import console
 from harness.progress import Progress
-from harness.results import ResultsDir
+from harness.results import NO_FAULT_INJECTED, ResultsDir
 from infra import engine, image
 from infra.admin import Admin
 from infra.backend import ClusterBackend
@@ -102,10 +102,10 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
             with HistoryRecorder(results.history) as history:
                 progress.attach(history)
                 run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say, ssh)
-                checker, complete, nemesis_errors = run.execute()
+                phases = run.execute()
             progress.phase("check")
         say("checking the history")
-        outcome = _check(results, checker, history.counts, complete, nemesis_errors)
+        outcome = _check(results, phases, history.counts)
         progress.summary(outcome.history_counts, outcome.result_json, outcome.results)
         return outcome
     finally:
@@ -159,6 +159,17 @@ def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHT
     return loaded
 
 
+@dataclass(frozen=True)
+class Phases:
+    """What the phases inside the history tell the check."""
+
+    checker: str
+    complete: bool  # healed with a full ISR, and every partition drained
+    nemesis_errors: list[str]
+    faults_selected: bool  # the run had nemeses to inject (not `none`, or a timeline)
+    faults_injected: int  # faults that started and hit a target
+
+
 @dataclass
 class _Run:
     """The phases inside the history: cluster up, faults with load, heal, drain. Cleanup nests in `stack`."""
@@ -175,7 +186,7 @@ class _Run:
     say: Callable[[str], None]
     ssh: SSHTargets | None = None  # the operator's machines instead of containers of ours
 
-    def execute(self) -> tuple[str, bool, list[str]]:
+    def execute(self) -> Phases:
         options, say = self.options, self.say
         with ExitStack() as stack:
             stack.enter_context(_terminate_as_interrupt())
@@ -253,7 +264,8 @@ class _Run:
             drained = workload.drain(options.drain_timeout, healed=healthy)
             if sampler is not None:
                 sampler.stop()
-        return workload.checker, healthy and drained, schedule.errors
+        return Phases(workload.checker, healthy and drained, schedule.errors, bool(schedule.nemeses),
+                      schedule.injected)
 
 
     def _cluster(self, clock_control: bool) -> ClusterBackend:
@@ -357,20 +369,25 @@ def _teardown(cluster: ClusterBackend, results: ResultsDir, say: Callable[[str],
             say(f"[red]teardown problem:[/red] {problem} (`harness clean` retries)")
 
 
-def _check(results: ResultsDir, checker: str, counts: dict[tuple[str, str], int], complete: bool,
-           nemesis_errors: list[str]) -> RunOutcome:
+def _check(results: ResultsDir, phases: Phases, counts: dict[tuple[str, str], int]) -> RunOutcome:
     import checkers
 
-    result = checkers.check_file(results.history, checker)
+    result = checkers.check_file(results.history, phases.checker)
     if results.cluster_state.exists():  # what each node believed: the split-brain checks
         from checkers.cluster import check_cluster_file, merge
 
         result = merge(result, check_cluster_file(results.cluster_state, results.history))
     data = checkers.result_to_json(result)
-    data["run"] = {"complete_drain": complete, "nemesis_errors": nemesis_errors}
+    data["run"] = {"complete_drain": phases.complete, "nemesis_errors": phases.nemesis_errors,
+                   "faults_selected": phases.faults_selected, "faults_injected": phases.faults_injected}
+    valid: bool | str = result.valid
+    if phases.faults_selected and phases.faults_injected == 0 and valid is True:
+        valid = data["valid"] = NO_FAULT_INJECTED  # a clean history under no fault proves nothing
     results.write_json("results.json", data)
     console.plain(checkers.render_text(result))
-    return RunOutcome(result.valid, results.path, data, counts)
+    if valid == NO_FAULT_INJECTED:
+        console.plain("no selected fault took effect (see nemesis errors in results.json): this run tested nothing")
+    return RunOutcome(valid, results.path, data, counts)
 
 
 def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id: str, image_tag: str) -> None:
@@ -396,7 +413,9 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "workload": {"name": options.workload_name, **options.workload.to_json()},
         "versions": {"harness": __version__, "confluent_kafka": confluent_kafka.version()[0],
                      "librdkafka": confluent_kafka.libversion()[0]},
-        "options": {k: str(v) for k, v in asdict(options).items() if k not in ("topology", "workload", "group")},
+        "workload_options": asdict(options.workload_options) if options.workload_options is not None else None,
+        "options": {k: str(v) for k, v in asdict(options).items()
+                    if k not in ("topology", "workload", "workload_options")},
     })
 
 

@@ -50,6 +50,7 @@ class NemesisSchedule:
         self._threads: list[threading.Thread] = []
         self._healed = False
         self.errors: list[str] = []
+        self.injected = 0  # faults that started and hit at least one target
 
     @property
     def active(self) -> list[Fault]:
@@ -104,6 +105,7 @@ class NemesisSchedule:
             self._heal(nemesis)
             return None
         self._active[fault_id] = (nemesis, fault)
+        self.injected += bool(fault.targets)
         self.history.record(PROCESS, "info", f, {**fault.to_json(), "fault": fault_id})
         self.say(f"nemesis: {nemesis.name} " + fault.summary())
         return fault_id

@@ -15,6 +15,7 @@ import orjson
 
 from harness.report.data import MAX_CITED_OPS, NOT_FAILURES, OUTCOMES, RunData, evidence_indexes
 from harness.report.plots import CLUSTER_STATE, LATENCY, THROUGHPUT
+from harness.results import NO_FAULT_INJECTED
 
 MAX_EVIDENCE_SHOWN = 100
 WHY_MISSING = {
@@ -56,6 +57,8 @@ def verdict_word(data: RunData) -> tuple[str, str]:
     valid = data.results.get("valid")
     if valid is True:
         return "VALID", "valid"
+    if valid == NO_FAULT_INJECTED:
+        return "NO FAULT INJECTED", "unknown"
     return ("INVALID", "invalid") if valid is False else ("UNKNOWN", "unknown")
 
 

@@ -14,6 +14,7 @@ import orjson
 
 from core.anomalies import family
 from harness.report.data import NOT_FAILURES, RunData, evidence_indexes
+from harness.results import NO_FAULT_INJECTED
 
 SUITE = "kafka-jepsen"
 MAX_EVIDENCE_IN_TEXT = 50
@@ -109,6 +110,9 @@ def _verdict_case(suite: ET.Element, classname: str, results: dict[str, Any]) ->
     if valid is False:
         broken = [k for k, v in (results.get("anomalies") or {}).items() if v and k not in NOT_FAILURES]
         ET.SubElement(case, "failure", message=f"invalid: {', '.join(broken) or 'see results.json'}", type="invalid")
+    elif valid == NO_FAULT_INJECTED:
+        ET.SubElement(case, "error", message="no selected fault took effect: the run tested nothing",
+                      type=NO_FAULT_INJECTED)
     elif valid is not True:
         ET.SubElement(case, "error", message="verdict unknown: the checker could not decide", type="unknown")
     if notes:

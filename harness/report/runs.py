@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from harness.results import NO_FAULT_INJECTED
+
 
 @dataclass(frozen=True)
 class PastRun:
@@ -37,7 +39,7 @@ def _summarise(path: Path) -> PastRun:
     if results.is_file():
         try:
             data = orjson.loads(results.read_bytes())
-            verdict = {True: "valid", False: "invalid"}.get(data.get("valid"), "unknown")
+            verdict = {True: "valid", False: "invalid", NO_FAULT_INJECTED: "no fault"}.get(data.get("valid"), "unknown")
             anomalies = tuple((str(name), len(evidence) if isinstance(evidence, list) else 1)
                               for name, evidence in (data.get("anomalies") or {}).items() if evidence)
         except (orjson.JSONDecodeError, AttributeError):
