@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 
 from core.topology import Topology
 from infra.kafka_node import KafkaNode
@@ -32,3 +32,24 @@ class ClusterBackend(Protocol):
     def teardown(self) -> list[str]:
         """Undo everything this run created; the problems met, empty if none (never raises)."""
         ...
+
+
+class StartedInWith:
+    """`with backend:` starts it and tears it down, also when the start itself fails half-way."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> list[str]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.teardown()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()

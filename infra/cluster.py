@@ -24,6 +24,7 @@ from typing import Any
 from core.errors import HarnessError
 from core.topology import Node, Topology
 from core.waiting import wait_until
+from infra.backend import StartedInWith
 from infra.control.docker import DockerRemote
 from infra.kafka_config import LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
 from infra.kafka_node import KafkaNode, NodeSetup
@@ -42,7 +43,7 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-class Cluster:
+class Cluster(StartedInWith):
     """A cluster in containers of ours on a network of ours (a ClusterBackend)."""
 
     jmx_port: int | None = JMX_PORT
@@ -93,17 +94,6 @@ class Cluster:
         return f"{self.run_id}-{node.name}"
 
     # ---- lifecycle -------------------------------------------------------------------------------------
-
-    def __enter__(self) -> Cluster:
-        try:
-            self.start()
-        except BaseException:
-            self.teardown()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.teardown()
 
     def start(self) -> None:
         self._create_network()

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from core.errors import HarnessError
 from core.topology import ConfigValue
+from infra.backend import StartedInWith
 from infra.cluster import new_cluster_id
 from infra.control.base import Remote, RemoteCommandError
 from infra.kafka_config import broker_properties, controller_properties, parse
@@ -36,7 +37,7 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
-class SSHCluster:
+class SSHCluster(StartedInWith):
     """The operator's machines over SSH (a ClusterBackend); one stretched cluster. `open_remotes` and `check`
     default to SSH and `ssh_targets.preflight`; unit tests pass fakes."""
 
@@ -66,17 +67,6 @@ class SSHCluster:
         return {cluster: self.bootstrap_servers for cluster in self.topology.clusters}
 
     # ---- lifecycle -------------------------------------------------------------------------------------
-
-    def __enter__(self) -> SSHCluster:
-        try:
-            self.start()
-        except BaseException:
-            self.teardown()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.teardown()
 
     def start(self) -> None:
         self.remotes = dict(self._open_remotes(self.targets))  # registered before any connects: teardown closes
