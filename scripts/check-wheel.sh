@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 # smuggle in files the package data does not name.
 mkdir "$work/src"
 while IFS= read -r -d '' file; do
-  [[ -e $file ]] && cp --parents "$file" "$work/src"
+  [[ -f $file && ! -L $file ]] && cp --parents "$file" "$work/src"
 done < <(git ls-files -z --cached --others --exclude-standard)
 "$python" -m pip wheel -q --no-deps -w "$work/dist" "$work/src"
 "$python" -m venv "$work/venv"
