@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import HarnessError
+from core.errors import HarnessError, unknown_name
 from core.topology import Node, Topology
 from core.waiting import WaitTimeout, wait_until
-from harness import console
+from harness import console, preflight
 from harness.progress import Progress
 from harness.results import ResultsDir
 from infra import engine, image
@@ -118,10 +118,10 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
         if dc is not None and dc not in options.topology.dc_names():
             raise HarnessError(f"nemesis {nemesis.name}: no DC named {dc!r} in topology {options.topology.name!r}",
                                hint="DCs are " + ", ".join(options.topology.dc_names()))
+    preflight.check(options, nemeses)  # numbers, names, versions, WAN pairs, nemeses that would inject nothing
     ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
     if options.workload_name not in workload_factories():
-        raise HarnessError(f"unknown workload {options.workload_name!r}",
-                           hint="known: " + ", ".join(sorted(workload_factories())))
+        raise unknown_name("workload", options.workload_name, sorted(workload_factories()))
     if options.topology.model == "active-active":
         if options.workload_name not in ("queue", "mirror"):
             raise HarnessError(f"the {options.workload_name} workload runs on one cluster; an active-active "

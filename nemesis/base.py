@@ -46,6 +46,35 @@ class NemesisContext:
     host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a topology must have for a nemesis to cut or hit anything at all. A run whose topology lacks it
+    would inject no fault and could come out VALID having tested nothing, so it is refused before it starts."""
+
+    dcs: int = 1
+    nodes: int = 1  # every node of the topology: brokers, controllers or ZooKeeper servers, mirrors
+    quorum: int = 1  # KRaft controllers or ZooKeeper servers
+    why: str = ""  # what the nemesis would do without them
+
+    def unmet(self, topology: Topology) -> str | None:
+        """None if `topology` has what is needed, else one sentence saying what it lacks."""
+        for count, have, what in ((self.dcs, len(topology.dcs), "DCs"), (self.nodes, len(topology.nodes), "nodes"),
+                                  (self.quorum, len(topology.quorum), "controllers (or ZooKeeper servers)")):
+            if have < count:
+                return f"needs at least {count} {what}, topology {topology.name!r} has {have}" + (
+                    f": {self.why}" if self.why else "")
+        return None
+
+
+NEEDS_NOTHING = Needs()
+
+
+class Requiring(Protocol):
+    """A nemesis that cannot act on every topology says what it needs (see Needs)."""
+
+    needs: Needs
+
+
 class Nemesis(Protocol):
     name: str
     description: str

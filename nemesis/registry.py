@@ -8,9 +8,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from core.errors import HarnessError
+from core.errors import HarnessError, unknown_name
+from core.topology import Topology
 from nemesis import outage
-from nemesis.base import Nemesis
+from nemesis.base import NEEDS_NOTHING, Nemesis
 
 _MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan")
 NONE = "none"
@@ -49,6 +50,16 @@ def parse(spec: str) -> list[Nemesis]:
             chosen.append(per_dc)
             continue
         if name not in factories:
-            raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
+            raise unknown_name("nemesis", name, names(), "`harness nemeses` lists them all with what they do")
         chosen.append(factories[name]())
     return chosen
+
+
+def refuse_unmet(nemeses: list[Nemesis], topology: Topology) -> None:
+    """Refuse, before anything starts, a nemesis the topology gives nothing to act on (Needs)."""
+    for nemesis in nemeses:
+        unmet = getattr(nemesis, "needs", NEEDS_NOTHING).unmet(topology)
+        if unmet is not None:
+            raise HarnessError(f"nemesis {nemesis.name} {unmet}, so the run would inject no fault",
+                               hint="pick a larger topology (--dcs, --brokers-per-dc, --controllers) or another "
+                                    "nemesis")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from core.errors import HarnessError
 from nemesis import netem, nfqueue
-from nemesis.base import Fault, NemesisContext
+from nemesis.base import Fault, Needs, NemesisContext
 from nemesis.wan_plan import DcPair, EgressTable, LinkShape, Overlay, WanSpec, dc_links, egress_tables
 
 MECHANISMS = ("netem", "nfqueue")
@@ -180,6 +180,8 @@ def _last_line(text: str) -> str:
 
 class DcShapingNemesis:
     """Shape every link between one random DC and the others (both directions), on top of the standing WAN."""
+
+    needs = Needs(dcs=2, why="with one DC there is no link between DCs to shape")
 
     def __init__(self, name: str, description: str, shape: LinkShape) -> None:
         self.name = name
