@@ -80,7 +80,8 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
 @click.option("--process-delay", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
               help="--workload group: seconds between poll() returning a record and the application finishing it.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
+@click.option("--test-name", help="Name of the results folder (default: <workload>-<nemeses>): a plain name "
+              "(letters, digits, . _ + -), not a path and not `latest`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
 @click.option("--quiet", is_flag=True, help="Only warnings, the findings and the verdict line.")
 def run(**flags: Any) -> int:
