@@ -199,3 +199,41 @@ def test_a_bad_compose_subnet_is_one_line_and_writes_nothing(empty: Path, subnet
 ])
 def test_unknown_names_suggest_the_nearest(empty: Path, args: list[str], fragment: str) -> None:
     assert_refused(empty, args, fragment)
+
+
+# ---- the same checks guard options built in code (sweeps, drills, tests), not only flags ------------------
+
+def _preflight(**changes: object) -> None:
+    from core.topology import default_topology
+    from harness import preflight
+    from harness.runner import RunOptions
+    from nemesis import registry
+
+    changes.setdefault("topology", default_topology())
+    options = RunOptions(**changes)  # type: ignore[arg-type]
+    preflight.check(options, registry.parse(options.nemesis))
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"time_limit": float("nan")}, "--time-limit (seconds) must be a finite number above 0 up to 86400, got nan"),
+    ({"nemesis_interval": float("inf")}, "--nemesis-interval (seconds) must be a finite number"),
+    ({"test_name": "../up"}, "test name '../up' is not a plain folder name"),
+    ({"nemesis": "none", "timeline": ((70.0, "kill", 5.0),)}, "timeline step kill starts at or after the end"),
+    ({"nemesis": "none", "timeline": ((10.0, "kill", float("nan")),)}, "timeline step kill: hold (seconds)"),
+    ({"wan_latency_ms": float("nan")}, "--wan-latency (ms) must be a finite number"),
+    ({"kafka_version": "4.1.0", "topology": None}, "ZooKeeper mode needs Kafka 3.x"),
+])
+def test_preflight_refuses_options_built_in_code(changes: dict[str, object], fragment: str) -> None:
+    from core.errors import HarnessError
+    from core.topology import uniform
+
+    if changes.get("topology", 0) is None:
+        changes["topology"] = uniform(3, 1, 3, mode="zookeeper")
+    with pytest.raises(HarnessError) as error:
+        _preflight(**changes)
+    assert fragment in str(error.value)
+
+
+def test_preflight_accepts_the_defaults_and_a_drill() -> None:
+    _preflight()
+    _preflight(nemesis="none", timeline=((20.0, "outage-dc1", 40.0),), time_limit=85.0)
