@@ -16,6 +16,7 @@ from typing import Any
 from checkers.groups import GroupTracker
 from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
+from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
 from checkers.txns import TxnTable
 from core.errors import HistoryError
 from core.faults import FaultTimeline
@@ -48,6 +49,7 @@ class Ingest:
         # (producer, pid) -> (seq, offset, invoke, ok, row) of each acknowledged send, seq = order the producer took it
         self.producer_sends: dict[tuple[Any, int], list[tuple[int, int, int, int, int]]] = {}
         self.records_read = 0
+        self._last_index = -1  # indexes increase line by line, from 0
         self._invokes: dict[str, Callable[[int, Any, Process, int], Any]] = {
             "send": self._send_invoked, "txn": self._txn_invoked, "commit": self._commit_invoked}
         self._completions: dict[str, Callable[[str, int, Any, Process, Pending, int], None]] = {
@@ -60,10 +62,21 @@ class Ingest:
 
     def feed(self, line: int, event: dict[str, Any]) -> None:
         index, time, process, type_, f = op_fields(line, event)
+        if index <= self._last_index:
+            if index < 0:
+                raise HistoryError(f"line {line}: index {index} is negative: indexes count ops from 0")
+            raise HistoryError(f"line {line}: index {index} " + (
+                "repeats the previous op's" if index == self._last_index else f"comes after index {self._last_index}")
+                + ": every op has its own index, increasing line by line")
+        self._last_index = index
         self.times.add(index, int(time))
         value = event.get("value")
         if process == NEMESIS:
-            self.faults.feed(index, int(time), type_, f, value, event.get("error"))
+            try:
+                self.faults.feed(index, int(time), type_, f, value, event.get("error"))
+            except TypeError:  # an unhashable fault id
+                raise HistoryError(f"line {line}: field `value.fault` of a nemesis op must be a string or a "
+                                   f"number, got {_fault_of(value)!r}") from None
             return
         try:
             if type_ == "invoke":
@@ -71,6 +84,8 @@ class Ingest:
                     raise HistoryError(f"line {line}: process {process!r} invoked {f} while its op "
                                        f"{self.pending[process][0]} was outstanding (one op at a time)")
                 handler = self._invokes.get(f)
+                if handler is None and f not in CLIENT_FS:
+                    raise HistoryError(f"line {line}: {unknown_f(f, process)}")
                 self.pending[process] = (index, f, value, handler(index, value, process, line) if handler else None)
                 return
             invoked = self.pending.pop(process, None)
@@ -82,8 +97,9 @@ class Ingest:
             if done is not None:
                 done(type_, index, value, process, invoked, line)
         except (KeyError, TypeError, AttributeError, IndexError) as error:
-            raise HistoryError(f"line {line}: malformed {f} {type_} value ({type(error).__name__}: {error})") \
-                from None
+            # Values are read unchecked (the fast path); only a failed read asks what the format says is wrong.
+            why = problem(f, type_, value) or f"malformed {f} {type_} value ({type(error).__name__}: {error})"
+            raise HistoryError(f"line {line}: {why}") from None
 
     def finish(self) -> None:
         """Ops still outstanding at the end are indeterminate, like info."""
@@ -289,10 +305,13 @@ class Ingest:
         sends = []
         cluster = value.get("cluster")
         for micro in value["ops"]:
-            if micro["f"] == "send":
+            micro_f = micro["f"]
+            if micro_f == "send":
                 row = self.log.sent(self._in(micro.get("cluster", cluster), micro["topic"]), micro["value"], index,
                                     node, line)
                 sends.append((row, *self._producer(micro, value.get("producer", process))))
+            elif micro_f not in TXN_MICRO_FS:  # a typo must not drop a send unnoticed
+                raise TypeError(f"micro-op f {micro_f!r}")
         return node, sends
 
     def _txn_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
@@ -348,3 +367,7 @@ class Ingest:
                            line: int) -> None:
         if type_ == "ok":
             self.mirror.drained(index, invoked[2], value)
+
+
+def _fault_of(value: Any) -> Any:
+    return value.get("fault") if isinstance(value, dict) else None

@@ -22,6 +22,7 @@ Presets: the TOML files in core/topologies/ are topologies by name (`resolve("st
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -211,6 +212,9 @@ def resolve(name_or_path: str | Path) -> Topology:
     if str(name_or_path) in presets():
         return load(PRESETS / f"{name_or_path}.toml")
     hint = "presets: " + ", ".join(presets()) + "; or a path to a TOML file"
+    close = difflib.get_close_matches(str(name_or_path), presets(), n=1)
+    if close:
+        hint = f"did you mean {close[0]}? " + hint
     if path.exists():
         raise HarnessError(f"topology {path} is not a file", hint=hint)
     if path.suffix == ".toml" or len(path.parts) > 1:
@@ -237,6 +241,11 @@ def load(path: str | Path) -> Topology:
                            hint="presets: " + ", ".join(presets())) from None
     except tomllib.TOMLDecodeError as error:
         raise HarnessError(f"topology file {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise HarnessError(f"topology file {path} is not text (not UTF-8): is it the right file?",
+                           hint="a topology is a TOML file, docs/topologies.md") from None
+    except OSError as error:
+        raise HarnessError(f"cannot read topology file {path}: {error.strerror or error}") from None
     return from_dict(raw, source=str(path))
 
 
@@ -402,3 +411,11 @@ def _config(value: Any, where: str) -> tuple[tuple[str, ConfigValue], ...]:
         if not isinstance(setting, str | int | float | bool):
             raise HarnessError(f"{where}: {key} must be a string, number or boolean")
     return tuple(sorted(value.items()))
+
+
+def check_kafka_release(topology: Topology, kafka_version: str) -> None:
+    """ZooKeeper mode was removed in Kafka 4.0 (KIP-833): refuse the pair before an image is built for it."""
+    major = kafka_version.split(".", 1)[0]
+    if topology.mode == "zookeeper" and major.isdigit() and int(major) >= 4:
+        raise HarnessError(f"ZooKeeper mode needs Kafka 3.x, not --kafka-version {kafka_version}",
+                           hint="Kafka 4 runs KRaft only: drop --mode zookeeper, or use e.g. --kafka-version 3.9.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from core.errors import HarnessError
@@ -24,3 +25,22 @@ def parse_percent(text: str) -> float:
     if not match or float(match.group(1)) > 100:
         raise HarnessError(f"{text!r} is not a percentage", hint="e.g. 0.1% or 5 (percent, 0 to 100)")
     return float(match.group(1))
+
+
+
+def out_of_bounds(number: float, low: float, high: float, low_inclusive: bool = False) -> str | None:
+    """What `number` fails to be, or None if it is a finite number in (low, high] (or [low, high]).
+
+    NaN compares false with everything, so `number <= 0` alone lets it through: finiteness is checked first."""
+    above = number >= low if low_inclusive else number > low
+    if math.isfinite(number) and above and number <= high:
+        return None
+    return f"must be a finite number {'from' if low_inclusive else 'above'} {low:g} up to {high:g}"
+
+
+def bounded(value: float, what: str, low: float, high: float, *, low_inclusive: bool = False) -> float:
+    """`value` as a float if it is within bounds (see out_of_bounds); else a HarnessError naming `what`."""
+    problem = out_of_bounds(float(value), low, high, low_inclusive)
+    if problem is not None:
+        raise HarnessError(f"{what} {problem}, got {value!r}")
+    return float(value)

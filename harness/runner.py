@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import HarnessError
 from core.topology import Node, Topology
 from core.waiting import WaitTimeout, wait_until
-from harness import console
+from harness import console, preflight
 from harness.progress import Progress
 from harness.results import NO_FAULT_INJECTED, ResultsDir
 from infra import engine, image
@@ -115,11 +115,7 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
 def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     """Every check on the user's options, before anything is created; the --ssh file is loaded here."""
     nemeses = registry.parse(options.nemesis)
-    for nemesis in nemeses + [step.nemesis for step in _timeline(options)]:
-        dc = nemesis.requires.dc  # outage-<dc>, disaster-<dc>
-        if dc is not None and dc not in options.topology.dc_names():
-            raise HarnessError(f"nemesis {nemesis.name}: no DC named {dc!r} in topology {options.topology.name!r}",
-                               hint="DCs are " + ", ".join(options.topology.dc_names()))
+    preflight.check(options, nemeses)  # numbers, names, versions, WAN pairs, nemeses that would inject nothing
     ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
     chosen = workloads.for_topology(options.workload_name, options.topology.model)
     if options.topology.model == "active-active" and options.ssh is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core import topology as topology_module
-from core.errors import HarnessError
+from core.errors import HarnessError, unknown_name
 from core.topology import ConfigValue, Topology
 from workloads.group import GroupOptions
 from workloads.options import ClientOptions
@@ -82,8 +82,10 @@ def find(name_or_path: str) -> Scenario:
     candidate = LIBRARY / f"{name_or_path}.toml"
     if candidate.exists():
         return load(candidate)
-    known = ", ".join(p.stem for p in sorted(LIBRARY.glob("*.toml")))
-    raise HarnessError(f"unknown scenario {name_or_path!r}", hint=f"known: {known}; or give a .toml path")
+    known = [p.stem for p in sorted(LIBRARY.glob("*.toml"))]
+    if path.suffix == ".toml":
+        raise HarnessError(f"scenario file {path} does not exist", hint="known scenarios: " + ", ".join(known))
+    raise unknown_name("scenario", name_or_path, known, "`harness scenarios` lists them; or give a .toml path")
 
 
 def load(path: Path) -> Scenario:
@@ -91,6 +93,10 @@ def load(path: Path) -> Scenario:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise HarnessError(f"scenario {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise HarnessError(f"scenario {path} is not text (not UTF-8)", hint="docs/scenarios.md") from None
+    except OSError as error:
+        raise HarnessError(f"cannot read scenario {path}: {error.strerror or error}") from None
     return parse(raw, str(path))
 
 

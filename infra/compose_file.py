@@ -27,6 +27,21 @@ def addresses_in(topology: Topology, subnet: ipaddress.IPv4Network) -> dict[str,
     return {node.name: str(hosts[10 + i]) for i, node in enumerate(topology.nodes)}
 
 
+def parse_subnet(subnet: str, topology: Topology) -> ipaddress.IPv4Network:
+    """--subnet as a network with room for every node (addresses from the 11th host on); one line if not."""
+    try:
+        network = ipaddress.IPv4Network(subnet)
+    except ValueError as error:  # AddressValueError, NetmaskValueError, host bits set
+        raise HarnessError(f"--subnet {subnet!r} is not an IPv4 network: {error}",
+                           hint="give a network address and prefix, e.g. 172.31.250.0/24") from None
+    needed = 10 + len(topology.nodes)
+    if network.num_addresses - 2 < needed:
+        raise HarnessError(f"--subnet {subnet} has room for {max(network.num_addresses - 2, 0)} hosts, the topology's "
+                           f"{len(topology.nodes)} nodes need {needed} (the first 10 stay free)",
+                           hint="use a /24, e.g. 172.31.250.0/24")
+    return network
+
+
 def write_project(directory: Path, topology: Topology, image: str, run_id: str,
                   subnet: str = "172.31.250.0/24") -> Path:
     if topology.mode != "kraft":
@@ -35,7 +50,7 @@ def write_project(directory: Path, topology: Topology, image: str, run_id: str,
     if topology.model != "stretch":
         raise HarnessError("harness compose writes one stretched cluster only",
                            hint="run active-active clusters with `harness up --topology active-active`")
-    network = ipaddress.IPv4Network(subnet)
+    network = parse_subnet(subnet, topology)
     addresses = addresses_in(topology, network)
     cluster_id = new_cluster_id()
     directory.mkdir(parents=True, exist_ok=True)

@@ -35,17 +35,6 @@ class Fault:
         return {"nemesis": self.nemesis, "targets": list(self.targets), **self.details}
 
 
-@dataclass(frozen=True)
-class Requirements:
-    """What a nemesis needs of the run, declared on the nemesis so the runner asks it instead of matching names."""
-
-    clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
-    dc: str | None = None  # the DC it is named after (outage-<dc>) must be in the topology
-
-
-NO_REQUIREMENTS = Requirements()
-
-
 @dataclass
 class NemesisContext:
     topology: Topology
@@ -55,6 +44,35 @@ class NemesisContext:
     bootstrap_servers: str = ""  # for nemeses that ask Kafka who leads what
     topic: str = ""  # the workload's test topic
     host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a nemesis needs of the run, declared on the nemesis so the runner asks it instead of matching names.
+
+    The topology counts are what it takes to cut or hit anything at all: a run whose topology lacks them would
+    inject no fault and could come out VALID having tested nothing, so it is refused before it starts."""
+
+    dcs: int = 1
+    nodes: int = 1  # every node of the topology: brokers, controllers or ZooKeeper servers, mirrors
+    quorum: int = 1  # KRaft controllers or ZooKeeper servers
+    why: str = ""  # what the nemesis would do without them
+    dc: str | None = None  # the DC it is named after (outage-<dc>) must be in the topology
+    clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
+
+    def unmet(self, topology: Topology) -> str | None:
+        """None if `topology` has what is needed, else one sentence saying what it lacks."""
+        if self.dc is not None and self.dc not in topology.dc_names():
+            return f"no DC named {self.dc!r} in topology {topology.name!r} (DCs are {', '.join(topology.dc_names())})"
+        for count, have, what in ((self.dcs, len(topology.dcs), "DCs"), (self.nodes, len(topology.nodes), "nodes"),
+                                  (self.quorum, len(topology.quorum), "controllers (or ZooKeeper servers)")):
+            if have < count:
+                return f"needs at least {count} {what}, topology {topology.name!r} has {have}" + (
+                    f": {self.why}" if self.why else "")
+        return None
+
+
+NO_REQUIREMENTS = Requirements()
 
 
 class Nemesis(Protocol):

@@ -74,8 +74,9 @@ def majorities_ring(nodes: Sequence[str], rng: random.Random) -> dict[str, froze
     """Each node sees a majority (itself and its nearest neighbours on a shuffled ring), but neighbours see
     different majorities: every node believes it is in the majority partition.
 
-    Visibility is a window of the same radius on both sides, so every cut link is cut both ways. With fewer
-    than 5 nodes every window covers the whole ring and nothing is cut.
+    Visibility is a window of the same radius on both sides, so every cut link is cut both ways. With 3 nodes
+    or fewer every window covers the whole ring and nothing is cut; with 4 each node loses only the node
+    opposite it (tests/nemesis/test_needs.py pins both).
     """
     ring = list(nodes)
     rng.shuffle(ring)

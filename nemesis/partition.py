@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nemesis import targets
-from nemesis.base import NO_REQUIREMENTS, Fault, NemesisContext
+from nemesis.base import NO_REQUIREMENTS, Fault, NemesisContext, Requirements
 from nemesis.grudge import Grudge, bridge, components, halves, isolate_dc, isolate_one, majorities_ring, sever
 
 CHAIN = "HARNESS-PARTITION"
@@ -35,13 +35,13 @@ def heal_node(ctx: NemesisContext, node: str) -> None:
 
 
 class PartitionNemesis:
-    requires = NO_REQUIREMENTS
-
     def __init__(self, name: str, description: str,
-                 choose: Callable[[NemesisContext], tuple[Grudge, dict[str, str]]]) -> None:
+                 choose: Callable[[NemesisContext], tuple[Grudge, dict[str, str]]],
+                 requires: Requirements = NO_REQUIREMENTS) -> None:
         self.name = name
         self.description = description
         self._choose = choose
+        self.requires = requires
 
     def start(self, ctx: NemesisContext) -> Fault:
         grudge, about = self._choose(ctx)
@@ -80,16 +80,18 @@ def _isolated_node(ctx: NemesisContext) -> tuple[Grudge, dict[str, str]]:
 def partition_dc() -> PartitionNemesis:
     return PartitionNemesis(
         "partition-dc", "cut one random DC (brokers and controllers) off from the other DCs, both directions",
-        _isolated_dc)
+        _isolated_dc, Requirements(dcs=2, why="with one DC there is no other DC to cut it off from"))
 
 
 def partition_node() -> PartitionNemesis:
-    return PartitionNemesis("partition-node", "cut one random node off from every other node", _isolated_node)
+    return PartitionNemesis("partition-node", "cut one random node off from every other node", _isolated_node,
+                            Requirements(nodes=2, why="a single node has no one to be cut off from"))
 
 
 def partition_halves() -> PartitionNemesis:
     return PartitionNemesis("partition-halves", "split all nodes into two random halves",
-                            lambda ctx: (halves(_all_nodes(ctx), ctx.rng), {}))
+                            lambda ctx: (halves(_all_nodes(ctx), ctx.rng), {}),
+                            Requirements(nodes=2, why="a single node cannot be split in two"))
 
 
 def _isolated_target(choose: Callable[[NemesisContext], list[str]]) -> Callable[
@@ -140,18 +142,20 @@ def partition_controller_quorum() -> PartitionNemesis:
     return PartitionNemesis(
         "partition-controller-quorum", "cut the active controller off from the rest of the metadata quorum only "
         "(KRaft: the other voters; ZooKeeper mode: the ZooKeeper servers) while the brokers still reach it",
-        _controller_from_quorum)
+        _controller_from_quorum, Requirements(quorum=2, why="a single controller has no quorum to be cut off from"))
 
 
 def partition_bridge() -> PartitionNemesis:
     return PartitionNemesis("bridge", "two halves that cannot talk, and one node that talks to both",
-                            lambda ctx: (bridge(_all_nodes(ctx), ctx.rng), {}))
+                            lambda ctx: (bridge(_all_nodes(ctx), ctx.rng), {}),
+                            Requirements(nodes=3, why="two halves and a bridge take three nodes; fewer cut nothing"))
 
 
 def partition_majorities_ring() -> PartitionNemesis:
     return PartitionNemesis(
         "partition-majorities-ring", "every node sees a majority, but each a different one",
-        lambda ctx: (majorities_ring(_all_nodes(ctx), ctx.rng), {}))
+        lambda ctx: (majorities_ring(_all_nodes(ctx), ctx.rng), {}),
+        Requirements(nodes=4, why="with 3 nodes or fewer every node sees all the others and nothing is cut"))
 
 
 NEMESES = {

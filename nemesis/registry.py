@@ -10,7 +10,8 @@ import importlib
 from collections.abc import Callable
 from types import ModuleType
 
-from core.errors import HarnessError
+from core.errors import HarnessError, unknown_name
+from core.topology import Topology
 from nemesis.base import NamedFamily, Nemesis
 
 _MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan", "nemesis.outage")
@@ -56,6 +57,16 @@ def parse(spec: str) -> list[Nemesis]:
             continue
         named = next((nemesis for family in families if (nemesis := family.parse(name)) is not None), None)
         if named is None:
-            raise HarnessError(f"unknown nemesis {name!r}", hint="known: " + ", ".join(names()))
+            raise unknown_name("nemesis", name, names(), "`harness nemeses` lists them all with what they do")
         chosen.append(named)
     return chosen
+
+
+def refuse_unmet(nemeses: list[Nemesis], topology: Topology) -> None:
+    """Refuse, before anything starts, a nemesis the topology gives nothing to act on (its Requirements)."""
+    for nemesis in nemeses:
+        unmet = nemesis.requires.unmet(topology)
+        if unmet is not None:
+            raise HarnessError(f"nemesis {nemesis.name} {unmet}, so the run would inject no fault",
+                               hint="pick a larger topology (--dcs, --brokers-per-dc, --controllers) or another "
+                                    "nemesis")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from core.errors import HarnessError
 from nemesis import netem, nfqueue
-from nemesis.base import NO_REQUIREMENTS, Fault, NemesisContext
+from nemesis.base import Fault, NemesisContext, Requirements
 from nemesis.wan_plan import DcPair, EgressTable, LinkShape, Overlay, WanSpec, dc_links, egress_tables
 
 MECHANISMS = ("netem", "nfqueue")
@@ -181,7 +181,7 @@ def _last_line(text: str) -> str:
 class DcShapingNemesis:
     """Shape every link between one random DC and the others (both directions), on top of the standing WAN."""
 
-    requires = NO_REQUIREMENTS
+    requires = Requirements(dcs=2, why="with one DC there is no link between DCs to shape")
 
     def __init__(self, name: str, description: str, shape: LinkShape) -> None:
         self.name = name

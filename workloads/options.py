@@ -4,6 +4,7 @@ workloads/registry.py."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +39,15 @@ class ClientOptions:
                                hint="use --no-idempotence with acks=1 or 0")
         if self.partitions < 1 or self.replication < 1:
             raise HarnessError("--partitions and --replication must be at least 1")
-        if self.rate <= 0 or self.concurrency < 1 or self.consumers < 0:
-            raise HarnessError("--rate must be positive, --concurrency at least 1, --consumers at least 0")
+        if not 0 < self.rate < math.inf or self.concurrency < 1 or self.consumers < 0:  # `not`: NaN fails too
+            raise HarnessError("--rate must be a positive number, --concurrency at least 1, --consumers at least 0")
+        if not 1 <= self.min_insync_replicas <= self.replication:
+            raise HarnessError(f"--min-insync {self.min_insync_replicas} must be from 1 to the replication factor "
+                               f"({self.replication})", hint="above it every acks=all send fails with "
+                               "NOT_ENOUGH_REPLICAS; Kafka's own minimum is 1")
+        if self.max_in_flight < 1:
+            raise HarnessError(f"--max-in-flight must be at least 1, got {self.max_in_flight}",
+                               hint="1 keeps sends in order without idempotence; 5 is the most idempotence allows")
         if self.pipeline < 1:
             raise HarnessError(f"pipeline must be at least 1, got {self.pipeline}")
         if self.replica_assignment and (len(self.replica_assignment) != self.partitions or any(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.errors import HarnessError
+from core.errors import HarnessError, unknown_name
 from infra.recorder import HistoryRecorder
 from workloads.base import Workload
 from workloads.options import ClientOptions
@@ -84,7 +84,7 @@ def names() -> list[str]:
 def spec(name: str) -> WorkloadSpec:
     specs = _specs()
     if name not in specs:
-        raise HarnessError(f"unknown workload {name!r}", hint="known: " + ", ".join(specs))
+        raise unknown_name("workload", name, list(specs))
     return specs[name]
 
 

@@ -9,21 +9,26 @@ import click
 
 from harness import console
 from harness.cli.options import resolve_topology
+from harness.cli.types import RATE, SECONDS
 from harness.drill import DrillPlan, drill_options, summary_lines, write_figures
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
 from workloads.options import ClientOptions
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  harness drill                                  active-active, dc1 cut off for 40 s
+  harness drill --disaster --outage 60           dc1's brokers destroyed
+  harness drill --topology stretch-3dc --fail dc2""")
 @click.option("--topology", "topology_file", default="active-active", show_default=True,
               help="A preset name (active-active, stretch-3dc, stretch-2dc, two-cities-three-dcs) or TOML file.")
 @click.option("--fail", "fail_dc", default="dc1", show_default=True, help="The DC that is lost.")
 @click.option("--disaster", is_flag=True, help="Destroy the DC's brokers (disks wiped), not only cut it off.")
-@click.option("--steady", default=20.0, show_default=True, help="Seconds of load before the failure.")
-@click.option("--outage", default=40.0, show_default=True, help="Seconds the DC stays lost.")
-@click.option("--after", default=25.0, show_default=True, help="Seconds of load after it returns.")
-@click.option("--rate", default=60.0, show_default=True, help="Sends per second in each cluster.")
+@click.option("--steady", type=SECONDS, default=20.0, show_default=True, help="Seconds of load before the failure.")
+@click.option("--outage", type=SECONDS, default=40.0, show_default=True, help="Seconds the DC stays lost.")
+@click.option("--after", type=SECONDS, default=25.0, show_default=True, help="Seconds of load after it returns.")
+@click.option("--rate", type=RATE, default=60.0, show_default=True, help="Sends per second in each cluster.")
 @click.option("--seed", type=int)
 @click.option("--kafka-version", default=None, help="Kafka release of the image (default: the harness's).")
 @click.option("--image", "image_tag", help="Use this local image instead of building one.")

@@ -14,6 +14,7 @@ from infra import engine, image
 @click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True)
 def image_command(kafka_version: str) -> None:
     """Build the offline Kafka node image if it is not cached; print its tag on stdout."""
+    image.check_version(kafka_version)  # before the engine: a malformed version is the user's to fix
     started = time.monotonic()
     tag = image.ensure_image(engine.connect(), kafka_version, console.say)
     console.say(f"image {tag} ready in {time.monotonic() - started:.1f} s")

@@ -32,6 +32,13 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMAND_MODULES)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, where click would cut it at "..." to fit one line."""
+        rows = [(name, command.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         module_name = COMMAND_MODULES.get(name)
         if module_name is None:
@@ -40,10 +47,35 @@ class LazyGroup(click.Group):
         return next(command for command in module.COMMANDS if command.name == name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EPILOG = """\b
+Examples:
+  harness run                              the default test: 3 DCs, partition-dc, 60 s
+  harness run --nemesis kill,partition-dc --time-limit 120 --seed 7
+  harness run --scenario zombie-leader     an incident scenario (`harness scenarios`)
+  harness check my-history.jsonl           check a history your own client recorded
+  harness report results/latest            report.html, plots and junit.xml of a run
+  harness runs                             past runs and their verdicts
+  harness up --dcs 2 --brokers-per-dc 2    a cluster left running (`harness down RUN_ID`)
+
+\b
+Exit codes:
+  0  valid: no anomaly that fails the verdict
+  1  anomalies found (the evidence is printed and in results.json)
+  2  could not test: bad input, no engine, interrupted, unreadable results;
+     always one line on stderr saying what and how to fix it
+
+\b
+Docs: README.md and docs/ in the kafka-jepsen source tree (history-format.md,
+topologies.md, scenarios.md, reports.md). `harness COMMAND --help` shows a
+command's flags and examples.
+"""
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(package_name="kafka-jepsen")
 def cli() -> None:
-    """Jepsen-style fault injection against real Apache Kafka clusters."""
+    """Jepsen-style fault injection against real Apache Kafka clusters: start a multi-DC cluster, run clients
+    while nemeses inject faults, record a history and check it for lost, duplicated or reordered writes."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     except (HarnessError, HistoryError) as error:  # a user's mistake or an unreadable input file: one line
         click.echo(f"harness: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    except click.exceptions.NoArgsIsHelpError as error:  # bare `harness`: the help, not an error
+        click.echo(error.ctx.get_help())
+        sys.exit(EXIT_VALID)
     except click.exceptions.Abort:
         click.echo("harness: interrupted", err=True)
         sys.exit(EXIT_ERROR)

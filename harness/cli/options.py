@@ -46,4 +46,29 @@ def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc:
         return loaded
     if dcs is None and brokers_per_dc is None and controllers is None and mode in (None, "kraft"):
         return topology.default_topology()
-    return topology.uniform(dcs or 3, brokers_per_dc or 1, controllers or 3, mode=mode or "kraft")
+    # `is None`, not `or`: --dcs 0 is a mistake to refuse, not a request for the default
+    return topology.uniform(3 if dcs is None else dcs, 1 if brokers_per_dc is None else brokers_per_dc,
+                            3 if controllers is None else controllers, mode=mode or "kraft")
+
+
+def resolve_cluster(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
+                    controllers: int | None, mode: str | None, kafka_version: str,
+                    image_tag: str | None) -> topology.Topology:
+    """The topology of `up` and `compose`, checked against the Kafka release it would be built from."""
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
+    image.check_version(kafka_version)
+    if image_tag is None:
+        topology.check_kafka_release(topo, kafka_version)
+    return topo
+
+
+def given_flags(ctx: click.Context, names: tuple[str, ...] | list[str]) -> list[str]:
+    """Which of these parameters the user set (command line or environment), as flags: `--acks`."""
+    given = []
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source not in (click.core.ParameterSource.DEFAULT,
+                                                 click.core.ParameterSource.DEFAULT_MAP):
+            param = next(p for p in ctx.command.params if p.name == name)
+            given.append(param.opts[0] if param.opts else name)
+    return given

@@ -13,7 +13,8 @@ from core import topology
 from core.errors import HarnessError
 from core.units import parse_duration_ms, parse_percent
 from harness import console
-from harness.cli.options import cluster_options, resolve_topology
+from harness.cli.options import cluster_options, given_flags, resolve_topology
+from harness.cli.types import RATE, SECONDS, SHORT_SECONDS, SHORT_SECONDS_OR_ZERO, count
 from harness.progress import Progress
 from harness.runner import RunOptions, run_test
 from infra import image
@@ -22,7 +23,18 @@ from workloads.group import GroupOptions
 from workloads.options import ClientOptions
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  harness run                                    3 DCs, partition-dc every 10 s for 60 s
+  harness run --nemesis kill,partition-dc --time-limit 120 --seed 7
+  harness run --nemesis partition-leader --acks 1 --no-idempotence
+  harness run --topology two-cities-three-dcs --wan-latency 20ms
+  harness run --workload txn --nemesis kill-leader
+  harness run --scenario zombie-leader --control  a scenario's safe variant
+  harness run --ssh hosts.toml --nemesis kill    your own machines over SSH
+
+\b
+Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
 @click.option("--scenario", help="Run an incident scenario by name (see `harness scenarios`) or TOML path; "
               "its topology, config, WAN and fault timeline replace the flags below.")
 @click.option("--control", is_flag=True, help="With --scenario: run its safe control variant.")
@@ -30,8 +42,10 @@ from workloads.options import ClientOptions
               help="What the clients do: queue (sends and polls), or another registered workload.")
 @click.option("--nemesis", default="partition-dc", show_default=True,
               help="Comma-separated nemeses (see `harness nemeses`), or `none`.")
-@click.option("--nemesis-interval", default=10.0, show_default=True, help="Seconds between fault and heal.")
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds of workload while faults run.")
+@click.option("--nemesis-interval", type=SECONDS, default=10.0, show_default=True,
+              help="Seconds between fault and heal (shorter than --time-limit).")
+@click.option("--time-limit", type=SECONDS, default=60.0, show_default=True,
+              help="Seconds of workload while faults run (at most a day).")
 @click.option("--seed", type=int, help="Seed for the fault schedule (same seed, same faults).")
 @cluster_options
 @click.option("--ssh", "ssh_file", type=click.Path(dir_okay=False),
@@ -45,27 +59,35 @@ from workloads.options import ClientOptions
 @click.option("--acks", type=click.Choice(["all", "1", "0"]), default="all", show_default=True)
 @click.option("--idempotence/--no-idempotence", default=None,
               help="Idempotent producer (default: on with --acks all, off otherwise).")
-@click.option("--retries", type=int, help="Producer retries (default: retry until the delivery timeout).")
-@click.option("--max-in-flight", default=5, show_default=True, help="max.in.flight.requests.per.connection")
-@click.option("--delivery-timeout", default=10.0, show_default=True, help="Seconds until a send gives up.")
-@click.option("--rate", default=100.0, show_default=True, help="Sends per second, all producers together.")
-@click.option("--concurrency", default=6, show_default=True,
+@click.option("--retries", type=count(0), help="Producer retries (default: retry until the delivery timeout).")
+@click.option("--max-in-flight", type=count(1, 1_000_000), default=5, show_default=True,
+              help="max.in.flight.requests.per.connection")
+@click.option("--delivery-timeout", type=SHORT_SECONDS, default=10.0, show_default=True,
+              help="Seconds until a send gives up.")
+@click.option("--rate", type=RATE, default=100.0, show_default=True, help="Sends per second, all producers together.")
+@click.option("--concurrency", type=count(1, 1000), default=6, show_default=True,
               help="Producer processes; producer k writes to partition k mod --partitions.")
-@click.option("--consumers", default=2, show_default=True, help="Consumer processes reading during the test.")
-@click.option("--partitions", default=3, show_default=True, help="Partitions of the test topic.")
-@click.option("--replication", default=3, show_default=True, help="Replication factor of the test topic.")
-@click.option("--min-insync", default=2, show_default=True, help="min.insync.replicas of the test topic.")
+@click.option("--consumers", type=count(0, 1000), default=2, show_default=True,
+              help="Consumer processes reading during the test.")
+@click.option("--partitions", type=count(1, 10_000), default=3, show_default=True, help="Partitions of the test topic.")
+@click.option("--replication", type=count(1, 100), default=3, show_default=True,
+              help="Replication factor of the test topic.")
+@click.option("--min-insync", type=count(1, 100), default=2, show_default=True,
+              help="min.insync.replicas of the test topic (1 to --replication).")
 @click.option("--unclean/--no-unclean", default=False, help="unclean.leader.election.enable on the test topic.")
 @click.option("--auto-commit", is_flag=True, help="--workload group: enable.auto.commit instead of committing "
               "what was processed.")
-@click.option("--process-delay", type=float, default=0.0, show_default=True,
+@click.option("--process-delay", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
               help="--workload group: seconds between poll() returning a record and the application finishing it.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--test-name", help="Name of the results folder (default: queue-<nemeses>).")
+@click.option("--test-name", help="Name of the results folder (default: <workload>-<nemeses>): a plain name "
+              "(letters, digits, . _ + -), not a path and not `latest`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checker's JSON result on stdout.")
 @click.option("--quiet", is_flag=True, help="Only warnings, the findings and the verdict line.")
 def run(**flags: Any) -> int:
     """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
+    if flags["scenario"]:
+        _refuse_what_the_scenario_fixes(click.get_current_context(), flags)
     options = options_from_flags(flags)
     outcome = run_test(options, progress=Progress(quiet=flags["quiet"]))
     if options.scenario is not None:
@@ -77,6 +99,20 @@ def run(**flags: Any) -> int:
         click.echo(orjson.dumps(outcome.result_json).decode())
     console.verdict_line(outcome.valid, str(outcome.results))
     return 0 if outcome.valid is True else 1 if outcome.valid is False else 2
+
+
+# What a user may still choose with --scenario: where results go, the seed, the Kafka build, the output.
+SCENARIO_LEAVES = frozenset({"scenario", "control", "seed", "results_dir", "test_name", "kafka_version", "image_tag",
+                             "as_json", "quiet"})
+
+
+def _refuse_what_the_scenario_fixes(ctx: click.Context, flags: dict[str, Any]) -> None:
+    """A flag the scenario would override is refused, not silently ignored: the run would not be what was asked."""
+    fixed = given_flags(ctx, [name for name in flags if name not in SCENARIO_LEAVES])
+    if fixed:
+        raise HarnessError(f"{', '.join(fixed)} cannot be combined with --scenario: the scenario fixes its "
+                           "topology, workload config, WAN and fault timeline",
+                           hint="drop the flag, or copy the scenario's TOML file, edit it and pass its path")
 
 
 def options_from_flags(f: dict[str, Any]) -> RunOptions:

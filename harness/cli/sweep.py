@@ -10,19 +10,26 @@ import click
 
 from core.errors import HarnessError
 from harness import console
-from harness.cli.options import resolve_topology
+from harness.cli.options import given_flags, resolve_topology
+from harness.cli.types import SECONDS, count
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  harness sweep --scenarios all --runs 3
+  harness sweep --scenarios zombie-leader,unclean-election --runs 5
+  harness sweep --grid acks=1,all min.insync.replicas=1,2 --nemesis partition-leader --runs 1""")
 @click.argument("axes", nargs=-1)
 @click.option("--scenarios", "names", help="`all` or comma-separated scenario names: run each unsafe and control.")
 @click.option("--grid", is_flag=True, help="Sweep a config grid instead: AXES are KEY=V1,V2 (acks, "
               "min.insync.replicas, unclean, idempotence, replication, max.in.flight, retries).")
 @click.option("--nemesis", default="partition-leader,kill-dc", show_default=True,
               help="With --grid: comma-separated nemeses; each combination runs under each one separately.")
-@click.option("--runs", default=3, show_default=True, help="Runs of each variant / combination.")
-@click.option("--time-limit", default=60.0, show_default=True, help="With --grid: seconds of workload per run.")
-@click.option("--nemesis-interval", default=15.0, show_default=True, help="With --grid: seconds between faults.")
+@click.option("--runs", type=count(1, 1000), default=3, show_default=True, help="Runs of each variant / combination.")
+@click.option("--time-limit", type=SECONDS, default=60.0, show_default=True,
+              help="With --grid: seconds of workload per run.")
+@click.option("--nemesis-interval", type=SECONDS, default=15.0, show_default=True,
+              help="With --grid: seconds between faults.")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Where the matrix and every run go (default: results/sweeps/<kind>-<timestamp>).")
 def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, runs: int, time_limit: float,
@@ -36,8 +43,11 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
                            hint="harness sweep --scenarios all --runs 3")
     if axes and not grid:
         raise HarnessError(f"unexpected argument {axes[0]!r}", hint="grid axes need --grid")
-    if runs < 1:
-        raise HarnessError("--runs must be at least 1")
+    if not grid:
+        fixed = given_flags(click.get_current_context(), ("nemesis", "time_limit", "nemesis_interval"))
+        if fixed:
+            raise HarnessError(f"{fixed[0]} applies to --grid only: each scenario fixes its own faults and duration",
+                               hint="drop it, or sweep a grid")
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     kind = "grid" if grid else "scenarios"
     root = Path(results_dir) if results_dir else Path("results") / "sweeps" / f"{kind}-{stamp}"
@@ -46,10 +56,13 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
         from nemesis import registry
 
         chosen = [n.strip() for n in nemesis.split(",") if n.strip()]
-        for name in chosen:
-            registry.parse(name)  # an unknown nemesis is refused before the first run
-        cases = sweeps.grid_cases(parsed, chosen, resolve_topology(None, None, None, None, None), root,
-                                  time_limit, nemesis_interval)
+        topology = resolve_topology(None, None, None, None, None)
+        for name in chosen:  # an unknown nemesis, or one with nothing to act on, is refused before the first run
+            registry.refuse_unmet(registry.parse(name), topology)
+        if nemesis_interval >= time_limit:
+            raise HarnessError(f"--nemesis-interval {nemesis_interval:g} s is not shorter than --time-limit "
+                               f"{time_limit:g} s: no run would inject a fault")
+        cases = sweeps.grid_cases(parsed, chosen, topology, root, time_limit, nemesis_interval)
         title = "Config-safety matrix"
         notes = [f"{runs} run(s) per cell, {time_limit:g} s of workload, a fault every {nemesis_interval:g} s; "
                  "other settings: harness defaults (RF 3, 3 DCs, one broker each)."]

@@ -5,20 +5,25 @@ from __future__ import annotations
 import click
 
 from harness import console
-from harness.cli.options import cluster_options, resolve_topology
+from harness.cli.options import cluster_options, resolve_cluster
 from infra import engine, image
 from infra.admin import Admin
 from infra.cluster import Cluster, new_run_id, remove_by_label
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  harness up                                 the default 3-DC cluster
+  harness up --dcs 2 --brokers-per-dc 2 --controllers 3
+  harness up --topology active-active        one cluster per DC, MirrorMaker 2 between
+  harness up --mode zookeeper                ZooKeeper instead of KRaft (Kafka 3.x)
+  harness down RUN_ID                        remove it again""")
 @cluster_options
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every broker registered.")
 def up(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None, controllers: int | None,
        mode: str | None, kafka_version: str, image_tag: str | None, wait: bool) -> None:
     """Start a cluster and leave it running; prints the run id and the bootstrap servers on stdout."""
-    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
-    image.check_version(kafka_version)
+    topo = resolve_cluster(topology_file, dcs, brokers_per_dc, controllers, mode, kafka_version, image_tag)
     client = engine.connect()
     tag = image_tag or image.ensure_image(client, kafka_version, console.say)
     cluster = Cluster(client, topo, tag, new_run_id(), console.say)
@@ -59,8 +64,7 @@ def compose_command(directory: str, topology_file: str | None, dcs: int | None, 
 
     from infra.compose_file import write_project
 
-    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
-    image.check_version(kafka_version)
+    topo = resolve_cluster(topology_file, dcs, brokers_per_dc, controllers, mode, kafka_version, image_tag)
     tag = image_tag or image.kafka_tag(kafka_version)
     run_id = new_run_id()
     path = write_project(Path(directory), topo, tag, run_id, subnet)

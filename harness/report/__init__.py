@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.report.data import RunData, load_run
+from harness.report.runs import results_problem
 
 REPORT = "report.html"
 JUNIT = "junit.xml"
@@ -23,6 +24,10 @@ def write_report(results_dir: Path) -> list[Path]:
     from harness.report.plots import write_plots
 
     data = load_run(results_dir)
+    problem = results_problem(results_dir)
+    if problem:  # a results.json that parses but is no checker result is as unreadable as one that does not
+        data.results = None
+        data.problems = [p for p in data.problems if not p.startswith("results.json")] + [problem]
     written = write_plots(data, results_dir)
     written.append(write_junit(data, results_dir / JUNIT))
     written.append(write_html(data, results_dir / REPORT))  # last: it embeds the plots and links the rest

@@ -53,7 +53,7 @@ def write_html(data: RunData, target: Path) -> Path:
 
 def verdict_word(data: RunData) -> tuple[str, str]:
     if data.results is None:
-        return "NOT CHECKED", "unchecked"
+        return ("NOT CHECKED", "unchecked") if "results.json" in data.missing else ("UNREADABLE", "unknown")
     valid = data.results.get("valid")
     if valid is True:
         return "VALID", "valid"
@@ -90,7 +90,8 @@ def _notices(data: RunData) -> str:
 
 def _anomalies(data: RunData) -> str:
     if data.results is None:
-        return "<h2 id=\"anomalies\">Anomalies</h2><p>Not checked (results.json is missing).</p>"
+        why = "is missing" if "results.json" in data.missing else "cannot be read"
+        return f"<h2 id=\"anomalies\">Anomalies</h2><p>Not checked (results.json {why}).</p>"
     found = {name: ev if isinstance(ev, list) else [ev]
              for name, ev in (data.results.get("anomalies") or {}).items() if ev}
     if not found:

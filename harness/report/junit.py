@@ -25,9 +25,13 @@ def write_junit(data: RunData, target: Path) -> Path:
     suite = ET.Element("testsuite", name=f"{SUITE}.{name}", time=f"{data.duration:.3f}")
     _properties(suite, data)
     classname = f"{SUITE}.{name}"
-    if data.results is None:
+    if data.results is None and "results.json" in data.missing:
         case = ET.SubElement(suite, "testcase", classname=classname, name="check", time="0")
         ET.SubElement(case, "skipped", message="results.json is missing: the history was not checked")
+    elif data.results is None:  # there, but unreadable: an error a CI system shows red, never a skip
+        case = ET.SubElement(suite, "testcase", classname=classname, name="verdict", time="0")
+        why = next((p for p in data.problems if "results.json" in p), "results.json cannot be read")
+        ET.SubElement(case, "error", message=f"verdict unknown: {why}", type="unreadable")
     else:
         anomalies = data.results.get("anomalies") or {}
         for kind in checked_properties(data):

@@ -196,3 +196,21 @@ def test_a_stretch_quorum_still_counts_every_dc_and_an_active_active_one_each_dc
     assert len(topology.from_dict(stretch).quorum) == 3
     with pytest.raises(HarnessError, match="DC 'a' has 2 controllers"):
         topology.from_dict({"model": "active-active", **stretch, "dc": [{**d, "mirrors": 1} for d in stretch["dc"]]})
+
+
+def test_zookeeper_mode_needs_kafka_3() -> None:
+    from core.topology import check_kafka_release
+
+    check_kafka_release(topology.uniform(3, 1, 3, mode="zookeeper"), "3.9.1")
+    check_kafka_release(topology.uniform(3, 1, 3), "4.1.0")
+    with pytest.raises(HarnessError, match="ZooKeeper mode needs Kafka 3.x, not --kafka-version 4.0.0"):
+        check_kafka_release(topology.uniform(3, 1, 3, mode="zookeeper"), "4.0.0")
+
+
+def test_a_topology_file_that_is_not_text_is_a_harness_error(tmp_path) -> None:
+    from core.topology import load
+
+    binary = tmp_path / "t.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(HarnessError, match="is not text"):
+        load(binary)

@@ -60,7 +60,7 @@ def test_what_cannot_work_on_the_machines_is_refused_up_front(hosts: Path, extra
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", NO_ENGINE["DOCKER_HOST"])
     with pytest.raises(SystemExit) as exited:  # in-process: the subprocess path is covered below
-        main(["run", "--ssh", str(hosts), *extra])
+        main(["run", "--ssh", str(hosts), "--nemesis", "kill", *extra])  # one DC: partition-dc would be refused
     lines = capsys.readouterr().err.strip().splitlines()
     assert (exited.value.code, len(lines)) == (2, 1), lines
     assert lines[0].startswith("harness: error: ") and fragment in lines[0], lines
@@ -77,7 +77,8 @@ def test_a_missing_or_broken_hosts_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_machine_ends_the_run_with_one_error_line_and_no_docker(hosts: Path, tmp_path: Path) -> None:
-    result = harness("run", "--ssh", str(hosts), "--replication", "1", "--min-insync", "1", "--quiet",
+    result = harness("run", "--ssh", str(hosts), "--nemesis", "kill", "--replication", "1", "--min-insync", "1",
+                     "--quiet",
                      "--results-dir", str(tmp_path / "results"), env=NO_ENGINE)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

@@ -98,11 +98,14 @@ def test_restart_stops_gracefully_then_starts():
     assert remotes[victim].commands == ["/opt/harness/kafka-node stop 300", "/opt/harness/kafka-node start"]
 
 
-def test_registry_rejects_unknown_names_with_the_known_ones():
+def test_registry_rejects_an_unknown_name_with_the_nearest_known_one_not_all_of_them():
     with pytest.raises(HarnessError) as error:
-        registry.parse("partition-dc,explode")
-    assert "unknown nemesis 'explode'" in str(error.value)
-    assert "partition-dc" in str(error.value)
+        registry.parse("kill,partiton-dc")
+    assert str(error.value) == ("unknown nemesis 'partiton-dc' (did you mean partition-dc? `harness nemeses` lists "
+                                "them all with what they do)")
+    with pytest.raises(HarnessError) as error:
+        registry.parse("partition-dc,explode")  # nothing close: where the list is, not the list
+    assert str(error.value) == "unknown nemesis 'explode' (`harness nemeses` lists them all with what they do)"
 
 
 def test_registry_none_means_no_faults_and_duplicates_collapse():
