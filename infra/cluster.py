@@ -40,7 +40,12 @@ def new_run_id() -> str:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A Kafka cluster id: a random UUID in URL-safe base64, never starting with '-' (as Kafka's own
+    Uuid.randomUuid ensures): `kafka-storage format -t -abc...` reads such an id as an option and fails."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class Cluster(StartedInWith):

@@ -218,3 +218,15 @@ def test_the_node_script_starts_mirror_maker_with_its_arguments_and_finds_it_by_
     finally:
         node_script(mirror_node_dir, "kill")
     assert node_script(mirror_node_dir, "status").stdout.strip() == "stopped"
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch) -> None:
+    # 1 in 64 random ids would: `kafka-storage format -t -Xyz...` then fails with "expected one argument"
+    # (seen in CI-like runs). The first draw here encodes to '-...'; the id must be the second.
+    import uuid
+
+    from infra import cluster as cluster_module
+
+    draws = iter([uuid.UUID(bytes=b"\xf8" + b"\x00" * 15), uuid.UUID(bytes=b"\x00" * 16)])
+    monkeypatch.setattr(cluster_module.uuid, "uuid4", lambda: next(draws))
+    assert cluster_module.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"
