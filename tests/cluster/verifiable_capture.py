@@ -39,6 +39,7 @@ CONSUMER_CONFIG = "fetch.min.bytes=4000\nfetch.max.wait.ms=700\n"
 
 @dataclass(frozen=True)
 class Capture:
+    run_id: str
     directory: Path
     producers: tuple[Path, ...]
     consumers: tuple[Path, ...]
@@ -139,7 +140,7 @@ def _record(directory: Path, run_id: str, bootstrap: str) -> Capture:
         files[name].write_bytes(tools.read(name))
     (directory / "end-offsets.txt").write_bytes(end)
     (directory / "fault.json").write_bytes(orjson.dumps(fault, option=orjson.OPT_INDENT_2) + b"\n")
-    return Capture(directory, (files["p1"], files["p2"]), (files["c1"],), files["drain"],
+    return Capture(run_id, directory, (files["p1"], files["p2"]), (files["c1"],), files["drain"],
                    directory / "end-offsets.txt", fault)
 
 
