@@ -88,7 +88,10 @@ def capture(directory: Path, image_tag: str) -> Capture:
     values = dict(line.split("=", 1) for line in up.stdout.splitlines() if "=" in line)
     run_id, bootstrap = values["run_id"], values["bootstrap_servers"]
     try:
-        return _record(directory, run_id, bootstrap)
+        try:
+            return _record(directory, run_id, bootstrap)
+        except Exception as error:
+            raise RuntimeError(f"{error}\n{_diagnosis(run_id)}") from error
     finally:
         subprocess.run(harness("down", run_id), capture_output=True, text=True, timeout=180)
 
@@ -142,6 +145,21 @@ def _record(directory: Path, run_id: str, bootstrap: str) -> Capture:
     (directory / "fault.json").write_bytes(orjson.dumps(fault, option=orjson.OPT_INDENT_2) + b"\n")
     return Capture(run_id, directory, (files["p1"], files["p2"]), (files["c1"],), files["drain"],
                    directory / "end-offsets.txt", fault)
+
+
+def _diagnosis(run_id: str) -> str:
+    """What each node's Kafka process and the tools were doing when the capture failed (before teardown)."""
+    client = engine.connect()
+    parts = []
+    for container in client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
+        node = Node(container)
+        try:
+            parts.append(f"--- {container.labels[NODE_LABEL]}: " + node.sh(
+                ". /opt/harness/node.env; /opt/harness/kafka-node status; tail -n 8 \"$LOG_DIR/server.log\"; "
+                "for f in /tmp/*.err; do [ -s \"$f\" ] && echo \"$f:\" && tail -n 5 \"$f\"; done; true"))
+        except Exception as error:  # noqa: BLE001 - a diagnosis never hides the failure it explains
+            parts.append(f"--- {container.labels[NODE_LABEL]}: no diagnosis ({error})")
+    return "\n".join(parts)
 
 
 def _now_ms(node: Node) -> int:

@@ -100,9 +100,17 @@ def _consumers(files: dict[str, Lines]) -> list[Lines]:
     return [files["c1"], files["drain"]]
 
 
+def _acks(lines: Lines) -> list[dict[str, Any]]:
+    """A producer's acknowledgements in the order it took the sends (value order)."""
+    return sorted((line for line in lines if line["name"] == "producer_send_success"),
+                  key=lambda line: int(line["value"].split(".")[1]))
+
+
 def drop_acknowledged_record(files: dict[str, Lines]) -> str:
-    """An acknowledged record no consumer ever reads: the log lost it below records that were read."""
-    value = next(line["value"] for line in files["p1"] if line["name"] == "producer_send_success")
+    """An acknowledged record no consumer ever reads: the log lost it below records that were read. It is the
+    first record of its partition, so no consumer read across the hole (that would be a skip as well)."""
+    acks = _acks(files["p1"]) + _acks(files["p2"])
+    value = min(acks, key=lambda line: line["offset"])["value"]
     for consumer in _consumers(files):
         consumer[:] = refresh_summaries([line for line in consumer
                                          if not (line["name"] == "record_data" and line["value"] == value)])
@@ -110,21 +118,24 @@ def drop_acknowledged_record(files: dict[str, Lines]) -> str:
 
 
 def duplicate_offset(files: dict[str, Lines]) -> tuple[str, int, int]:
-    """Two different values acknowledged at one offset (p2's first ack moved onto one of p1's)."""
-    first = {}
-    for line in files["p1"]:
-        if line["name"] == "producer_send_success":
-            first.setdefault(line["partition"], line)
-    target = next(line for line in files["p2"]
-                  if line["name"] == "producer_send_success" and line["partition"] in first)
-    target["offset"] = first[target["partition"]]["offset"]
-    return target["topic"], target["partition"], target["offset"]
+    """Two different values acknowledged at one offset: one of p2's acks moved onto the offset of one of p1's.
+    The ack chosen lands between its own neighbours in p2's order, so p2's order still holds."""
+    acks = _acks(files["p2"])
+    for moved in acks:
+        same = [a for a in acks if a["partition"] == moved["partition"]]
+        k = same.index(moved)
+        low = same[k - 1]["offset"] if k > 0 else -1
+        high = same[k + 1]["offset"] if k + 1 < len(same) else float("inf")
+        for target in _acks(files["p1"]):
+            if target["partition"] == moved["partition"] and low < target["offset"] < high:
+                moved["offset"] = target["offset"]
+                return moved["topic"], moved["partition"], moved["offset"]
+    raise AssertionError("no ack of p2 can take an offset of p1's without breaking p2's order")
 
 
 def reorder_pair(files: dict[str, Lines]) -> tuple[str, str]:
     """Two sends p1 took one after the other, stored in the opposite order (acks and every read agree)."""
-    acks = sorted((line for line in files["p1"] if line["name"] == "producer_send_success"),
-                  key=lambda line: int(line["value"].split(".")[1]))
+    acks = _acks(files["p1"])
     by_partition: dict[int, dict[str, Any]] = {}
     for line in acks:
         earlier = by_partition.get(line["partition"])
