@@ -44,3 +44,13 @@ def test_the_blocker_really_blocks() -> None:
     ran = harness_without_heavy("run", "--help")  # run drives confluent-kafka clients
     assert ran.returncode != 0
     assert "not importable in this test" in ran.stderr
+
+
+def test_import_needs_neither_docker_nor_confluent_kafka(tmp_path: Path) -> None:
+    from tests.harness.verifiable_output import FIXTURES
+
+    imported = harness_without_heavy("import", "verifiable", "--producer", str(FIXTURES / "p1.jsonl"),
+                                     "--producer", str(FIXTURES / "p2.jsonl"), "--consumer", str(FIXTURES / "c1.jsonl"),
+                                     "-o", str(tmp_path / "history.jsonl"))
+    assert imported.returncode == 0, imported.stderr
+    assert (tmp_path / "history.jsonl").stat().st_size > 0
