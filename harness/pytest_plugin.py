@@ -109,8 +109,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(HarnessError):
+        report.longrepr = _one_line(item, call.excinfo)  # the user's mistake: one line, as the CLI says it
     if call.when == "call" and report.failed:
         shown = [str(result) for result in item.stash.get(_checks, []) if not result.valid]
         if shown:
             report.sections.append(("harness check", "\n\n".join(shown)))
     return report
+
+
+def _one_line(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """`harness: error: ...`, and the line of the test module that led to it."""
+    in_test = [entry for entry in excinfo.traceback if Path(str(entry.path)) == item.path]
+    where = f" ({item.path.name}:{in_test[-1].lineno + 1})" if in_test else ""
+    return f"harness: error: {excinfo.value}{where}"

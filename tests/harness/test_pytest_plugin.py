@@ -96,3 +96,16 @@ def test_x(kafka_cluster):
 def test_the_marker_is_registered(tmp_path) -> None:
     ran = pytest_on(tmp_path, "def test_x():\n    pass\n", "--markers")
     assert "@pytest.mark.kafka_cluster(topology=..., dcs=..." in ran.stdout
+
+
+def test_a_harness_error_in_a_test_is_one_line_naming_the_tests_line(tmp_path) -> None:
+    ran = pytest_on(tmp_path, """
+from harness.api import check
+
+def test_x():
+    x = 1
+    check([], workload="qeue")
+""")
+    assert ran.returncode == 1
+    assert "harness: error: unknown workload 'qeue' (did you mean queue?) (test_user.py:6)" in ran.stdout
+    assert "Traceback" not in ran.stdout and "api.py" not in ran.stdout
