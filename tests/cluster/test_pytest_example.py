@@ -24,6 +24,7 @@ def test_the_example_passes_on_acks_all_and_fails_with_the_evidence_on_acks_1(tm
     assert "FAILED examples/pytest/test_zombie_leader.py::test_acks_1_keeps_every_acknowledged_write" in out
     assert "where False = CheckResult(verdict=False, failures=('lost-write'" in out
     section = out[out.index(" harness check "):]
+    print(section[:3000])  # with -s: what the user sees
     assert re.search(r"INVALID: lost-write ×\d+", section), section[:2000]
     assert re.search(r"value \d+ was acknowledged at acks1/\d offset \d+ \(send op \d+→\d+\) but no read ever saw it",
                      section), section[:2000]
