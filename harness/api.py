@@ -119,7 +119,8 @@ class RunResult(CheckResult):
     @property
     def run_facts(self) -> Mapping[str, Any]:
         """complete_drain, nemesis_errors, faults_selected, faults_injected."""
-        return self.json_data.get("run", {})
+        facts: Mapping[str, Any] = self.json_data.get("run", {})
+        return facts
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(verdict={self.verdict!r}, failures={self.failures!r}, "

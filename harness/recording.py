@@ -102,7 +102,7 @@ class Recorder:
         consumer = Consumer({"bootstrap.servers": servers, "group.id": f"harness-drain-{uuid.uuid4().hex[:8]}",
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
                              "enable.partition.eof": False})
-        client = f"drain-{topic}-{uuid.uuid4().hex[:4]}"
+        client = self.new_process()  # the drain's reader: a process of its own, like the workloads' final read
         try:
             count = partitions if partitions is not None else _partition_count(consumer, topic, deadline)
             high = high_watermarks(consumer, topic, count, deadline)
@@ -120,8 +120,7 @@ class Recorder:
                 for r in records:
                     read_up_to[r["partition"]] = max(read_up_to[r["partition"]], r["offset"] + 1)
             with self._lock:
-                process = self._current[client]
-                self._used.add(process)
+                process = int(self._current[client])
             return all([record_drain(self.history, process, {"topic": topic, "partition": p,
                                                              "high_watermark": high.get(p)}, read_up_to[p], healed)
                         for p in range(count)])

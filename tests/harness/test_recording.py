@@ -130,3 +130,64 @@ def test_drain_needs_servers(tmp_path) -> None:
     with Recorder(tmp_path / "h.jsonl") as history:
         with pytest.raises(HarnessError, match="drain needs the bootstrap servers"):
             history.drain("t")
+
+
+class FakeConsumer:
+    """A consumer of a topic whose partitions hold `logs[p]` (values by offset); `stuck` partitions never deliver."""
+
+    def __init__(self, logs, stuck=()):
+        self.logs, self.stuck, self.delivered = logs, set(stuck), False
+
+    def __call__(self, config):  # stands in for the Consumer class
+        assert config["enable.auto.commit"] is False and config["auto.offset.reset"] == "earliest"
+        return self
+
+    def list_topics(self, topic, timeout):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(topics={topic: SimpleNamespace(error=None, partitions=dict.fromkeys(self.logs))})
+
+    def get_watermark_offsets(self, tp, timeout, cached):
+        return 0, len(self.logs[tp.partition])
+
+    def assign(self, partitions):
+        self.assigned = [tp.partition for tp in partitions]
+
+    def consume(self, n, timeout):
+        if self.delivered:
+            return []
+        self.delivered = True
+        return [Msg(p, o, str(v).encode()) for p, log in self.logs.items() if p not in self.stuck
+                for o, v in enumerate(log)]
+
+    def close(self):
+        pass
+
+
+def drained(tmp_path, monkeypatch, consumer, healed=True, timeout=2.0):
+    import confluent_kafka
+
+    monkeypatch.setattr(confluent_kafka, "Consumer", consumer)
+    with Recorder(tmp_path / "h.jsonl", bootstrap_servers="127.0.0.1:1") as history:
+        complete = history.drain("t", timeout=timeout, healed=healed)
+    return complete, [e for e in events(tmp_path / "h.jsonl") if e["f"] == "drain" and e["type"] != "invoke"]
+
+
+def test_drain_reads_every_partition_to_its_high_watermark(tmp_path, monkeypatch) -> None:
+    complete, drains = drained(tmp_path, monkeypatch, FakeConsumer({0: [10, 11], 1: [20]}))
+    assert complete is True
+    assert [(d["type"], d["value"]) for d in drains] == [
+        ("ok", {"topic": "t", "partition": 0, "high_watermark": 2}),
+        ("ok", {"topic": "t", "partition": 1, "high_watermark": 1})]
+    kinds = [(e["type"], e["f"]) for e in events(tmp_path / "h.jsonl")]
+    assert kinds[:4] == [("invoke", "assign"), ("ok", "assign"), ("invoke", "poll"), ("ok", "poll")]
+    assert len({e["process"] for e in events(tmp_path / "h.jsonl")}) == 1
+
+
+def test_a_partition_not_read_to_its_end_or_an_unhealed_cluster_drains_as_info(tmp_path, monkeypatch) -> None:
+    complete, drains = drained(tmp_path, monkeypatch, FakeConsumer({0: [10], 1: [20]}, stuck={1}), timeout=1.5)
+    assert complete is False
+    assert [(d["type"], d.get("error")) for d in drains] == [
+        ("ok", None), ("info", "read up to offset 0 of 1 before the drain timed out")]
+    complete, drains = drained(tmp_path, monkeypatch, FakeConsumer({0: [10]}), healed=False)
+    assert complete is False and drains[0]["type"] == "info" and "ISR was not full" in drains[0]["error"]
