@@ -38,7 +38,7 @@ package-check: deps docker image
 	PYTHON=$(BIN)/python bash scripts/check-wheel.sh
 
 lint: deps
-	$(BIN)/ruff check core infra harness nemesis workloads checkers tests benchmarks
+	$(BIN)/ruff check core infra harness nemesis workloads checkers tests benchmarks examples
 	$(BIN)/mypy --strict core checkers
 
 bench: deps docker image

@@ -80,6 +80,7 @@ class RunOutcome:
     results: Path
     result_json: dict[str, Any]
     history_counts: dict[tuple[str, str], int]
+    check: Any = None  # the checkers.CheckResult behind result_json (harness.api renders its evidence)
 
 
 def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
@@ -383,7 +384,7 @@ def _check(results: ResultsDir, phases: Phases, counts: dict[tuple[str, str], in
     console.plain(checkers.render_text(result))
     if valid == NO_FAULT_INJECTED:
         console.plain("no selected fault took effect (see nemesis errors in results.json): this run tested nothing")
-    return RunOutcome(valid, results.path, data, counts)
+    return RunOutcome(valid, results.path, data, counts, result)
 
 
 def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id: str, image_tag: str) -> None:

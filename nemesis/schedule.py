@@ -35,7 +35,9 @@ class Step:
 class NemesisSchedule:
     def __init__(self, nemeses: Sequence[Nemesis], ctx: NemesisContext, history: HistoryRecorder,
                  interval: float, say: Any = lambda _: None, timeline: Sequence[Step] = (),
-                 clock: Clock = REAL_CLOCK) -> None:
+                 clock: Clock = REAL_CLOCK, first_fault: int = 0) -> None:
+        """`first_fault`: the first fault id, when several schedules write one history (each `with fault(...)` of
+        a user's test has its own) and their faults must not share ids."""
         self.timeline = sorted(timeline, key=lambda step: step.at)
         self.nemeses = list(nemeses) + [s.nemesis for s in self.timeline if s.nemesis not in nemeses]
         self.ctx = ctx
@@ -46,7 +48,7 @@ class NemesisSchedule:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the schedule thread and final_heal never act at once
         self._active: dict[int, tuple[Nemesis, Fault]] = {}
-        self._next_id = 0
+        self._next_id = first_fault
         self._threads: list[threading.Thread] = []
         self._healed = False
         self.errors: list[str] = []
@@ -66,6 +68,12 @@ class NemesisSchedule:
         started = self.clock.now()
         self._threads = [self.clock.spawn(partial(self._run_step, started, step), f"nemesis-step-{i}")
                          for i, step in enumerate(self.timeline)]
+
+    def inject(self, nemesis: Nemesis) -> int | None:
+        """Start one fault now, from the caller's thread (a user's `with fault(...)` block), recorded and healed
+        like a scheduled one; its id, or None if it could not be applied (then `errors` says why)."""
+        with self._lock:
+            return self._start_fault(nemesis)
 
     def _run_step(self, started: float, step: Step) -> None:
         if self.clock.wait(self._stop, started + step.at - self.clock.now()):

@@ -6,18 +6,12 @@ Exit 0 valid, 1 anomalies found, 2 could not check (unreadable or invalid input,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import orjson
 
 import checkers
-from core.errors import HarnessError
-from harness import console
+from harness import api, console
 from harness.cli.types import SHORT_SECONDS_OR_ZERO
-
-EXIT_FOR_VERDICT = {True: 0, False: 1}
-EXIT_UNKNOWN = 2
 
 
 @click.command(epilog="""\b
@@ -38,20 +32,11 @@ unreadable or breaks the format: one line naming the line number).""")
                    "split brain; used when cluster-state.jsonl is next to the history.")
 def check(history: str, as_json: bool, workload: str, grace: float) -> int:
     """Check a history.jsonl for anomalies (docs/history-format.md)."""
-    try:
-        result = checkers.check_file(history, workload)
-        state = Path(history).with_name("cluster-state.jsonl")
-        if state.exists():
-            from checkers.cluster import check_cluster_file, merge
-
-            result = merge(result, check_cluster_file(state, history, grace_s=grace))
-    except checkers.HistoryError as error:
-        message = str(error)  # "line N: ..." gains the file's name; other files' errors carry theirs
-        raise HarnessError(f"{history}: {message}" if message.startswith("line ") else message) from None
+    result = api.check(history, workload, grace)
     if as_json:
-        click.echo(orjson.dumps(checkers.result_to_json(result), option=orjson.OPT_INDENT_2).decode())
-    console.plain(checkers.render_text(result))
-    return EXIT_FOR_VERDICT.get(result.valid, EXIT_UNKNOWN)  # type: ignore[call-overload]
+        click.echo(orjson.dumps(result.json, option=orjson.OPT_INDENT_2).decode())
+    console.plain(str(result))
+    return result.exit_code
 
 
 COMMANDS = [check]

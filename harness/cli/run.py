@@ -12,11 +12,10 @@ import orjson
 from core import topology
 from core.errors import HarnessError
 from core.units import parse_duration_ms, parse_percent
-from harness import console
+from harness import api, console
 from harness.cli.options import cluster_options, given_flags, resolve_topology
 from harness.cli.types import RATE, SECONDS, SHORT_SECONDS, SHORT_SECONDS_OR_ZERO, count
-from harness.progress import Progress
-from harness.runner import RunOptions, run_test
+from harness.runner import RunOptions
 from infra import image
 from nemesis.wan_plan import parse_pair_latencies
 from workloads.group import GroupOptions
@@ -88,17 +87,16 @@ def run(**flags: Any) -> int:
     """Run a workload against a fresh multi-DC cluster while nemeses inject faults, then check the history."""
     if flags["scenario"]:
         _refuse_what_the_scenario_fixes(click.get_current_context(), flags)
-    options = options_from_flags(flags)
-    outcome = run_test(options, progress=Progress(quiet=flags["quiet"]))
-    if options.scenario is not None:
+    result = api.run_from_flags(flags)
+    if result.options.scenario is not None:
         from harness.scenario_summary import summarize
 
-        for line in summarize(options.scenario, outcome.result_json, outcome.results / "history.jsonl"):
+        for line in summarize(result.options.scenario, result.json, result.results_dir / "history.jsonl"):
             console.plain(line)
     if flags["as_json"]:
-        click.echo(orjson.dumps(outcome.result_json).decode())
-    console.verdict_line(outcome.valid, str(outcome.results))
-    return 0 if outcome.valid is True else 1 if outcome.valid is False else 2
+        click.echo(orjson.dumps(result.json).decode())
+    console.verdict_line(result.verdict, str(result.results_dir))
+    return result.exit_code
 
 
 # What a user may still choose with --scenario: where results go, the seed, the Kafka build, the output.

@@ -100,3 +100,26 @@ def test_a_fault_that_cannot_start_is_recorded_as_info_and_healed(tmp_path):
     assert recorded[1]["type"] == "info" and recorded[1]["error"] == "no leader right now"
     assert schedule.errors == ["start-kill-leader: no leader right now"]
     assert ("heal_all", "kill-leader", 0) in log
+
+
+def test_inject_starts_one_fault_now_with_ids_from_first_fault_and_final_heal_ends_it(tmp_path):
+    log, clock = [], ManualClock()
+    a = Recording("a", log, clock)
+    with HistoryRecorder(tmp_path / "h.jsonl") as history:
+        schedule = NemesisSchedule([a], ctx(), history, interval=1.0, clock=clock, first_fault=7)
+        assert schedule.inject(a) == 7
+        assert [f.nemesis for f in schedule.active] == ["a"] and schedule.injected == 1
+        schedule.final_heal()
+    assert [k for k, _, _ in log] == ["start", "stop", "heal_all"]
+    assert [(e["f"], e["value"].get("fault")) for e in events(tmp_path / "h.jsonl")][:4] == [
+        ("start-a", 7), ("start-a", 7), ("stop-a", 7), ("stop-a", 7)]
+
+
+def test_inject_of_a_fault_that_fails_records_the_error_and_heals(tmp_path):
+    log, clock = [], ManualClock()
+    broken = Recording("broken", log, clock, fail=True)
+    with HistoryRecorder(tmp_path / "h.jsonl") as history:
+        schedule = NemesisSchedule([broken], ctx(), history, interval=1.0, clock=clock)
+        assert schedule.inject(broken) is None
+    assert schedule.errors == ["start-broken: no leader right now"] and schedule.active == []
+    assert [k for k, _, _ in log] == ["start", "heal_all"]
