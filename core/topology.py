@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import kafka_versions
 from core.errors import HarnessError
 from core.units import parse_duration_ms
 
@@ -371,7 +372,7 @@ def _reject_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
 def _mode(value: Any, where: str) -> str:
     if value not in MODES:
         raise HarnessError(f"{where} must be one of {', '.join(MODES)}, got {value!r}",
-                           hint="zookeeper needs Kafka < 4.0 (the default 3.9.1 has it)")
+                           hint=f"zookeeper needs Kafka < 4.0 (--kafka-version {kafka_versions.ZOOKEEPER_RELEASE})")
     return str(value)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from core import kafka_versions
 from core.anomalies import CATALOG, fails, harmed
 from core.errors import HarnessError
 from core.topology import Topology
@@ -97,6 +98,7 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
         group=variant.group, nemesis="none",
         timeline=tuple((step.at, step.nemesis, step.hold) for step in scenario.timeline),
         time_limit=scenario.time_limit, seed=seed, results_root=results_root,
+        kafka_version=scenario.kafka_version or kafka_versions.DEFAULT,
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",
         wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
         wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),

@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from core import topology
+from core import kafka_versions, topology
 from core.errors import HarnessError
-from infra import image
 
 F = Callable[..., Any]
 
@@ -24,13 +23,23 @@ def cluster_options(command: F) -> F:
         click.option("--controllers", type=int, help="KRaft controllers in total, spread over the DCs (default 3)."),
         click.option("--mode", type=click.Choice(topology.MODES), help="kraft (default), or zookeeper: ZooKeeper "
                      "servers in place of the controllers, the controller elected through ZooKeeper (Kafka < 4)."),
-        click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True,
-                     help="Kafka release whose jars the image is built from (Maven Central)."),
+        click.option("--kafka-version", metavar="X.Y.Z",
+                     help=f"Kafka release whose jars the image is built from (Maven Central; default "
+                     f"{kafka_versions.DEFAULT}, a ZooKeeper scenario's own 3.9.x). ZooKeeper mode needs 3.x."),
         click.option("--image", "image_tag", help="Use this local image instead of building one "
                      "(e.g. apache/kafka:3.9.1 loaded into your engine)."),
     ]):
         command = option(command)
     return command
+
+
+def cluster_version(kafka_version: str | None, topo: topology.Topology, given: str | None) -> str:
+    """The release the image is built from: the flag's or the default, checked against the topology's mode.
+    `given`: the user's own image or machines; the runner checks an image of ours by its label when it is used."""
+    version = kafka_versions.check(kafka_version or kafka_versions.DEFAULT)
+    if given is None:
+        kafka_versions.check_mode(version, topo.mode)
+    return version
 
 
 def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
