@@ -39,6 +39,8 @@ def assert_one_line_error(result, fragment):
     (["up", "--mode", "zookeeper", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
     (["compose", "/tmp/unused", "--mode", "zookeeper"], "has no ZooKeeper mode"),
     (["run", "--scenario", "dual-controller-zk", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
+    (["sweep", "--scenarios", "all", "--kafka-versions", "3.9.1,4.0"], "--kafka-versions '4.0' is not a release"),
+    (["sweep", "--scenarios", "all", "--kafka-versions", "4.0.0,4.0.0"], "4.0.0 given twice"),
 ])
 def test_bad_flags(args, fragment):
     # No engine is reachable, so any of these reaching Docker would fail differently: the check comes first.
