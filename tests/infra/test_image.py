@@ -50,3 +50,4 @@ def test_another_failure_says_its_first_error_line_or_its_last_line():
         "Network is unreachable"
     assert image.failure_line("E: Unable to locate package foo\n\n") == "E: Unable to locate package foo"
     assert image.failure_line("") == "no output"
+
