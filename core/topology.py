@@ -30,6 +30,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from core import kafka_versions
 from core.errors import HarnessError
 from core.units import parse_duration_ms
 
@@ -381,7 +382,7 @@ def _reject_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
 def _mode(value: Any, where: str) -> str:
     if value not in MODES:
         raise HarnessError(f"{where} must be one of {', '.join(MODES)}, got {value!r}",
-                           hint="zookeeper needs Kafka < 4.0 (the default 3.9.1 has it)")
+                           hint=f"zookeeper needs Kafka < 4.0 (--kafka-version {kafka_versions.ZOOKEEPER_RELEASE})")
     return str(value)
 
 
@@ -411,11 +412,3 @@ def _config(value: Any, where: str) -> tuple[tuple[str, ConfigValue], ...]:
         if not isinstance(setting, str | int | float | bool):
             raise HarnessError(f"{where}: {key} must be a string, number or boolean")
     return tuple(sorted(value.items()))
-
-
-def check_kafka_release(topology: Topology, kafka_version: str) -> None:
-    """ZooKeeper mode was removed in Kafka 4.0 (KIP-833): refuse the pair before an image is built for it."""
-    major = kafka_version.split(".", 1)[0]
-    if topology.mode == "zookeeper" and major.isdigit() and int(major) >= 4:
-        raise HarnessError(f"ZooKeeper mode needs Kafka 3.x, not --kafka-version {kafka_version}",
-                           hint="Kafka 4 runs KRaft only: drop --mode zookeeper, or use e.g. --kafka-version 3.9.1")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core import kafka_versions
 from core.errors import HarnessError
-from core.topology import check_kafka_release
 from core.units import bounded
 from harness.results import check_test_name
 from infra import image
@@ -35,7 +35,7 @@ def check(options: RunOptions, nemeses: list[Nemesis]) -> None:
         bounded(hold, f"timeline step {name}: hold (seconds)", 0, DAY_S)
     if options.ssh is None and options.image is None:
         image.check_version(options.kafka_version)
-        check_kafka_release(options.topology, options.kafka_version)
+        kafka_versions.check_mode(options.kafka_version, options.topology.mode)
     _check_wan(options)
     timeline = [registry.parse(name)[0] for _, name, _ in options.timeline]
     registry.refuse_unmet(nemeses + timeline, options.topology)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import kafka_versions
 from core.errors import HarnessError
 from core.topology import Node, Topology
 from core.waiting import WaitTimeout, wait_until
@@ -56,7 +57,7 @@ class RunOptions:
     nemesis_interval: float = 10.0
     time_limit: float = 60.0
     seed: int | None = None
-    kafka_version: str = image.DEFAULT_KAFKA_VERSION
+    kafka_version: str = kafka_versions.DEFAULT
     image: str | None = None
     results_root: Path = Path("results")
     test_name: str | None = None
@@ -99,6 +100,10 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
             progress.phase("image")
             image_tag = "ssh" if ssh is not None else options.image or image.ensure_image(
                 client, options.kafka_version, say)
+            if options.image is not None:  # an image of ours says its release in a label; others are trusted
+                labelled = image.labelled_version(client, options.image)
+                if labelled is not None:
+                    kafka_versions.check_mode(labelled, options.topology.mode)
             _write_test_json(results, options, seed, run_id, image_tag)
             with HistoryRecorder(results.history) as history:
                 progress.attach(history)
@@ -129,6 +134,8 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
         raise HarnessError(f"replication factor {options.workload.replication} needs at least that many brokers; "
                            f"the topology has {len(options.topology.brokers)}")
     image.check_version(options.kafka_version)
+    if options.image is None and options.ssh is None:
+        kafka_versions.check_mode(options.kafka_version, options.topology.mode)
     return nemeses, ssh
 
 

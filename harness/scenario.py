@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from core import kafka_versions
 from core import topology as topology_module
 from core.errors import HarnessError, unknown_name
 from core.topology import ConfigValue, Topology
@@ -24,7 +25,7 @@ LIBRARY = Path(str(files("harness").joinpath("scenarios")))  # package data: fou
 _WORKLOAD_KEYS = {f.name for f in dataclasses.fields(ClientOptions)} - {"extra_producer_config", "topic"}
 _GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "ready_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
-             "group", "wan", "timeline", "control"}
+             "group", "wan", "timeline", "control", "kafka_version"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Scenario:
     control: Variant
     control_explains: str
     source: str = field(default="", compare=False)
+    kafka_version: str | None = None  # a release the scenario needs (ZooKeeper mode: a 3.x); None: the default
 
     def variant(self, control: bool) -> Variant:
         return self.control if control else self.unsafe
@@ -122,13 +124,28 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
     if group is None and "group" in control_raw:
         raise HarnessError(f"{source} [control.group]: the unsafe variant has no [group] table")
     control_group = _group(group, control_raw.get("group", {}), f"{source} [control.group]") if group else None
+    version = _kafka_version(raw.get("kafka_version"), (topo, control_topo), source)
     return Scenario(
         name=str(raw["name"]), summary=str(raw["summary"]),
         references=tuple(str(r) for r in raw.get("references", [])),
         expect=tuple(str(e) for e in raw["expect"]), time_limit=float(raw.get("time_limit", 60)),
         timeline=_timeline(raw["timeline"], source) if "timeline" in raw else (),
         unsafe=Variant(topo, workload, wan, group), control=Variant(control_topo, control_workload, wan, control_group),
-        control_explains=str(control_raw["explains"]), source=source)
+        control_explains=str(control_raw["explains"]), source=source, kafka_version=version)
+
+
+def _kafka_version(value: Any, topologies: tuple[Topology, ...], source: str) -> str | None:
+    """A pinned release, checked now; a ZooKeeper scenario must pin one that still has ZooKeeper mode."""
+    if value is not None and not isinstance(value, str):
+        raise HarnessError(f"{source}: kafka_version must be a string like \"{kafka_versions.ZOOKEEPER_RELEASE}\"")
+    version = kafka_versions.check(value, f"{source}: kafka_version") if value is not None else None
+    for topo in topologies:
+        try:
+            kafka_versions.check_mode(version or kafka_versions.DEFAULT, topo.mode)
+        except HarnessError as error:
+            raise HarnessError(f"{source}: {error.message}",
+                               hint=f'pin kafka_version = "{kafka_versions.ZOOKEEPER_RELEASE}" at the top') from None
+    return version
 
 
 def _no_unknown(table: dict[str, Any], known: set[str], where: str) -> None:

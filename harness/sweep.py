@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from core import kafka_versions
 from core.anomalies import CATALOG, fails, harmed
 from core.errors import HarnessError
 from core.history import naming, op_fields, read_events
@@ -42,6 +43,7 @@ class Case:
     options: RunOptions | None  # None: the combination is not a valid config (see `skipped`)
     expect: tuple[str, ...] = ()  # anomalies that count as a detection (scenarios)
     skipped: str = ""
+    axes: tuple[tuple[str, str], ...] = ()  # the run axes' values of this case (harness/sweep_axes.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Trial:
     unavailable_s: float  # seconds of the workload without any acknowledged write
     results: str = ""
     error: str = ""
+    axes: tuple[tuple[str, str], ...] = ()
 
     def found(self, names: Iterable[str]) -> bool:
         return any(name in self.failures for name in names)
@@ -75,6 +78,7 @@ class Row:
     reorder: int = 0
     anomalies: tuple[str, ...] = ()  # every failing anomaly seen in any run
     note: str = ""
+    axes: tuple[tuple[str, str], ...] = ()
 
     def rate(self) -> str:
         judged = self.runs - self.errors
@@ -98,6 +102,7 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
         workload_options=variant.group, nemesis="none",
         timeline=tuple((step.at, step.nemesis, step.hold) for step in scenario.timeline),
         time_limit=scenario.time_limit, seed=seed, results_root=results_root,
+        kafka_version=scenario.kafka_version or kafka_versions.DEFAULT,
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",
         wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
         wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),
@@ -109,10 +114,14 @@ def scenario_rows(trials: Sequence[Trial], cases: Sequence[Case]) -> list[Row]:
     any failing anomaly (false alarms). A regression scenario (expects nothing) counts alarms in both."""
     rows = []
     for case in cases:
-        mine = [t for t in trials if t.key == case.key and t.variant == case.variant]
+        mine = [t for t in trials if _of(t, case)]
         rows.append(_row(case, mine, _alarm if case.variant == "control" or not case.expect else
                          _detection(case.expect)))
     return rows
+
+
+def _of(trial: Trial, case: Case) -> bool:
+    return (trial.key, trial.variant, trial.axes) == (case.key, case.variant, case.axes)
 
 
 def _alarm(trial: Trial) -> bool:
@@ -213,8 +222,7 @@ def grid_cases(axes: Sequence[Axis], nemeses: Sequence[str], topology: Topology,
 
 
 def grid_rows(trials: Sequence[Trial], cases: Sequence[Case]) -> list[Row]:
-    return [_row(case, [t for t in trials if t.key == case.key and t.variant == case.variant], _alarm)
-            for case in cases]
+    return [_row(case, [t for t in trials if _of(t, case)], _alarm) for case in cases]
 
 
 # ---- aggregation and rendering --------------------------------------------------------------------------------
@@ -227,31 +235,42 @@ def _row(case: Case, trials: Sequence[Trial], hit: Callable[[Trial], bool]) -> R
     return Row(case.key, case.variant, len(trials), len(hits), len(trials) - len(judged),
                statistics.median(firsts) if firsts else None, statistics.median(gaps) if gaps else None,
                loss=sum(t.found(LOSS) for t in judged), reorder=sum(t.found(REORDER) for t in judged),
-               anomalies=tuple(sorted({a for t in judged for a in t.failures})), note=case.skipped)
+               anomalies=tuple(sorted({a for t in judged for a in t.failures})), note=case.skipped, axes=case.axes)
 
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _axis_names(rows: Sequence[Row]) -> list[str]:
+    return [name for name, _ in rows[0].axes] if rows else []
+
+
 def scenario_table(rows: Sequence[Row]) -> list[list[str]]:
-    header = ["scenario", "variant", "runs", "detected / false alarms", "median time to first anomaly (s)",
-              "median availability lost (s)", "anomalies seen", "harness errors"]
-    body = [[r.key, r.variant, str(r.runs), r.rate(), _seconds(r.first_anomaly_s), _seconds(r.unavailable_s),
-             ", ".join(r.anomalies) or "none", str(r.errors)] for r in rows]
+    header = ["scenario", "variant", *_axis_names(rows), "runs", "detected / false alarms",
+              "median time to first anomaly (s)", "median availability lost (s)", "anomalies seen", "harness errors"]
+    body = []
+    for r in rows:
+        axes = [value for _, value in r.axes]
+        if r.note:
+            body.append([r.key, r.variant, *axes, "0", "n/a", "—", "—", f"not run: {r.note}", "0"])
+            continue
+        body.append([r.key, r.variant, *axes, str(r.runs), r.rate(), _seconds(r.first_anomaly_s),
+                     _seconds(r.unavailable_s), ", ".join(r.anomalies) or "none", str(r.errors)])
     return [header, *body]
 
 
 def grid_table(rows: Sequence[Row]) -> list[list[str]]:
-    header = ["config", "nemesis", "runs", "lost data", "reordered / duplicated", "any anomaly",
+    header = ["config", "nemesis", *_axis_names(rows), "runs", "lost data", "reordered / duplicated", "any anomaly",
               "median availability lost (s)", "anomalies seen"]
     body = []
     for r in rows:
+        axes = [value for _, value in r.axes]
         if r.note:
-            body.append([r.key, r.variant, "0", "n/a", "n/a", "n/a", "—", f"not run: {r.note}"])
+            body.append([r.key, r.variant, *axes, "0", "n/a", "n/a", "n/a", "—", f"not run: {r.note}"])
             continue
         judged = r.runs - r.errors
-        body.append([r.key, r.variant, str(r.runs), f"{r.loss}/{judged}", f"{r.reorder}/{judged}", r.rate(),
+        body.append([r.key, r.variant, *axes, str(r.runs), f"{r.loss}/{judged}", f"{r.reorder}/{judged}", r.rate(),
                      _seconds(r.unavailable_s), ", ".join(r.anomalies) or "none"])
     return [header, *body]
 
@@ -275,12 +294,14 @@ def html_page(title: str, table: list[list[str]], notes: Sequence[str] = ()) -> 
 
 
 def write_matrix(directory: Path, title: str, table: list[list[str]], rows: Sequence[Row],
-                 trials: Sequence[Trial], notes: Sequence[str] = ()) -> list[Path]:
+                 trials: Sequence[Trial], notes: Sequence[str] = (), changes: Sequence[str] = ()) -> list[Path]:
+    """`changes`: where a run axis (a Kafka release, a client) changed the outcome, one line each."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / "matrix.md", directory / "matrix.html", directory / "matrix.json"]
-    paths[0].write_text(markdown(title, table, notes))
-    paths[1].write_text(html_page(title, table, notes))
-    paths[2].write_bytes(orjson.dumps({"title": title, "notes": list(notes),
+    shown = [*notes, *(["Where the outcome changes:", *(f"- {line}" for line in changes)] if changes else [])]
+    paths[0].write_text(markdown(title, table, shown))
+    paths[1].write_text(html_page(title, table, shown))
+    paths[2].write_bytes(orjson.dumps({"title": title, "notes": list(notes), "changes": list(changes),
                                        "rows": [dataclasses.asdict(r) for r in rows],
                                        "trials": [dataclasses.asdict(t) for t in trials]},
                                       option=orjson.OPT_INDENT_2))
@@ -336,7 +357,7 @@ def trial_from_results(case: Case, run: int, results: Path) -> Trial:
     start = facts.workload_start
     return Trial(case.key, case.variant, run, data.get("valid", "unknown"), failures,
                  None if first is None or start is None else max(0.0, first - start),
-                 unavailable_seconds(facts.acknowledged, start, facts.workload_end), str(results))
+                 unavailable_seconds(facts.acknowledged, start, facts.workload_end), str(results), axes=case.axes)
 
 
 def run_trial(case: Case, run: int, say: Callable[[str], None]) -> Trial:
@@ -349,12 +370,16 @@ def run_trial(case: Case, run: int, say: Callable[[str], None]) -> Trial:
     try:
         outcome = run_test(options, say=lambda message: None)
     except Exception as error:  # noqa: BLE001 - one failed run is a data point, not the end of a long sweep
-        say(f"  {case.key} {case.variant} run {run}: harness error: {error}")
-        return Trial(case.key, case.variant, run, "error", (), None, 0.0, error=str(error))
+        say(f"  {case.key} {case.variant}{_label(case)} run {run}: harness error: {error}")
+        return Trial(case.key, case.variant, run, "error", (), None, 0.0, error=str(error), axes=case.axes)
     trial = trial_from_results(case, run, outcome.results)
-    say(f"  {case.key} {case.variant} run {run}: {'valid' if trial.valid is True else trial.valid} "
+    say(f"  {case.key} {case.variant}{_label(case)} run {run}: {'valid' if trial.valid is True else trial.valid} "
         f"{', '.join(trial.failures)} ({time.monotonic() - started:.0f} s)")
     return trial
+
+
+def _label(case: Case) -> str:
+    return "".join(f" {name}={value}" for name, value in case.axes)
 
 
 def run_cases(cases: Sequence[Case], runs: int, say: Callable[[str], None],

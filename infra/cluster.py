@@ -39,13 +39,14 @@ def new_run_id() -> str:
     return "kj-" + uuid.uuid4().hex[:6]
 
 
-def new_cluster_id() -> str:
-    """A Kafka cluster id: a random UUID in URL-safe base64, never starting with '-' (as Kafka's own
-    Uuid.randomUuid ensures): `kafka-storage format -t -abc...` reads such an id as an option and fails."""
+def new_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A Kafka cluster id (a base64 UUID). Never one that starts with "-": `kafka-storage format -t -x...` reads it
+    as an option and fails with "argument --cluster-id/-t: expected one argument" (1 in 64 ids; Kafka's own
+    Uuid.randomUuid skips them for the same reason)."""
     while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cluster_id.startswith("-"):
-            return cluster_id
+        candidate = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 class Cluster(StartedInWith):

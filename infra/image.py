@@ -17,12 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core import kafka_versions
 from core.errors import HarnessError
 from infra.assets import compose_dir
 
 DEBIAN_SUITE = "bookworm"
-DEFAULT_KAFKA_VERSION = "3.9.1"
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+DEFAULT_KAFKA_VERSION = kafka_versions.DEFAULT  # pinned there, read here (the image of `harness image`)
+# Kafka 4.x logs through slf4j 1.x into log4j 2 and leaves both the log4j 2 implementation and its slf4j binding
+# to the distribution. One version for the three jars: a log4j-api of one release with the core of another fails.
+LOG4J2_VERSION = "2.24.3"
+LOG4J2_ARTIFACTS = ("log4j-api", "log4j-core", "log4j-slf4j-impl")
+VERSION_LABEL = "org.kafka-jepsen.kafka-version"
 Say = Callable[[str], None]
 
 
@@ -52,16 +57,16 @@ def kafka_tag(kafka_version: str) -> str:
 
 
 def render_pom(kafka_version: str) -> str:
-    # Kafka 3.x logs through reload4j (a runtime dependency of the broker); 4.x moved to log4j 2, whose
-    # implementation the broker's POM leaves to the distribution, so we add it.
+    # Kafka 3.x logs through reload4j (a runtime dependency of the broker). 4.x declares slf4j-api 1.7 and,
+    # from some releases on, log4j-core, but no binding between them: without log4j-slf4j-impl (the binding for
+    # slf4j 1.x; log4j-slf4j2-impl binds only slf4j 2) every logger is a no-op and server.log stays empty.
+    # jackson-dataformat-yaml (log4j2.yaml) comes with the broker in 4.x, at the broker's own Jackson version.
     extra = ""
-    if int(kafka_version.split(".")[0]) >= 4:
+    if kafka_versions.major(kafka_version) >= 4:
         extra = "\n".join(
-            f"    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>{a}</artifactId>"
-            f"<version>2.24.3</version></dependency>"
-            for a in ("log4j-core", "log4j-slf4j2-impl")
-        ) + ("\n    <dependency><groupId>com.fasterxml.jackson.dataformat</groupId>"
-             "<artifactId>jackson-dataformat-yaml</artifactId><version>2.16.2</version></dependency>")
+            f"    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{LOG4J2_VERSION}</version></dependency>"
+            for artifact in LOG4J2_ARTIFACTS)
     template = (compose_dir("kafka") / "pom.xml.in").read_text()
     return template.replace("@KAFKA_VERSION@", kafka_version).replace("@EXTRA_DEPENDENCIES@", extra)
 
@@ -98,10 +103,19 @@ def image_exists(client: Any, tag: str) -> bool:
         return False
 
 
+def labelled_version(client: Any, tag: str) -> str | None:
+    """The Kafka release an image of ours was built from (its label); None for anyone else's image."""
+    import docker.errors
+
+    try:
+        labels = client.images.get(tag).labels or {}
+    except docker.errors.ImageNotFound:
+        return None
+    return labels.get(VERSION_LABEL)
+
+
 def check_version(kafka_version: str) -> str:
-    if not _VERSION.match(kafka_version):
-        raise HarnessError(f"--kafka-version {kafka_version!r} is not a release number", hint="e.g. 3.9.1 or 4.1.0")
-    return kafka_version
+    return kafka_versions.check(kafka_version)
 
 
 def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: Say = lambda _: None) -> str:
@@ -122,7 +136,7 @@ def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: S
         shutil.copytree(libs, Path(context) / "libs")
         try:
             client.images.build(path=context, tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
-                                labels={"org.kafka-jepsen.kafka-version": kafka_version})
+                                labels={VERSION_LABEL: kafka_version})
         except Exception as error:  # docker.errors.BuildError / APIError carry the build log
             raise HarnessError(f"building image {tag} failed: {error}") from None
     return tag
@@ -158,6 +172,20 @@ def kafka_libs(kafka_version: str, say: Say = lambda _: None) -> Path:
 def _run(command: list[str], what: str, hint: str | None = None) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        last = next((line for line in reversed(lines) if "ERROR" in line), lines[-1] if lines else "no output")
-        raise HarnessError(f"{what} failed: {last.strip()[:300]}", hint=hint)
+        raise HarnessError(f"{what} failed: {failure_line(result.stderr + result.stdout)}", hint=hint)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_UNRESOLVED = re.compile(r"could not be resolved: (.*?): ", re.I)  # coordinates hold ":" but never ": "
+
+
+def failure_line(output: str) -> str:
+    """The line of a failed build that says why: Maven's first non-empty [ERROR] (its later ones are advice on
+    -e and -X), shortened to the artifacts it could not resolve when that is the reason."""
+    lines = [_ANSI.sub("", line).strip() for line in output.splitlines()]
+    errors = [line.removeprefix("[ERROR]").strip() for line in lines if line.startswith("[ERROR]")]
+    chosen = next((line for line in errors if line), None) or next((line for line in reversed(lines) if line), "")
+    unresolved = _UNRESOLVED.search(chosen)
+    if unresolved:
+        return f"not on Maven Central: {unresolved.group(1)}"
+    return chosen[:300] or "no output"

@@ -97,6 +97,9 @@ def controller_properties(topology: Topology, node: Node, addresses: Mapping[str
         "listeners": f"CONTROLLER://{addresses[node.name]}:{CONTROLLER_PORT}",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",
         "log.dirs": DATA_DIR,
+        # A KRaft controller creates topics, so from Kafka 4 on it reads the default replication factor (a
+        # broker's is ignored from 5.0 and warned about in 4.x); the same value as the brokers get.
+        "default.replication.factor": min(3, len(topology.brokers_in(topology.cluster_of(node)))),
     }
     props.update(dict(topology.controller_config))
     return props

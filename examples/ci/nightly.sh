@@ -5,7 +5,7 @@
 #
 #   examples/ci/nightly.sh [NEMESIS ...]
 #
-# Environment: TIME_LIMIT (seconds per run, 300), KAFKA_VERSION (3.9.1), SEED (default: today's date),
+# Environment: TIME_LIMIT (seconds per run, 300), KAFKA_VERSION (the harness's default), SEED (default: today's date),
 # RESULTS (results root, results/), IMAGE_CACHE (directory of saved node images; point it at your CI
 # cache). Run as root on a Debian machine: it installs what is missing and starts dockerd if needed.
 # Point your CI's artifact step at $RESULTS/nightly-*/ and its JUnit step at $RESULTS/nightly-*/*/junit.xml.
@@ -13,7 +13,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 TIME_LIMIT=${TIME_LIMIT:-300}
-KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
 SEED=${SEED:-$(date +%Y%m%d)}
 RESULTS=${RESULTS:-results}
 IMAGE_CACHE=${IMAGE_CACHE:-$HOME/.cache/kafka-jepsen/images}
@@ -27,6 +26,8 @@ say() { echo "nightly: $*" >&2; }
 
 make deps docker >&2 || { say "could not install the dependencies or start the engine"; exit 2; }
 harness=.venv/bin/harness
+KAFKA_VERSION=${KAFKA_VERSION:-$(.venv/bin/python -c "from core import kafka_versions; print(kafka_versions.DEFAULT)")} \
+  || exit 2
 
 # The node image's tag is a hash of its recipe (infra/compose/, the Kafka version): one saved archive per tag.
 tag=$(.venv/bin/python -c "from infra import image; print(image.kafka_tag('$KAFKA_VERSION'))") || exit 2

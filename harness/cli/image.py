@@ -6,12 +6,13 @@ import time
 
 import click
 
+from core import kafka_versions
 from harness import console
 from infra import engine, image
 
 
 @click.command(name="image")
-@click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True)
+@click.option("--kafka-version", default=kafka_versions.DEFAULT, show_default=True)
 def image_command(kafka_version: str) -> None:
     """Build the offline Kafka node image if it is not cached; print its tag on stdout."""
     image.check_version(kafka_version)  # before the engine: a malformed version is the user's to fix

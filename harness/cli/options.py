@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from core import topology
+from core import kafka_versions, topology
 from core.errors import HarnessError
-from infra import image
 
 F = Callable[..., Any]
 
@@ -24,13 +23,23 @@ def cluster_options(command: F) -> F:
         click.option("--controllers", type=int, help="KRaft controllers in total, spread over the DCs (default 3)."),
         click.option("--mode", type=click.Choice(topology.MODES), help="kraft (default), or zookeeper: ZooKeeper "
                      "servers in place of the controllers, the controller elected through ZooKeeper (Kafka < 4)."),
-        click.option("--kafka-version", default=image.DEFAULT_KAFKA_VERSION, show_default=True,
-                     help="Kafka release whose jars the image is built from (Maven Central)."),
+        click.option("--kafka-version", metavar="X.Y.Z",
+                     help=f"Kafka release whose jars the image is built from (Maven Central; default "
+                     f"{kafka_versions.DEFAULT}, a ZooKeeper scenario's own 3.9.x). ZooKeeper mode needs 3.x."),
         click.option("--image", "image_tag", help="Use this local image instead of building one "
                      "(e.g. apache/kafka:3.9.1 loaded into your engine)."),
     ]):
         command = option(command)
     return command
+
+
+def cluster_version(kafka_version: str | None, topo: topology.Topology, given: str | None) -> str:
+    """The release the image is built from: the flag's or the default, checked against the topology's mode.
+    `given`: the user's own image or machines; the runner checks an image of ours by its label when it is used."""
+    version = kafka_versions.check(kafka_version or kafka_versions.DEFAULT)
+    if given is None:
+        kafka_versions.check_mode(version, topo.mode)
+    return version
 
 
 def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
@@ -49,17 +58,6 @@ def resolve_topology(topology_file: str | None, dcs: int | None, brokers_per_dc:
     # `is None`, not `or`: --dcs 0 is a mistake to refuse, not a request for the default
     return topology.uniform(3 if dcs is None else dcs, 1 if brokers_per_dc is None else brokers_per_dc,
                             3 if controllers is None else controllers, mode=mode or "kraft")
-
-
-def resolve_cluster(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
-                    controllers: int | None, mode: str | None, kafka_version: str,
-                    image_tag: str | None) -> topology.Topology:
-    """The topology of `up` and `compose`, checked against the Kafka release it would be built from."""
-    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
-    image.check_version(kafka_version)
-    if image_tag is None:
-        topology.check_kafka_release(topo, kafka_version)
-    return topo
 
 
 def given_flags(ctx: click.Context, names: tuple[str, ...] | list[str]) -> list[str]:

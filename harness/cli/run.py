@@ -13,10 +13,9 @@ from core import topology
 from core.errors import HarnessError
 from core.units import parse_duration_ms, parse_percent
 from harness import api, console
-from harness.cli.options import cluster_options, given_flags, resolve_topology
+from harness.cli.options import cluster_options, cluster_version, given_flags, resolve_topology
 from harness.cli.types import RATE, SECONDS, SHORT_SECONDS, SHORT_SECONDS_OR_ZERO, count
 from harness.runner import RunOptions
-from infra import image
 from nemesis.wan_plan import parse_pair_latencies
 from workloads.group import GroupOptions
 from workloads.options import ClientOptions
@@ -131,11 +130,13 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"])
     elif f["auto_commit"] or f["process_delay"]:
         raise HarnessError("--auto-commit and --process-delay need --workload group")
+    topo = _topology(f)
     return RunOptions(
-        topology=_topology(f),
+        topology=topo,
         workload=workload, workload_name=f["workload_name"], workload_options=group, nemesis=f["nemesis"],
         nemesis_interval=f["nemesis_interval"], time_limit=f["time_limit"], seed=f["seed"],
-        kafka_version=f["kafka_version"], image=f["image_tag"], results_root=Path(f["results_dir"]),
+        kafka_version=cluster_version(f["kafka_version"], topo, f["image_tag"] or f["ssh_file"]),
+        image=f["image_tag"], results_root=Path(f["results_dir"]),
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
         wan_jitter_ms=parse_duration_ms(f["wan_jitter"]), wan_loss_pct=parse_percent(f["wan_loss"]),
         wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else (),
@@ -148,7 +149,7 @@ def _topology(f: dict[str, Any]) -> topology.Topology:
         return resolve_topology(f["topology_file"], f["dcs"], f["brokers_per_dc"], f["controllers"], f["mode"])
     given = {"--topology": f["topology_file"], "--dcs": f["dcs"], "--brokers-per-dc": f["brokers_per_dc"],
              "--controllers": f["controllers"], "--mode": f["mode"], "--image": f["image_tag"],
-             "--kafka-version": None if f["kafka_version"] == image.DEFAULT_KAFKA_VERSION else f["kafka_version"]}
+             "--kafka-version": f["kafka_version"]}
     clashing = [flag for flag, value in given.items() if value is not None]
     if clashing:
         raise HarnessError(f"--ssh cannot be combined with {clashing[0]}",
@@ -164,8 +165,9 @@ def scenario_options(f: dict[str, Any]) -> RunOptions:
     from harness.sweep import scenario_run_options
 
     options = scenario_run_options(find(f["scenario"]), f["control"], Path(f["results_dir"]), f["seed"])
-    return dataclasses.replace(options, kafka_version=f["kafka_version"], image=f["image_tag"],
-                               test_name=f["test_name"] or options.test_name)
+    version = f["kafka_version"] or options.kafka_version  # the flag, else the scenario's pin or the default
+    return dataclasses.replace(options, kafka_version=cluster_version(version, options.topology, f["image_tag"]),
+                               image=f["image_tag"], test_name=f["test_name"] or options.test_name)
 
 
 @click.command()

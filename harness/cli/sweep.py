@@ -30,13 +30,18 @@ Examples:
               help="With --grid: seconds of workload per run.")
 @click.option("--nemesis-interval", type=SECONDS, default=15.0, show_default=True,
               help="With --grid: seconds between faults.")
+@click.option("--kafka-versions", metavar="X.Y.Z,...", help="Run every case on each of these Kafka releases "
+              "(e.g. 3.9.1,4.0.0,4.3.1); a release that cannot run a case (ZooKeeper mode on 4.x) leaves it not run. "
+              "Default: each case on its own release (a ZooKeeper scenario's pin, else the default).")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Where the matrix and every run go (default: results/sweeps/<kind>-<timestamp>).")
 def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, runs: int, time_limit: float,
-          nemesis_interval: float, results_dir: str | None) -> int:
+          nemesis_interval: float, kafka_versions: str | None, results_dir: str | None) -> int:
     """Run every scenario's unsafe and control variant N times (or a config grid under some nemeses) and write
     a matrix: detection rate, time to first anomaly, false alarms, availability lost (Markdown, HTML, JSON)."""
+    from core import kafka_versions as versions
     from harness import sweep as sweeps
+    from harness import sweep_axes
 
     if grid == bool(names):
         raise HarnessError("give either --scenarios NAMES or --grid KEY=V1,V2 ...",
@@ -48,6 +53,7 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
         if fixed:
             raise HarnessError(f"{fixed[0]} applies to --grid only: each scenario fixes its own faults and duration",
                                hint="drop it, or sweep a grid")
+    run_axes = [sweep_axes.kafka_axis(versions.parse_list(kafka_versions) if kafka_versions is not None else ())]
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     kind = "grid" if grid else "scenarios"
     root = Path(results_dir) if results_dir else Path("results") / "sweeps" / f"{kind}-{stamp}"
@@ -74,9 +80,12 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
                  "runs with any failing anomaly (false alarms)."]
         rows_of, table_of = sweeps.scenario_rows, sweeps.scenario_table
 
+    cases = sweep_axes.expand(cases, run_axes)
+
     def write(trials: list[Any]) -> list[Path]:
         rows = rows_of(trials, cases)
-        return sweeps.write_matrix(root, title, table_of(rows), rows, trials, notes)
+        changes = [line for axis in run_axes for line in sweep_axes.outcome_changes(rows, axis.name)]
+        return sweeps.write_matrix(root, title, table_of(rows), rows, trials, notes, changes)
 
     runnable = [c for c in cases if c.options is not None]
     console.say(f"sweep: {len(runnable)} case(s) × {runs} run(s) into {root}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from harness import console
-from harness.cli.options import cluster_options, resolve_cluster
+from harness.cli.options import cluster_options, cluster_version, resolve_topology
 from infra import engine, image
 from infra.admin import Admin
 from infra.cluster import Cluster, new_run_id, remove_by_label
@@ -21,11 +21,12 @@ Examples:
 @cluster_options
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every broker registered.")
 def up(topology_file: str | None, dcs: int | None, brokers_per_dc: int | None, controllers: int | None,
-       mode: str | None, kafka_version: str, image_tag: str | None, wait: bool) -> None:
+       mode: str | None, kafka_version: str | None, image_tag: str | None, wait: bool) -> None:
     """Start a cluster and leave it running; prints the run id and the bootstrap servers on stdout."""
-    topo = resolve_cluster(topology_file, dcs, brokers_per_dc, controllers, mode, kafka_version, image_tag)
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
+    version = cluster_version(kafka_version, topo, image_tag)
     client = engine.connect()
-    tag = image_tag or image.ensure_image(client, kafka_version, console.say)
+    tag = image_tag or image.ensure_image(client, version, console.say)
     cluster = Cluster(client, topo, tag, new_run_id(), console.say)
     try:
         cluster.start()
@@ -57,15 +58,15 @@ COMMANDS = [up, down]
 @cluster_options
 @click.option("--subnet", default="172.31.250.0/24", show_default=True, help="Subnet of the compose network.")
 def compose_command(directory: str, topology_file: str | None, dcs: int | None, brokers_per_dc: int | None,
-                    controllers: int | None, mode: str | None, kafka_version: str, image_tag: str | None,
+                    controllers: int | None, mode: str | None, kafka_version: str | None, image_tag: str | None,
                     subnet: str) -> None:
     """Write a docker-compose project of the same topology to DIRECTORY (run it with `docker-compose up -d`)."""
     from pathlib import Path
 
     from infra.compose_file import write_project
 
-    topo = resolve_cluster(topology_file, dcs, brokers_per_dc, controllers, mode, kafka_version, image_tag)
-    tag = image_tag or image.kafka_tag(kafka_version)
+    topo = resolve_topology(topology_file, dcs, brokers_per_dc, controllers, mode)
+    tag = image_tag or image.kafka_tag(cluster_version(kafka_version, topo, image_tag))
     run_id = new_run_id()
     path = write_project(Path(directory), topo, tag, run_id, subnet)
     console.say(f"wrote {path} (run id {run_id}); start it with `docker-compose -f {path} up -d`")

@@ -16,45 +16,46 @@ SLOW = ["acks1-leader-failover", "unclean-election", "min-insync-1-dc-disaster",
         "no-idempotence-reorder", "clock-jump-retention", "auto-commit-crash"]
 
 
-def run(name, control, tmp_path, node_image):
+def run(name, control, tmp_path, image_for):
     scenario = find(name)
-    options = dataclasses.replace(scenario_run_options(scenario, control, tmp_path), image=node_image)
+    options = scenario_run_options(scenario, control, tmp_path)  # on the release it pins, else the default
+    options = dataclasses.replace(options, image=image_for(options.kafka_version))
     outcome = run_test(options, say=lambda _: None)
     found = sorted(k for k, v in outcome.result_json["anomalies"].items() if v)
     return scenario, outcome, found
 
 
-def assert_reproduced(name, tmp_path, node_image):
-    scenario, outcome, found = run(name, False, tmp_path, node_image)
+def assert_reproduced(name, tmp_path, image_for):
+    scenario, outcome, found = run(name, False, tmp_path, image_for)
     assert outcome.valid is False and set(found) & set(scenario.expect), (
         f"{name} unsafe: expected {scenario.expect}, found {found} ({outcome.results})")
 
 
-def assert_clean(name, tmp_path, node_image):
-    _, outcome, found = run(name, True, tmp_path, node_image)
+def assert_clean(name, tmp_path, image_for):
+    _, outcome, found = run(name, True, tmp_path, image_for)
     assert outcome.valid is True, f"{name} control found {found} ({outcome.results})"
     assert outcome.result_json["stats"]["sends"]["acknowledged"] > 100, "the control really wrote"
 
 
 @pytest.mark.timeout(420)
-def test_zombie_leader_loses_acknowledged_acks1_writes(tmp_path, node_image):
-    assert_reproduced("zombie-leader", tmp_path, node_image)
+def test_zombie_leader_loses_acknowledged_acks1_writes(tmp_path, image_for):
+    assert_reproduced("zombie-leader", tmp_path, image_for)
 
 
 @pytest.mark.timeout(420)
-def test_zombie_leader_control_acks_all_min_insync_2_is_clean(tmp_path, node_image):
-    assert_clean("zombie-leader", tmp_path, node_image)
+def test_zombie_leader_control_acks_all_min_insync_2_is_clean(tmp_path, image_for):
+    assert_clean("zombie-leader", tmp_path, image_for)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)
 @pytest.mark.parametrize("name", SLOW)
-def test_unsafe_variant_reproduces_its_anomaly(name, tmp_path, node_image):
-    assert_reproduced(name, tmp_path, node_image)
+def test_unsafe_variant_reproduces_its_anomaly(name, tmp_path, image_for):
+    assert_reproduced(name, tmp_path, image_for)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)
 @pytest.mark.parametrize("name", SLOW)
-def test_control_variant_is_clean(name, tmp_path, node_image):
-    assert_clean(name, tmp_path, node_image)
+def test_control_variant_is_clean(name, tmp_path, image_for):
+    assert_clean(name, tmp_path, image_for)

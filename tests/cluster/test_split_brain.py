@@ -1,5 +1,6 @@
 """Real clusters: ZooKeeper mode starts and survives a controller kill, and the split-brain scenarios show what
-each node believed — two active controllers in ZooKeeper mode when the session expires, none on KRaft 3.9."""
+each node believed — two active controllers in ZooKeeper mode (Kafka 3.9) when the session expires, none on KRaft
+(the default release, a 4.x)."""
 
 from pathlib import Path
 
@@ -23,19 +24,22 @@ def claimants(samples, mode):
     return [sorted(n for n, v in s.get("views", {}).items() if controller_claim(mode, v)[0]) for s in samples]
 
 
-def scenario(name, tmp_path, node_image, control=False):
-    flags = {"scenario": name, "control": control, "seed": 7, "kafka_version": "3.9.1", "image_tag": node_image,
+def scenario(name, tmp_path, image_for, control=False):
+    """The scenario on the release it pins (ZooKeeper ones: 3.9.x), else on the default."""
+    flags = {"scenario": name, "control": control, "seed": 7, "kafka_version": None, "image_tag": None,
              "results_dir": str(tmp_path), "test_name": None}
+    options = scenario_options(flags)
+    flags["image_tag"] = image_for(options.kafka_version)
     return run_test(scenario_options(flags), say=lambda _: None)
 
 
 @pytest.mark.cluster
 def test_zookeeper_mode_starts_and_a_new_controller_takes_over_after_the_controller_is_killed(
-        tmp_path, node_image, docker_client):
+        tmp_path, zookeeper_image, docker_client):
     # The kill lasts 25 s: a killed controller's ZooKeeper session (and /controller) lingers for the
     # session timeout (18 s) before another broker can be elected.
     options = RunOptions(topology=uniform(3, 1, 3, mode="zookeeper"), nemesis="kill-controller",
-                         nemesis_interval=25, time_limit=45, seed=3, image=node_image, results_root=tmp_path)
+                         nemesis_interval=25, time_limit=45, seed=3, image=zookeeper_image, results_root=tmp_path)
     outcome = run_test(options, say=lambda _: None)
     history = lines(outcome.results / "history.jsonl")
     kills = [e for e in history if e["f"] == "start-kill-controller" and e["type"] != "invoke"]
@@ -56,8 +60,8 @@ def test_zookeeper_mode_starts_and_a_new_controller_takes_over_after_the_control
 
 @pytest.mark.slow
 @pytest.mark.cluster
-def test_dual_controller_zk_reports_two_active_controllers_with_the_window_and_the_nodes(tmp_path, node_image):
-    outcome = scenario("dual-controller-zk", tmp_path, node_image)
+def test_dual_controller_zk_reports_two_active_controllers_with_the_window_and_the_nodes(tmp_path, image_for):
+    outcome = scenario("dual-controller-zk", tmp_path, image_for)
     history = lines(outcome.results / "history.jsonl")
     cut = next(e for e in history if e["f"] == "start-partition-controller" and e["type"] != "invoke")
     isolated = cut["value"]["isolated"]
@@ -72,8 +76,8 @@ def test_dual_controller_zk_reports_two_active_controllers_with_the_window_and_t
 
 @pytest.mark.slow
 @pytest.mark.cluster
-def test_dual_controller_zk_control_keeps_one_controller_through_the_same_cut(tmp_path, node_image):
-    outcome = scenario("dual-controller-zk", tmp_path, node_image, control=True)
+def test_dual_controller_zk_control_keeps_one_controller_through_the_same_cut(tmp_path, image_for):
+    outcome = scenario("dual-controller-zk", tmp_path, image_for, control=True)
     samples = lines(outcome.results / "cluster-state.jsonl")
     assert outcome.valid is True, outcome.result_json["anomalies"]
     assert "split-brain-controller" not in outcome.result_json["anomalies"]
@@ -84,8 +88,8 @@ def test_dual_controller_zk_control_keeps_one_controller_through_the_same_cut(tm
 
 @pytest.mark.slow
 @pytest.mark.cluster
-def test_kraft_controller_isolation_stays_clean_on_3_9_while_the_quorum_elects_a_new_leader(tmp_path, node_image):
-    outcome = scenario("kraft-controller-isolation", tmp_path, node_image)
+def test_kraft_controller_isolation_stays_clean_while_the_quorum_elects_a_new_leader(tmp_path, image_for):
+    outcome = scenario("kraft-controller-isolation", tmp_path, image_for)
     history = lines(outcome.results / "history.jsonl")
     cut = next(e for e in history if e["f"] == "start-partition-controller-quorum" and e["type"] != "invoke")
     isolated = cut["value"]["isolated"]

@@ -35,6 +35,13 @@ def assert_one_line_error(result, fragment):
     (["run", "--no-such-flag"], "No such option"),
     (["run", "--replication", "5"], "needs at least that many brokers"),
     (["up", "--kafka-version", "latest"], "is not a release number"),
+    # Kafka 4 is KRaft only: ZooKeeper mode on the default (a 4.x) or a named 4.x is refused before anything.
+    (["run", "--mode", "zookeeper"], "has no ZooKeeper mode (Kafka 4 is KRaft only)"),
+    (["up", "--mode", "zookeeper", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
+    (["compose", "/tmp/unused", "--mode", "zookeeper"], "has no ZooKeeper mode"),
+    (["run", "--scenario", "dual-controller-zk", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
+    (["sweep", "--scenarios", "all", "--kafka-versions", "3.9.1,4.0"], "--kafka-versions '4.0' is not a release"),
+    (["sweep", "--scenarios", "all", "--kafka-versions", "4.0.0,4.0.0"], "4.0.0 given twice"),
 ])
 def test_bad_flags(args, fragment):
     # No engine is reachable, so any of these reaching Docker would fail differently: the check comes first.

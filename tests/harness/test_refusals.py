@@ -93,9 +93,9 @@ def test_numbers_must_be_finite_and_sane(empty: Path, args: list[str], fragment:
     (["run", "--replication", "2", "--min-insync", "3"], "--min-insync 3 must be from 1 to the replication factor"),
     (["run", "--wan-pairs", "dc1:dc9=5ms"], "WAN pair names DC 'dc9', which is not in topology 'stretch-3dc'"),
     (["run", "--wan-pairs", "dc2:dc2=5ms"], "WAN pair dc2-dc2 names one DC twice"),
-    (["run", "--kafka-version", "4.1.0", "--mode", "zookeeper"], "ZooKeeper mode needs Kafka 3.x"),
-    (["up", "--kafka-version", "4.0.0", "--mode", "zookeeper"], "ZooKeeper mode needs Kafka 3.x"),
-    (["compose", "out", "--kafka-version", "4.1.0", "--mode", "zookeeper"], "ZooKeeper mode needs Kafka 3.x"),
+    (["run", "--kafka-version", "4.1.0", "--mode", "zookeeper"], "has no ZooKeeper mode"),
+    (["up", "--kafka-version", "4.0.0", "--mode", "zookeeper"], "has no ZooKeeper mode"),
+    (["compose", "out", "--kafka-version", "4.1.0", "--mode", "zookeeper"], "has no ZooKeeper mode"),
     (["image", "--kafka-version", "3.9"], "--kafka-version '3.9' is not a release number"),
     (["image", "--kafka-version", "x.y"], "--kafka-version 'x.y' is not a release number"),
     (["run", "--kafka-version", "4.x", "--mode", "zookeeper"], "--kafka-version '4.x' is not a release number"),
@@ -221,7 +221,7 @@ def _preflight(**changes: object) -> None:
     ({"nemesis": "none", "timeline": ((70.0, "kill", 5.0),)}, "timeline step kill starts at or after the end"),
     ({"nemesis": "none", "timeline": ((10.0, "kill", float("nan")),)}, "timeline step kill: hold (seconds)"),
     ({"wan_latency_ms": float("nan")}, "--wan-latency (ms) must be a finite number"),
-    ({"kafka_version": "4.1.0", "topology": None}, "ZooKeeper mode needs Kafka 3.x"),
+    ({"kafka_version": "4.1.0", "topology": None}, "has no ZooKeeper mode"),
 ])
 def test_preflight_refuses_options_built_in_code(changes: dict[str, object], fragment: str) -> None:
     from core.errors import HarnessError

@@ -131,3 +131,29 @@ def test_bad_group_options_are_one_line_naming_the_table(tmp_path):
                                                                                 "auto_comit = true"))
     assert "[group]" in refused(tmp_path, GROUP.replace("process_delay = 2.0", "process_delay = -1"))
     assert "[control.group]" in refused(tmp_path, MINIMAL + "[control.group]\nauto_commit = false\n")
+
+
+def test_a_scenario_runs_on_the_default_release_unless_it_pins_one(tmp_path):
+    from core import kafka_versions
+    from harness.sweep import scenario_run_options
+
+    _, s = load(tmp_path, MINIMAL)
+    assert s.kafka_version is None
+    assert scenario_run_options(s, False, tmp_path).kafka_version == kafka_versions.DEFAULT
+    _, pinned = load(tmp_path, 'kafka_version = "3.9.0"\n' + MINIMAL)
+    assert scenario_run_options(pinned, True, tmp_path).kafka_version == "3.9.0"
+
+
+def test_every_zookeeper_scenario_of_the_library_pins_a_release_with_zookeeper_mode():
+    from core import kafka_versions
+
+    zookeeper = [s for s in scenario.library() if s.unsafe.topology.mode == "zookeeper"]
+    assert {s.name for s in zookeeper} >= {"dual-controller-zk", "zombie-leader-zk"}
+    assert all(s.kafka_version and kafka_versions.has_zookeeper(s.kafka_version) for s in zookeeper)
+
+
+def test_a_zookeeper_scenario_without_a_3x_pin_is_refused_with_the_fix(tmp_path):
+    zk = MINIMAL + '[topology]\nmode = "zookeeper"\ndc = [{ name = "dc1" }, { name = "dc2" }, { name = "dc3" }]\n'
+    assert "has no ZooKeeper mode" in refused(tmp_path, zk)
+    assert "has no ZooKeeper mode" in refused(tmp_path, 'kafka_version = "4.0.0"\n' + zk)
+    assert "is not a release number" in refused(tmp_path, 'kafka_version = "three"\n' + zk)

@@ -11,3 +11,12 @@ def test_compose_file_carries_labels_capabilities_and_fixed_addresses(tmp_path):
     props = (tmp_path / "dc2-broker1" / "server.properties").read_text()
     assert "advertised.listeners=PLAINTEXT://172.31.252.14:9092" in props
     assert "broker.rack=dc2" in props
+
+
+def test_a_cluster_id_never_starts_with_a_dash_which_kafka_storage_would_read_as_an_option():
+    from infra.cluster import new_cluster_id
+
+    # 0xf8 encodes to "-" first in urlsafe base64; the next candidate is taken instead.
+    candidates = iter([b"\xf8" + bytes(15), b"\x00" * 16])
+    assert new_cluster_id(lambda: next(candidates)) == "AAAAAAAAAAAAAAAAAAAAAA"
+    assert all(not new_cluster_id().startswith("-") for _ in range(2000))
