@@ -34,6 +34,12 @@ def assert_one_line_error(result, fragment):
     (["run", "--no-such-flag"], "No such option"),
     (["run", "--replication", "5"], "needs at least that many brokers"),
     (["up", "--kafka-version", "latest"], "is not a release number"),
+    (["run", "--client", "rust"], "'rust' is not one of"),
+    (["run", "--client", "java", "--workload", "txn"], "--client java runs the queue workload on one cluster"),
+    (["run", "--client", "java", "--topology", "active-active"], "on an active-active topology"),
+    (["run", "--client-version", "4.1.0"], "--client-version is the Java driver's kafka-clients version"),
+    (["run", "--client", "java", "--client-version", "4.x"], "--client-version '4.x' is not a release number"),
+    (["run", "--client", "java", "--nemesis", "kill,outage-dc1"], "outage-dc1 cuts a DC off"),
 ])
 def test_bad_flags(args, fragment):
     # No engine is reachable, so any of these reaching Docker would fail differently: the check comes first.
