@@ -68,8 +68,8 @@ def test_maven_builds_the_driver_against_kafka_clients_3_and_4(libs_391, tmp_pat
 
 def run_driver(libs, properties, tmp_path, stop_after=None):
     (tmp_path / "driver.properties").write_text(properties)
-    process = subprocess.Popen(["java", "-cp", f"{libs}/*", java_driver.MAIN_CLASS, str(tmp_path / "driver.properties")],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    command = ["java", "-cp", f"{libs}/*", java_driver.MAIN_CLASS, str(tmp_path / "driver.properties")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     with HistoryRecorder(tmp_path / "history.jsonl") as recorder:
         stream = DriverStream(ClientHistory(recorder, "java/3.9.1"))
         pump = threading.Thread(target=stream.feed, args=(iter(lambda: process.stdout.read1(65536), b""),))

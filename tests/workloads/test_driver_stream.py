@@ -48,15 +48,18 @@ def test_lines_split_across_chunks_are_put_back_together(tmp_path):
     assert events[1]["value"] == {**SEND, "offset": 0}
 
 
+ERRORS = "org.apache.kafka.common.errors."
+
+
 def test_a_send_that_threw_is_classified_by_the_java_table(tmp_path):
     error = {"process": "java-0", "type": "error", "f": "send", "value": SEND, "message": "..."}
     data = lines({"process": "java-0", "type": "invoke", "f": "send", "value": SEND},
-                 {**error, "exception": "org.apache.kafka.common.errors.TimeoutException", "before_send": True},
+                 {**error, "exception": ERRORS + "TimeoutException", "before_send": True},
                  {"process": "java-1", "type": "invoke", "f": "send", "value": SEND},
-                 {**error, "process": "java-1", "exception": "org.apache.kafka.common.errors.TimeoutException",
+                 {**error, "process": "java-1", "exception": ERRORS + "TimeoutException",
                   "before_send": False},
                  {"process": "java-2", "type": "invoke", "f": "send", "value": SEND},
-                 {**error, "process": "java-2", "exception": "org.apache.kafka.common.errors.NotEnoughReplicasException",
+                 {**error, "process": "java-2", "exception": ERRORS + "NotEnoughReplicasException",
                   "before_send": False})
     _, events = history_of(tmp_path, [data], single_attempt=True)
     completions = [(e["process"], e["type"], e["error"]) for e in events if e["type"] != "invoke"]
