@@ -63,15 +63,18 @@ class JavaQueueWorkload:
     checker = "queue"
 
     def __init__(self, options: QueueOptions, bootstrap_servers: str, history: HistoryRecorder, run_id: str,
-                 logger: Any, machine: ClientMachine, libs: Path, client_version: str, drain_client: str) -> None:
+                 logger: Any, machine: ClientMachine, libs: Path, client_version: str, drain_client: str,
+                 recording: bool = True) -> None:
         """`history`: the run's recorder; the driver's ops carry `java/<client_version>`, the drain's
-        `drain_client` (librdkafka's tag). `machine`: the client container, `libs`: the driver's jars."""
+        `drain_client` (librdkafka's tag). `machine`: the client container, `libs`: the driver's jars.
+        `recording` False: the bare client loop (benchmarks/clients.py), which writes only its counters."""
         self.options = options
         self.bootstrap = bootstrap_servers
         self.run_id = run_id
         self.machine = machine
         self.libs = libs
         self.client_version = client_version
+        self.recording = recording
         self.stream = DriverStream(ClientHistory(history, client_tag("java", client_version)),
                                    single_attempt=options.retries == 0)
         self._drainer = QueueWorkload(options, bootstrap_servers, ClientHistory(history, drain_client), run_id,
@@ -96,7 +99,8 @@ class JavaQueueWorkload:
         for jar in java_driver.jars(self.libs):
             self.machine.upload(f"{java_driver.CLIENT_DIR}/libs/{jar.name}", jar.read_bytes())
         properties = f"{java_driver.CLIENT_DIR}/driver.properties"
-        self.machine.upload(properties, driver_properties(self.options, self.bootstrap, self.run_id).encode())
+        self.machine.upload(properties, driver_properties(self.options, self.bootstrap, self.run_id,
+                                                             self.recording).encode())
         chunks = self.machine.stream(java_driver.command(properties))
         self._pump = threading.Thread(target=self.stream.feed, args=(chunks,), name="java-driver", daemon=True)
         self._pump.start()

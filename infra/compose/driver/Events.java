@@ -29,7 +29,8 @@ final class Events {
         this.recording = recording;
     }
 
-    /** False for the bare client loop of the benchmark: no client event is built or written. */
+    /** False for the bare client loop of benchmarks/clients.py: no client event is built or written (control
+     * lines still are). */
     boolean recording() {
         return recording;
     }
@@ -40,16 +41,25 @@ final class Events {
     }
 
     void op(String process, String type, String f, String valueJson) {
+        if (!recording) {
+            return;
+        }
         line("{\"process\":" + str(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f + "\",\"value\":"
                 + valueJson + "}");
     }
 
     void info(String process, String f, String valueJson, String error) {
+        if (!recording) {
+            return;
+        }
         line("{\"process\":" + str(process) + ",\"type\":\"info\",\"f\":\"" + f + "\",\"value\":" + valueJson
                 + ",\"error\":" + str(error) + "}");
     }
 
     void error(String process, String f, String valueJson, Throwable error, boolean beforeSend) {
+        if (!recording) {
+            return;
+        }
         line("{\"process\":" + str(process) + ",\"type\":\"error\",\"f\":\"" + f + "\",\"value\":" + valueJson
                 + ",\"exception\":" + str(error.getClass().getName()) + ",\"before_send\":" + beforeSend
                 + ",\"message\":" + str(String.valueOf(error.getMessage())) + "}");
