@@ -1,6 +1,6 @@
 """Which Kafka release a run uses, and what a release can do: the one home of the default version.
 
-DEFAULT is the newest 4.x whose every artifact the node image needs (the broker, its tools and MirrorMaker 2)
+NEWEST_4X is the newest 4.x whose every artifact the node image needs (the broker, its tools and MirrorMaker 2)
 resolves from Maven Central here: checked with `mvn dependency:get` for 4.4.0, 4.3.1, 4.3.0 ... on the day it
 was pinned. 4.4.0's broker resolves but its connect-mirror and connect-mirror-client do not, so the image of
 4.4.0 cannot be built yet (see benchmarks/README.md). Kafka 4 removed ZooKeeper mode: a ZooKeeper topology
@@ -13,7 +13,9 @@ import re
 
 from core.errors import HarnessError
 
-DEFAULT = "3.9.1"  # 4.3.1 resolves and builds; it becomes the default once the real-cluster suite is green on it
+NEWEST_4X = "4.3.1"  # the newest 4.x whose broker, tools and MirrorMaker 2 all resolve here (4.4.0's mirror does not)
+# The default stays 3.9.1 until the real-cluster suite has passed on NEWEST_4X here (issue 15: not yet done).
+DEFAULT = "3.9.1"
 ZOOKEEPER_RELEASE = "3.9.1"  # the newest release with ZooKeeper mode: what a ZooKeeper scenario pins
 _RELEASE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 

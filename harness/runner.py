@@ -29,7 +29,7 @@ from infra.backend import ClusterBackend
 from infra.broker_views import BrokerViews
 from infra.cluster import Cluster, new_run_id
 from infra.host_processes import HostProcesses
-from infra.recorder import HistoryRecorder
+from infra.recorder import ClientHistory, HistoryRecorder, client_tag
 from infra.sampler import StateSampler
 from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
@@ -70,9 +70,12 @@ class RunOptions:
     timeline: tuple[tuple[float, str, float], ...] = ()  # exact (at s, nemesis, hold s) steps of a scenario
     scenario: dict[str, Any] | None = None  # the scenario this run reproduces, for test.json and the summary
     ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
+    client: str = "librdkafka"  # or "java": the Java kafka-clients driver in a container of its own
+    client_version: str | None = None  # kafka-clients version of the Java driver (default: the cluster's)
 
     def name(self) -> str:
-        return self.test_name or f"{self.workload_name}-{self.nemesis.replace(',', '+')}"
+        client = "-java" if self.client == "java" else ""
+        return self.test_name or f"{self.workload_name}{client}-{self.nemesis.replace(',', '+')}"
 
 
 @dataclass
@@ -104,10 +107,12 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
                 labelled = image.labelled_version(client, options.image)
                 if labelled is not None:
                     kafka_versions.check_mode(labelled, options.topology.mode)
+            driver_libs = _java_driver_libs(options, say) if options.client == "java" else None
             _write_test_json(results, options, seed, run_id, image_tag)
             with HistoryRecorder(results.history) as history:
                 progress.attach(history)
-                run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say, ssh)
+                run = _Run(options, nemeses, seed, client, image_tag, run_id, results, history, progress, say, ssh,
+                           driver_libs)
                 phases = run.execute()
             progress.phase("check")
         say("checking the history")
@@ -136,12 +141,44 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     image.check_version(options.kafka_version)
     if options.image is None and options.ssh is None:
         kafka_versions.check_mode(options.kafka_version, options.topology.mode)
+    _validate_client(options, nemeses)
     return nemeses, ssh
 
 
 def _timeline(options: RunOptions) -> list[Step]:
     """A scenario's exact steps, each with its nemesis."""
     return [Step(at, registry.parse(name)[0], hold) for at, name, hold in options.timeline]
+
+
+CLIENTS = ("librdkafka", "java")
+
+
+def _validate_client(options: RunOptions, nemeses: list[Nemesis]) -> None:
+    if options.client not in CLIENTS:
+        raise HarnessError(f"unknown client {options.client!r}", hint="known: " + ", ".join(CLIENTS))
+    if options.client != "java":
+        if options.client_version is not None:
+            raise HarnessError("--client-version is the Java driver's kafka-clients version", hint="add --client java")
+        return
+    if options.workload_name != "queue" or options.topology.model == "active-active":
+        raise HarnessError(f"--client java runs the queue workload on one cluster, not {options.workload_name!r}"
+                           + (" on an active-active topology" if options.topology.model == "active-active" else ""),
+                           hint="txn, group and mirror run on librdkafka for now (omit --client)")
+    if options.ssh is not None:
+        raise HarnessError("--client java runs its driver in a container on the cluster's Docker network",
+                           hint="with --ssh, omit --client")
+    cut_clients = [n.name for n in nemeses + [registry.parse(name)[0] for _, name, _ in options.timeline]
+                   if n.requires.dc is not None]
+    if cut_clients:
+        raise HarnessError(f"{cut_clients[0]} cuts a DC off from the host's clients; the Java driver is not on "
+                           "the host but in a container of its own, which it would not cut", hint="omit --client java")
+    image.check_version(options.client_version or options.kafka_version, flag="--client-version")
+
+
+def _java_driver_libs(options: RunOptions, say: Callable[[str], None]) -> Path:
+    from infra import java_driver
+
+    return java_driver.driver_libs(options.client_version or options.kafka_version, say)
 
 
 def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHTargets:
@@ -189,6 +226,7 @@ class _Run:
     progress: Progress
     say: Callable[[str], None]
     ssh: SSHTargets | None = None  # the operator's machines instead of containers of ours
+    driver_libs: Path | None = None  # --client java: the driver's jars
 
     def execute(self) -> Phases:
         options, say = self.options, self.say
@@ -211,7 +249,8 @@ class _Run:
                 except WaitTimeout as error:
                     raise WaitTimeout(f"{error}; nodes: {_node_report(cluster)}") from None
             self.progress.phase("warm-up")
-            workload = make_workload(options, bootstraps, self.history, self.run_id)
+            workload = (self._java_workload(cluster) if self.driver_libs is not None else
+                        make_workload(options, bootstraps, self.history, self.run_id))
             topic, partitions, replication, topic_config = workload.topic_spec()
             assignment = [list(r) for r in options.workload.replica_assignment] or None  # a scenario's placement
             replicas = {name: min(replication, len(_brokers_of(options.topology, name))) for name in admins}
@@ -254,6 +293,8 @@ class _Run:
                 f"nemesis: {options.nemesis} every {options.nemesis_interval:g} s (seed {self.seed})")
             self.progress.phase("faults", options.time_limit)
             workload.start()
+            if hasattr(workload, "client_info"):  # the version the Java driver reported, as it runs
+                self.results.update_json("test.json", "client", workload.client_info())
             schedule.start()
             time.sleep(options.time_limit)
 
@@ -271,6 +312,15 @@ class _Run:
         return Phases(workload.checker, healthy and drained, schedule.errors, bool(schedule.nemeses),
                       schedule.injected)
 
+
+    def _java_workload(self, cluster: ClusterBackend) -> Workload:
+        from workloads.java_queue import JavaQueueWorkload
+
+        assert isinstance(cluster, Cluster) and self.driver_libs is not None
+        machine = cluster.add_client("client-java")  # registered with the cluster: removed at its teardown
+        version = self.options.client_version or self.options.kafka_version
+        return JavaQueueWorkload(self.options.workload, cluster.bootstrap_servers, self.history, self.run_id,
+                                 _client_logger(), machine, self.driver_libs, version, librdkafka_client())
 
     def _cluster(self, clock_control: bool) -> ClusterBackend:
         if self.ssh is not None:
@@ -320,9 +370,18 @@ def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
 
 
 def make_workload(options: RunOptions, bootstraps: dict[str, str], history: HistoryRecorder, run_id: str) -> Workload:
-    """The workload the options name (workloads/registry.py), on the clusters it runs on."""
+    """The workload the options name (workloads/registry.py), on the clusters it runs on; every op it records
+    carries the client (librdkafka and its version)."""
     chosen = workloads.for_topology(options.workload_name, options.topology.model)
-    return chosen.build(options.workload, bootstraps, history, run_id, _client_logger(), options.workload_options)
+    return chosen.build(options.workload, bootstraps, ClientHistory(history, librdkafka_client()), run_id,
+                        _client_logger(), options.workload_options)
+
+
+def librdkafka_client() -> str:
+    """The `client` of every op made through confluent-kafka."""
+    import confluent_kafka
+
+    return client_tag("librdkafka", confluent_kafka.libversion()[0])
 
 
 def _wait_mirrored(admins: dict[str, Admin], topic: str, say: Callable[[str], None]) -> None:
@@ -415,6 +474,8 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "targets": {"kind": "ssh", "file": str(options.ssh)} if options.ssh is not None else {"kind": "docker"},
         "topology": options.topology.to_json(),
         "workload": {"name": options.workload_name, **options.workload.to_json()},
+        "client": {"name": options.client, "version": options.client_version or options.kafka_version}
+        if options.client == "java" else {"name": "librdkafka", "version": confluent_kafka.libversion()[0]},
         "versions": {"harness": __version__, "confluent_kafka": confluent_kafka.version()[0],
                      "librdkafka": confluent_kafka.libversion()[0]},
         "workload_options": asdict(options.workload_options) if options.workload_options is not None else None,

@@ -190,6 +190,27 @@ class Cluster(StartedInWith):
         container.start()
         self.nodes[node.name] = KafkaNode(node, DockerRemote(container, node.name))
 
+    def add_client(self, name: str) -> DockerRemote:
+        """A client machine on the cluster's network (`--client java` runs its driver there): the node image
+        (it has the JRE), an address Docker picks, labelled and registered for teardown and log collection
+        like a node, but no Kafka node: nemeses do not pick it unless they are told to."""
+        import docker.errors
+
+        api = self.client.api
+        net = self.network.name
+        container_name = f"{self.run_id}-{name}"
+        try:
+            created = api.create_container(
+                self.image, command=["sleep", "infinity"], name=container_name, hostname=name,
+                labels={RUN_LABEL: self.run_id, NODE_LABEL: name, "harness.role": "client"},
+                host_config=api.create_host_config(init=True, network_mode=net))
+        except docker.errors.APIError as error:
+            raise HarnessError(f"could not create client container {container_name}: {error.explanation}") from None
+        container = self.client.containers.get(created["Id"])
+        self.containers[name] = container  # registered before it runs: teardown will find it
+        container.start()
+        return DockerRemote(container, name)
+
     def collect_logs(self, destination: Path) -> None:
         """Copy every node's Kafka logs to destination/<node>/ (before anything is removed)."""
         for name, container in self.containers.items():

@@ -114,8 +114,8 @@ def labelled_version(client: Any, tag: str) -> str | None:
     return labels.get(VERSION_LABEL)
 
 
-def check_version(kafka_version: str) -> str:
-    return kafka_versions.check(kafka_version)
+def check_version(kafka_version: str, flag: str = "--kafka-version") -> str:
+    return kafka_versions.check(kafka_version, flag)
 
 
 def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: Say = lambda _: None) -> str:
@@ -145,32 +145,44 @@ def ensure_image(client: Any, kafka_version: str = DEFAULT_KAFKA_VERSION, say: S
 def kafka_libs(kafka_version: str, say: Say = lambda _: None) -> Path:
     """The jars of one Kafka release, resolved from Maven Central once and cached."""
     # Keyed by the rendered POM too: a recipe that adds an artifact must not reuse an older jar set.
-    pom_hash = hashlib.sha256(render_pom(kafka_version).encode()).hexdigest()[:12]
-    target = cache_dir() / f"kafka-{kafka_version}-{pom_hash}" / "libs"
+    pom = render_pom(kafka_version)
+    pom_hash = hashlib.sha256(pom.encode()).hexdigest()[:12]
+    return maven_build(f"kafka-{kafka_version}-{pom_hash}", {"pom.xml": pom},
+                       ["dependency:copy-dependencies", "-DincludeScope=runtime", "-DoutputDirectory=libs"], "libs",
+                       f"resolving Kafka {kafka_version} jars from Maven Central", say,
+                       hint=f"is {kafka_version} a released version of org.apache.kafka:kafka_2.13?")
+
+
+def maven_build(key: str, files: dict[str, str | bytes], goals: list[str], output: str, what: str,
+                say: Say = lambda _: None, hint: str | None = None) -> Path:
+    """Run Maven once on a project made of `files` (path -> content) and keep its `output` directory under
+    cache_dir()/<key>/<output>; `key` must change whenever the files do. Maven's own ~/.m2 caches the downloads.
+    A second call with the same key returns the cached directory without running Maven."""
+    target = cache_dir() / key / output
     if (target / ".complete").exists():
         return target
     if shutil.which("mvn") is None:
-        raise HarnessError("Maven (mvn) is needed to fetch the Kafka jars", hint="apt-get install maven")
-    say(f"resolving Kafka {kafka_version} jars from Maven Central")
+        raise HarnessError(f"Maven (mvn) is needed for {what}", hint="apt-get install maven")
+    say(what)
     cache_dir().mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="harness-maven-", dir=cache_dir()))
     try:
-        (work / "pom.xml").write_text(render_pom(kafka_version))
-        _run(["mvn", "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-              "-DincludeScope=runtime", f"-DoutputDirectory={work / 'libs'}"],
-             f"resolving Kafka {kafka_version} from Maven Central",
-             hint=f"is {kafka_version} a released version of org.apache.kafka:kafka_2.13?")
-        (work / "libs" / ".complete").touch()
+        for name, content in files.items():
+            path = work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+        _run(["mvn", "-q", "-B", "-f", str(work / "pom.xml"), *goals], what, hint=hint, cwd=work)
+        (work / output / ".complete").touch()
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
-        (work / "libs").rename(target)
+        (work / output).rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
 
 
-def _run(command: list[str], what: str, hint: str | None = None) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _run(command: list[str], what: str, hint: str | None = None, cwd: Path | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise HarnessError(f"{what} failed: {failure_line(result.stderr + result.stdout)}", hint=hint)
 

@@ -33,10 +33,13 @@ class HistoryRecorder:
             self._next_process += 1
             return process
 
-    def record(self, process: Process, type_: str, f: str, value: Any, error: str | None = None) -> int:
+    def record(self, process: Process, type_: str, f: str, value: Any, error: str | None = None,
+               client: str | None = None) -> int:
         event: dict[str, Any] = {"index": 0, "time": 0, "process": process, "type": type_, "f": f, "value": value}
         if error is not None:
             event["error"] = error
+        if client is not None:
+            event["client"] = client
         with self._lock:
             index = self._index
             event["index"] = index
@@ -64,3 +67,34 @@ class HistoryRecorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def client_tag(name: str, version: str) -> str:
+    """The `client` field of a client op: `librdkafka/2.6.1`, `java/3.9.1` (test.json has it as an object)."""
+    return f"{name}/{version}"
+
+
+class ClientHistory:
+    """The recorder as the workload of one client library sees it: each op it records carries `client`
+    (`name/version`). Nemesis events a workload records itself (a crashed member) carry none."""
+
+    def __init__(self, recorder: HistoryRecorder, client: str) -> None:
+        self.recorder = recorder
+        self.client = client
+
+    def new_process(self) -> int:
+        return self.recorder.new_process()
+
+    def record(self, process: Process, type_: str, f: str, value: Any, error: str | None = None) -> int:
+        return self.recorder.record(process, type_, f, value, error,
+                                    client=None if process == "nemesis" else self.client)
+
+    def invoke(self, process: Process, f: str, value: Any) -> int:
+        return self.record(process, "invoke", f, value)
+
+    def elapsed(self) -> float:
+        return self.recorder.elapsed()
+
+    @property
+    def counts(self) -> dict[tuple[str, str], int]:
+        return self.recorder.counts

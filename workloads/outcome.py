@@ -41,3 +41,75 @@ def classify_send_error(error: KafkaError, single_attempt: bool) -> Outcome:
     if code in _DEFINITE_ON_FIRST_ATTEMPT and single_attempt:
         return Outcome("fail", name)
     return Outcome("info", name)
+
+
+# ---- the Java client (`--client java`) ---------------------------------------------------------------------
+# The driver (infra/compose/driver/) reports a send that threw as the exception's class and whether it surfaced
+# inside send(), and this table decides. Keys are simple class names of org.apache.kafka.common.errors (and
+# java.lang); a class not listed is `info`.
+
+# Raised inside send(), i.e. by KafkaProducer.doSend before RecordAccumulator.append: the record never joined a
+# batch, so no request carried it. Only classes doSend raises *before* append are listed: a plain KafkaException
+# may also come from the transaction manager's check after append (maybeAddPartition), so it stays info.
+_JAVA_BEFORE_SEND_DEFINITE = {
+    "TimeoutException": "waitOnMetadata gave up after max.block.ms (topic or partition not in the metadata)",
+    "BufferExhaustedException": "no buffer memory within max.block.ms; the allocation precedes the append",
+    "RecordTooLargeException": "ensureValidRecordSize rejects the record before the accumulator",
+    "SerializationException": "the key or value serializer failed; serializing precedes the append",
+    "InvalidTopicException": "the metadata request named the topic invalid",
+    "TopicAuthorizationException": "the metadata request was refused: not allowed to write the topic",
+    "ClusterAuthorizationException": "the metadata or producer-id request was refused",
+    "InterruptException": "interrupted while waiting for metadata or buffer memory, both before the append",
+    "IllegalStateException": "throwIfProducerClosed, the first step of doSend: the producer was closed",
+}
+
+# The broker's answer to a produce request that it rejected before appending, on any attempt.
+_JAVA_ALWAYS_DEFINITE = {
+    "RecordTooLargeException": "MESSAGE_TOO_LARGE: the broker refuses the batch before append",
+    "InvalidRecordException": "INVALID_RECORD: the broker's validation precedes the append",
+    "CorruptRecordException": "CORRUPT_MESSAGE: the CRC check precedes the append",
+    "InvalidTopicException": "INVALID_TOPIC_EXCEPTION: no such log to append to (e.g. an internal topic)",
+    "TopicAuthorizationException": "TOPIC_AUTHORIZATION_FAILED: checked before append",
+    "ClusterAuthorizationException": "CLUSTER_AUTHORIZATION_FAILED (idempotent write): checked before append",
+    "InvalidRequiredAcksException": "INVALID_REQUIRED_ACKS: the request is refused as a whole",
+}
+
+# Rejected before append by *this* request; with retries an earlier attempt that timed out may have been
+# appended, so definite only when the producer makes a single attempt (retries=0), as for librdkafka.
+_JAVA_DEFINITE_ON_FIRST_ATTEMPT = {
+    "NotEnoughReplicasException": "NOT_ENOUGH_REPLICAS: min.insync.replicas checked before append",
+    "UnknownTopicOrPartitionException": "UNKNOWN_TOPIC_OR_PARTITION: this broker has no such log",
+}
+
+# Listed to say why they are info (the default would give the same answer): each may follow an append.
+_JAVA_INDETERMINATE = {
+    "TimeoutException": "after send() returned: delivery.timeout.ms expired while the batch may be in flight",
+    "NetworkException": "the connection broke with the request in flight",
+    "DisconnectException": "likewise",
+    "NotLeaderOrFollowerException": "KAFKA-13574: a leader that lost leadership may have appended",
+    "NotEnoughReplicasAfterAppendException": "appended, then too few replicas acknowledged",
+    "OutOfOrderSequenceException": "the broker lost track of the producer's sequence; earlier batches may be in",
+    "UnknownProducerIdException": "the producer's state expired on the broker; the batch may have been appended",
+    "InvalidProducerEpochException": "fenced while the batch was in flight",
+    "KafkaException": "e.g. 'Producer is closed forcefully' for batches that may have been sent",
+}
+
+
+def java_error_name(exception: str) -> str:
+    """`org.apache.kafka.common.errors.NotEnoughReplicasException` -> `not-enough-replicas`."""
+    simple = exception.rsplit(".", 1)[-1].rsplit("$", 1)[-1].removesuffix("Exception") or exception
+    return "".join("-" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(simple))
+
+
+def classify_java_send_error(exception: str, before_send: bool, single_attempt: bool) -> Outcome:
+    """A Java producer's send that completed with `exception` (its class name); `before_send`: it surfaced
+    inside send() (thrown, or the callback ran on the calling thread), not later from the I/O thread."""
+    simple = exception.rsplit(".", 1)[-1]
+    name = java_error_name(exception)
+    if before_send:  # not from the broker: only the before-append table can make it definite
+        return Outcome("fail" if simple in _JAVA_BEFORE_SEND_DEFINITE else "info", name)
+    if simple in _JAVA_ALWAYS_DEFINITE:
+        return Outcome("fail", name)
+    if simple in _JAVA_DEFINITE_ON_FIRST_ATTEMPT and single_attempt:
+        return Outcome("fail", name)
+    return Outcome("info", name)

@@ -38,6 +38,11 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
 @click.option("--control", is_flag=True, help="With --scenario: run its safe control variant.")
 @click.option("--workload", "workload_name", default="queue", show_default=True,
               help="What the clients do: queue (sends and polls), or another registered workload.")
+@click.option("--client", type=click.Choice(["librdkafka", "java"]), default="librdkafka", show_default=True,
+              help="The client library under test: librdkafka (confluent-kafka, in this process) or java (the Java "
+                   "kafka-clients producer and consumer, in a container on the cluster's network; queue workload).")
+@click.option("--client-version", help="--client java: the kafka-clients release to build the driver against "
+              "(default: the cluster's --kafka-version).")
 @click.option("--nemesis", default="partition-dc", show_default=True,
               help="Comma-separated nemeses (see `harness nemeses`), or `none`.")
 @click.option("--nemesis-interval", type=SECONDS, default=10.0, show_default=True,
@@ -140,7 +145,7 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
         wan_jitter_ms=parse_duration_ms(f["wan_jitter"]), wan_loss_pct=parse_percent(f["wan_loss"]),
         wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else (),
-        ssh=Path(f["ssh_file"]) if f["ssh_file"] else None)
+        ssh=Path(f["ssh_file"]) if f["ssh_file"] else None, client=f["client"], client_version=f["client_version"])
 
 
 def _topology(f: dict[str, Any]) -> topology.Topology:
@@ -167,7 +172,8 @@ def scenario_options(f: dict[str, Any]) -> RunOptions:
     options = scenario_run_options(find(f["scenario"]), f["control"], Path(f["results_dir"]), f["seed"])
     version = f["kafka_version"] or options.kafka_version  # the flag, else the scenario's pin or the default
     return dataclasses.replace(options, kafka_version=cluster_version(version, options.topology, f["image_tag"]),
-                               image=f["image_tag"], test_name=f["test_name"] or options.test_name)
+                               image=f["image_tag"], test_name=f["test_name"] or options.test_name, client=f["client"],
+                               client_version=f["client_version"])
 
 
 @click.command()

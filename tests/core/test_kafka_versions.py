@@ -6,9 +6,9 @@ from core import kafka_versions
 from core.errors import HarnessError
 
 
-def test_the_default_is_a_4x_release_without_zookeeper_and_the_zookeeper_pin_has_it():
-    assert kafka_versions.major(kafka_versions.DEFAULT) == 4
-    assert not kafka_versions.has_zookeeper(kafka_versions.DEFAULT)
+def test_the_newest_4x_has_no_zookeeper_and_the_zookeeper_pin_has_it():
+    assert kafka_versions.major(kafka_versions.NEWEST_4X) == 4
+    assert not kafka_versions.has_zookeeper(kafka_versions.NEWEST_4X)
     assert kafka_versions.has_zookeeper(kafka_versions.ZOOKEEPER_RELEASE)
 
 

@@ -199,12 +199,12 @@ def test_a_stretch_quorum_still_counts_every_dc_and_an_active_active_one_each_dc
 
 
 def test_zookeeper_mode_needs_kafka_3() -> None:
-    from core.topology import check_kafka_release
+    from core.kafka_versions import check_mode
 
-    check_kafka_release(topology.uniform(3, 1, 3, mode="zookeeper"), "3.9.1")
-    check_kafka_release(topology.uniform(3, 1, 3), "4.1.0")
-    with pytest.raises(HarnessError, match="ZooKeeper mode needs Kafka 3.x, not --kafka-version 4.0.0"):
-        check_kafka_release(topology.uniform(3, 1, 3, mode="zookeeper"), "4.0.0")
+    check_mode("3.9.1", topology.uniform(3, 1, 3, mode="zookeeper").mode)
+    check_mode("4.1.0", topology.uniform(3, 1, 3).mode)
+    with pytest.raises(HarnessError, match="Kafka 4.0.0 has no ZooKeeper mode"):
+        check_mode("4.0.0", topology.uniform(3, 1, 3, mode="zookeeper").mode)
 
 
 def test_a_topology_file_that_is_not_text_is_a_harness_error(tmp_path) -> None:

@@ -36,12 +36,18 @@ def assert_one_line_error(result, fragment):
     (["run", "--replication", "5"], "needs at least that many brokers"),
     (["up", "--kafka-version", "latest"], "is not a release number"),
     # Kafka 4 is KRaft only: ZooKeeper mode on the default (a 4.x) or a named 4.x is refused before anything.
-    (["run", "--mode", "zookeeper"], "has no ZooKeeper mode (Kafka 4 is KRaft only)"),
+    (["run", "--mode", "zookeeper", "--kafka-version", "4.3.1"], "has no ZooKeeper mode (Kafka 4 is KRaft only)"),
     (["up", "--mode", "zookeeper", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
-    (["compose", "/tmp/unused", "--mode", "zookeeper"], "has no ZooKeeper mode"),
+    (["compose", "/tmp/unused", "--mode", "zookeeper", "--kafka-version", "4.3.1"], "has no ZooKeeper mode"),
     (["run", "--scenario", "dual-controller-zk", "--kafka-version", "4.0.0"], "Kafka 4.0.0 has no ZooKeeper mode"),
     (["sweep", "--scenarios", "all", "--kafka-versions", "3.9.1,4.0"], "--kafka-versions '4.0' is not a release"),
     (["sweep", "--scenarios", "all", "--kafka-versions", "4.0.0,4.0.0"], "4.0.0 given twice"),
+    (["run", "--client", "rust"], "'rust' is not one of"),
+    (["run", "--client", "java", "--workload", "txn"], "--client java runs the queue workload on one cluster"),
+    (["run", "--client", "java", "--topology", "active-active"], "on an active-active topology"),
+    (["run", "--client-version", "4.1.0"], "--client-version is the Java driver's kafka-clients version"),
+    (["run", "--client", "java", "--client-version", "4.x"], "--client-version '4.x' is not a release number"),
+    (["run", "--client", "java", "--nemesis", "kill,outage-dc1"], "outage-dc1 cuts a DC off"),
 ])
 def test_bad_flags(args, fragment):
     # No engine is reachable, so any of these reaching Docker would fail differently: the check comes first.

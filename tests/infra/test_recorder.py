@@ -47,3 +47,19 @@ def test_error_field_only_when_given(tmp_path):
     first, second = read(tmp_path / "h.jsonl")
     assert "error" not in first
     assert second["error"] == "msg-timed-out"
+
+
+def test_a_client_history_stamps_its_client_on_client_ops_but_not_on_nemesis_events(tmp_path):
+    from infra.recorder import ClientHistory
+
+    with HistoryRecorder(tmp_path / "h.jsonl") as recorder:
+        librdkafka = ClientHistory(recorder, "librdkafka/2.6.1")
+        p = librdkafka.new_process()
+        librdkafka.invoke(p, "send", {"value": 1})
+        librdkafka.record(p, "info", "send", {"value": 1}, "msg-timed-out")
+        librdkafka.record("nemesis", "info", "start-crash-member", {})
+        recorder.record("nemesis", "info", "start-kill", {})
+    events = read(tmp_path / "h.jsonl")
+    assert [e.get("client") for e in events] == ["librdkafka/2.6.1", "librdkafka/2.6.1", None, None]
+    assert events[1]["error"] == "msg-timed-out"
+    assert librdkafka.counts[("send", "info")] == 1

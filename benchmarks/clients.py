@@ -1,0 +1,168 @@
+"""Sends per second of the two clients, and what recording the history costs each of them.
+
+    flock /tmp/harness-cluster.lock python benchmarks/clients.py [--seconds 20] [--repeat 3] [--rate 300]
+
+One default cluster (3 DCs, RF 3, min.insync 2, acks=all, idempotent), no faults, no consumers, 6 producer
+processes each with one send outstanding (the queue workload's producers), on one topic created per
+measurement. Four loops, alternated --repeat times, medians reported:
+
+- paced: --rate sends/s asked of each client through the workload the harness runs (librdkafka: QueueWorkload
+  in this process; java: the driver in its container, its stream recorded by the harness);
+- unpaced, recorded: the same workloads with no pacing (each producer sends again as soon as its ack arrives);
+- unpaced, bare: the same client loop without any history: librdkafka's produce/poll loop below, and the Java
+  driver with recording=false (it only counts, and reports the count at the end).
+
+Recording overhead = 1 - recorded / bare (unpaced sends/s). Target (issue 15): <= 20 % for both clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from confluent_kafka import Producer  # noqa: E402
+
+from core.topology import default_topology  # noqa: E402
+from harness.runner import librdkafka_client  # noqa: E402
+from infra import engine, image, java_driver  # noqa: E402
+from infra.admin import Admin  # noqa: E402
+from infra.cluster import Cluster, new_run_id  # noqa: E402
+from infra.recorder import ClientHistory, HistoryRecorder  # noqa: E402
+from workloads.java_queue import JavaQueueWorkload  # noqa: E402
+from workloads.options import ClientOptions
+from workloads.queue import QueueWorkload  # noqa: E402
+
+UNPACED = 1_000_000.0  # sends/s asked: the loops never wait for their next slot
+
+
+def quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("bench.clients")
+    logger.propagate = False
+    logger.addHandler(logging.NullHandler())
+    return logger
+
+
+def librdkafka_recorded(options: ClientOptions, bootstrap: str, seconds: float, run_id: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp, HistoryRecorder(Path(tmp) / "h.jsonl") as history:
+        workload = QueueWorkload(options, bootstrap, ClientHistory(history, librdkafka_client()), run_id,
+                                 quiet_logger())
+        workload.start()
+        time.sleep(seconds)
+        workload.stop()
+        return history.counts.get(("send", "ok"), 0) / seconds
+
+
+def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> float:
+    """QueueWorkload's producer loop (one send outstanding, poll until its report) without the history."""
+    stop = threading.Event()
+    counts = [0] * options.concurrency
+
+    def loop(k: int) -> None:
+        producer = Producer({**options.producer_config(bootstrap), "logger": quiet_logger()})
+        value = k * 10_000_000
+        while not stop.is_set():
+            done = threading.Event()
+            report: dict[str, object] = {}
+
+            def delivered(err: object, msg: object, report: dict[str, object] = report,
+                          done: threading.Event = done) -> None:
+                report["err"] = err
+                done.set()
+
+            producer.produce(options.topic, value=str(value).encode(), partition=k % options.partitions,
+                             on_delivery=delivered)
+            value += 1
+            while not done.is_set():
+                producer.poll(0.05)
+            if report["err"] is None:
+                counts[k] += 1
+        producer.flush(5)
+
+    threads = [threading.Thread(target=loop, args=(k,), daemon=True) for k in range(options.concurrency)]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(15)
+    return sum(counts) / seconds
+
+
+def java_run(options: ClientOptions, cluster: Cluster, libs: Path, seconds: float, run_id: str,
+             recording: bool, machine: object) -> float:
+    with tempfile.TemporaryDirectory() as tmp, HistoryRecorder(Path(tmp) / "h.jsonl") as history:
+        workload = JavaQueueWorkload(options, cluster.bootstrap_servers, history, run_id, quiet_logger(),
+                                     machine, libs, image.DEFAULT_KAFKA_VERSION, librdkafka_client(),
+                                     recording=recording)
+        workload.start()
+        time.sleep(seconds)
+        workload.stop()
+        if recording:
+            return history.counts.get(("send", "ok"), 0) / seconds
+        assert workload.stream.bye is not None, "the bare driver reports its counters when it stops"
+        return float(workload.stream.bye["acknowledged"]) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--concurrency", type=int, default=6)
+    args = parser.parse_args()
+    client = engine.connect()
+    tag = image.ensure_image(client)
+    libs = java_driver.driver_libs(image.DEFAULT_KAFKA_VERSION)
+    topology = default_topology()
+    results: dict[str, list[float]] = {}
+    with Cluster(client, topology, tag, new_run_id()) as cluster:
+        admin = Admin(cluster.bootstrap_servers)
+        admin.wait_brokers({b.node_id for b in topology.brokers}, timeout=180)
+        machine = cluster.add_client("client-java")
+        n = 0
+
+        def options(rate: float) -> ClientOptions:
+            nonlocal n
+            n += 1
+            topic = f"bench-{n}"
+            admin.create_topic(topic, 3, 3, {"min.insync.replicas": "2"})
+            admin.wait_fully_replicated(topic, 3, timeout=120)
+            return replace(ClientOptions(), topic=topic, rate=rate, concurrency=args.concurrency, consumers=0)
+
+        loops = {
+            "librdkafka paced": lambda o: librdkafka_recorded(o, cluster.bootstrap_servers, args.seconds, "b"),
+            "java paced": lambda o: java_run(o, cluster, libs, args.seconds, "b", True, machine),
+            "librdkafka unpaced recorded": lambda o: librdkafka_recorded(o, cluster.bootstrap_servers,
+                                                                         args.seconds, "b"),
+            "librdkafka unpaced bare": lambda o: librdkafka_bare(o, cluster.bootstrap_servers, args.seconds),
+            "java unpaced recorded": lambda o: java_run(o, cluster, libs, args.seconds, "b", True, machine),
+            "java unpaced bare": lambda o: java_run(o, cluster, libs, args.seconds, "b", False, machine),
+        }
+        for _ in range(args.repeat):
+            for name, loop in loops.items():
+                rate = args.rate if "paced" in name and "unpaced" not in name else UNPACED
+                sends_per_s = loop(options(rate))
+                results.setdefault(name, []).append(round(sends_per_s, 1))
+                print(f"{name}: {sends_per_s:.1f} sends/s", file=sys.stderr, flush=True)
+    medians = {name: statistics.median(runs) for name, runs in results.items()}
+    summary = {
+        "rate": args.rate, "concurrency": args.concurrency, "seconds": args.seconds, "runs": results,
+        "medians": medians,
+        "overhead": {c: round(1 - medians[f"{c} unpaced recorded"] / medians[f"{c} unpaced bare"], 3)
+                     for c in ("librdkafka", "java")},
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+package org.kafkajepsen.driver;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.AppInfoParser;
+
+/**
+ * `java -cp 'libs/*' org.kafkajepsen.driver.Driver driver.properties`: the queue workload through the Java
+ * kafka-clients producer and consumer, its events on stdout (see Events).
+ *
+ * Stopping is SIGTERM: the shutdown hook stops every loop from starting a new op, waits at most
+ * stop.timeout.ms for the outstanding ones to complete, writes "bye" and closes the stream. Whatever is still
+ * outstanding then stays an invoke without completion (indeterminate), which the history format allows.
+ */
+public final class Driver {
+    private Driver() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Events events;
+        Config config;
+        try {
+            config = Config.load(Path.of(args[0]));
+        } catch (Exception e) {
+            new Events(true).control("{\"type\":\"fatal\",\"error\":" + Events.str("bad driver settings: " + e) + "}");
+            System.exit(2);
+            return;
+        }
+        events = new Events(config.recording);
+        events.control("{\"type\":\"hello\",\"client\":\"java\",\"version\":" + Events.str(AppInfoParser.getVersion())
+                + ",\"jvm\":" + Events.str(System.getProperty("java.version")) + "}");
+        if (!config.workload.equals("queue")) {
+            fatal(events, "the Java driver runs the queue workload only, not " + config.workload);
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        AtomicLong values = new AtomicLong();
+        Counters counters = new Counters();
+        List<KafkaProducer<byte[], byte[]>> producers = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        try {
+            for (int k = 0; k < config.concurrency; k++) {
+                Properties props = new Properties();
+                props.putAll(config.producer);
+                props.put("client.id", "java-p" + k);
+                KafkaProducer<byte[], byte[]> producer =
+                        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+                producers.add(producer);
+                Object handingOver = new Object();
+                for (int lane = 0; lane < config.pipeline; lane++) {
+                    threads.add(new Thread(new ProducerLane(config, events, producer, handingOver, k, lane, values,
+                            stop, counters), "producer-" + k + "-" + lane));
+                }
+            }
+        } catch (RuntimeException e) { // a ConfigException: the settings contradict each other for this client
+            fatal(events, "the Java producer refused its settings: " + e.getMessage());
+        }
+        for (int k = 0; k < config.consumers; k++) {
+            threads.add(new Thread(new ConsumerLoop(config, events, k, stop), "consumer-" + k));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            long deadline = System.nanoTime() + config.stopTimeoutMs * 1_000_000L;
+            int running = 0;
+            for (Thread t : threads) {
+                try {
+                    t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
+                } catch (InterruptedException e) {
+                    break;
+                }
+                running += t.isAlive() ? 1 : 0;
+            }
+            events.control("{\"type\":\"bye\",\"invoked\":" + counters.invoked + ",\"acknowledged\":"
+                    + counters.acknowledged + ",\"errors\":" + counters.errors + ",\"still_running\":" + running + "}");
+            events.close();
+        }, "stop"));
+        for (Thread t : threads) {
+            t.setDaemon(true); // the hook decides how long they may finish; then the JVM goes
+            t.start();
+        }
+        events.control("{\"type\":\"ready\"}");
+        stop.await();
+        Thread.currentThread().join(); // the hook ends the JVM
+    }
+
+    private static void fatal(Events events, String message) {
+        events.control("{\"type\":\"fatal\",\"error\":" + Events.str(message) + "}");
+        events.close();
+        Runtime.getRuntime().halt(2);
+    }
+}

@@ -1,0 +1,142 @@
+package org.kafkajepsen.driver;
+
+import java.io.BufferedWriter;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The driver's only output: one JSON object per line on stdout, written and flushed under one lock, so the
+ * order of the lines is the order things happened. The harness stamps index and time as lines arrive.
+ *
+ * Client events are history events without index and time ("process", "type", "f", "value", "error"), except
+ * that a client call that threw is written as type "error" with the exception's class and whether it surfaced
+ * inside send(): the harness decides fail or info from one table (workloads/outcome.py), next to librdkafka's.
+ * Control lines ("hello", "ready", "fatal", "bye") are for the harness and never enter the history.
+ */
+final class Events {
+    private final Writer out = new BufferedWriter(
+            new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
+    private final AtomicInteger processes = new AtomicInteger();
+    private final boolean recording;
+    private boolean closed;
+
+    Events(boolean recording) {
+        this.recording = recording;
+    }
+
+    /** False for the bare client loop of benchmarks/clients.py: no client event is built or written (control
+     * lines still are). */
+    boolean recording() {
+        return recording;
+    }
+
+    /** A fresh process id; the "java-" prefix keeps them apart from the harness's own (integer) processes. */
+    String newProcess() {
+        return "java-" + processes.getAndIncrement();
+    }
+
+    void op(String process, String type, String f, String valueJson) {
+        if (!recording) {
+            return;
+        }
+        line("{\"process\":" + str(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f + "\",\"value\":"
+                + valueJson + "}");
+    }
+
+    void info(String process, String f, String valueJson, String error) {
+        if (!recording) {
+            return;
+        }
+        line("{\"process\":" + str(process) + ",\"type\":\"info\",\"f\":\"" + f + "\",\"value\":" + valueJson
+                + ",\"error\":" + str(error) + "}");
+    }
+
+    void error(String process, String f, String valueJson, Throwable error, boolean beforeSend) {
+        if (!recording) {
+            return;
+        }
+        line("{\"process\":" + str(process) + ",\"type\":\"error\",\"f\":\"" + f + "\",\"value\":" + valueJson
+                + ",\"exception\":" + str(error.getClass().getName()) + ",\"before_send\":" + beforeSend
+                + ",\"message\":" + str(String.valueOf(error.getMessage())) + "}");
+    }
+
+    void control(String json) {
+        line(json);
+    }
+
+    /** After this nothing more is written: what is still outstanding stays an invoke without completion. */
+    void close() {
+        synchronized (this) {
+            closed = true;
+            try {
+                out.flush();
+            } catch (IOException ignored) {
+                // the harness went away; nothing to tell it
+            }
+        }
+    }
+
+    private void line(String json) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            try {
+                out.write(json);
+                out.write('\n');
+                out.flush();
+            } catch (IOException e) {
+                closed = true; // the reader is gone: stop writing rather than fail every client thread
+            }
+        }
+    }
+
+    static String str(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    /** `NotEnoughReplicasException` -> `not-enough-replicas`: the history's `error`, like the harness names it. */
+    static String errorName(Throwable error) {
+        String simple = error.getClass().getSimpleName().replaceFirst("Exception$", "");
+        return simple.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** A record's value as the history carries it: the integer the workload sent, else its text. */
+    static String recordValue(byte[] raw) {
+        if (raw == null) {
+            return "null";
+        }
+        String text = new String(raw, StandardCharsets.UTF_8);
+        if (!text.isEmpty() && text.length() < 19 && text.chars().allMatch(ch -> ch == '-' || Character.isDigit(ch))) {
+            try {
+                return Long.toString(Long.parseLong(text));
+            } catch (NumberFormatException ignored) {
+                // falls through to text
+            }
+        }
+        return str(text);
+    }
+}
