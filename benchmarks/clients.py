@@ -3,14 +3,15 @@
     flock /tmp/harness-cluster.lock python benchmarks/clients.py [--seconds 20] [--repeat 3] [--rate 300]
 
 One default cluster (3 DCs, RF 3, min.insync 2, acks=all, idempotent), no faults, no consumers, 6 producer
-processes each with one send outstanding (the queue workload's producers), on one topic created per
-measurement. Four loops, alternated --repeat times, medians reported:
+processes each with one send outstanding (the queue workload's producers), on one topic. Four
+loops, alternated --repeat times, medians reported:
 
 - paced: --rate sends/s asked of each client through the workload the harness runs (librdkafka: QueueWorkload
   in this process; java: the driver in its container, its stream recorded by the harness);
 - unpaced, recorded: the same workloads with no pacing (each producer sends again as soon as its ack arrives);
-- unpaced, bare: the same client loop without any history: librdkafka's produce/poll loop below, and the Java
-  driver with recording=false (it only counts, and reports the count at the end).
+- unpaced, bare: the same client loops without any history: QueueWorkload with a recorder that does nothing
+  (NullHistory), and the Java driver with recording=false (no line written, no stream read: it only counts,
+  and reports the count when it stops).
 
 Recording overhead = 1 - recorded / bare (unpaced sends/s). Target (issue 15): <= 20 % for both clients.
 """
@@ -18,6 +19,7 @@ Recording overhead = 1 - recorded / bare (unpaced sends/s). Target (issue 15): <
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import statistics
@@ -29,8 +31,6 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from confluent_kafka import Producer  # noqa: E402
 
 from core.topology import default_topology  # noqa: E402
 from harness.runner import librdkafka_client  # noqa: E402
@@ -62,6 +62,7 @@ def librdkafka_recorded(options: ClientOptions, bootstrap: str, seconds: float, 
         return history.counts.get(("send", "ok"), 0) / seconds
 
 
+<<<<<<< HEAD
 def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> float:
     """QueueWorkload's producer loop (one send outstanding, poll until its report) without the history."""
     stop = threading.Event()
@@ -91,11 +92,37 @@ def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> f
     threads = [threading.Thread(target=loop, args=(k,), daemon=True) for k in range(options.concurrency)]
     for t in threads:
         t.start()
+=======
+class NullHistory:
+    """The recorder's interface doing nothing but count ok sends: QueueWorkload's own loop without a history."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self._processes = itertools.count()
+        self._lock = threading.Lock()
+
+    def new_process(self) -> int:
+        return next(self._processes)
+
+    def record(self, process: object, type_: str, f: str, value: object, error: str | None = None) -> int:
+        if type_ == "ok" and f == "send":
+            with self._lock:  # the workload's threads share it, as they share the recorder
+                self.counts[("send", "ok")] = self.counts.get(("send", "ok"), 0) + 1
+        return 0
+
+    def invoke(self, process: object, f: str, value: object) -> int:
+        return 0
+
+
+def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> float:
+    """The same producer code (QueueWorkload's lanes), its history calls doing nothing."""
+    history = NullHistory()
+    workload = QueueWorkload(options, bootstrap, history, "b", quiet_logger())  # type: ignore[arg-type]
+    workload.start()
+>>>>>>> java
     time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join(15)
-    return sum(counts) / seconds
+    workload.stop()
+    return history.counts.get(("send", "ok"), 0) / seconds
 
 
 def java_run(options: ClientOptions, cluster: Cluster, libs: Path, seconds: float, run_id: str,
@@ -129,8 +156,10 @@ def main() -> None:
         admin = Admin(cluster.bootstrap_servers)
         admin.wait_brokers({b.node_id for b in topology.brokers}, timeout=180)
         machine = cluster.add_client("client-java")
-        n = 0
+        admin.create_topic("bench", 3, 3, {"min.insync.replicas": "2"})  # one topic: the loops never read it
+        admin.wait_fully_replicated("bench", 3, timeout=120)
 
+<<<<<<< HEAD
         def options(rate: float) -> ClientOptions:
             nonlocal n
             n += 1
@@ -138,6 +167,10 @@ def main() -> None:
             admin.create_topic(topic, 3, 3, {"min.insync.replicas": "2"})
             admin.wait_fully_replicated(topic, 3, timeout=120)
             return replace(ClientOptions(), topic=topic, rate=rate, concurrency=args.concurrency, consumers=0)
+=======
+        def options(rate: float) -> ClientOptions:
+            return replace(ClientOptions(), topic="bench", rate=rate, concurrency=args.concurrency, consumers=0)
+>>>>>>> java
 
         loops = {
             "librdkafka paced": lambda o: librdkafka_recorded(o, cluster.bootstrap_servers, args.seconds, "b"),
