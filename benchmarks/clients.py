@@ -62,37 +62,6 @@ def librdkafka_recorded(options: ClientOptions, bootstrap: str, seconds: float, 
         return history.counts.get(("send", "ok"), 0) / seconds
 
 
-<<<<<<< HEAD
-def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> float:
-    """QueueWorkload's producer loop (one send outstanding, poll until its report) without the history."""
-    stop = threading.Event()
-    counts = [0] * options.concurrency
-
-    def loop(k: int) -> None:
-        producer = Producer({**options.producer_config(bootstrap), "logger": quiet_logger()})
-        value = k * 10_000_000
-        while not stop.is_set():
-            done = threading.Event()
-            report: dict[str, object] = {}
-
-            def delivered(err: object, msg: object, report: dict[str, object] = report,
-                          done: threading.Event = done) -> None:
-                report["err"] = err
-                done.set()
-
-            producer.produce(options.topic, value=str(value).encode(), partition=k % options.partitions,
-                             on_delivery=delivered)
-            value += 1
-            while not done.is_set():
-                producer.poll(0.05)
-            if report["err"] is None:
-                counts[k] += 1
-        producer.flush(5)
-
-    threads = [threading.Thread(target=loop, args=(k,), daemon=True) for k in range(options.concurrency)]
-    for t in threads:
-        t.start()
-=======
 class NullHistory:
     """The recorder's interface doing nothing but count ok sends: QueueWorkload's own loop without a history."""
 
@@ -119,7 +88,6 @@ def librdkafka_bare(options: ClientOptions, bootstrap: str, seconds: float) -> f
     history = NullHistory()
     workload = QueueWorkload(options, bootstrap, history, "b", quiet_logger())  # type: ignore[arg-type]
     workload.start()
->>>>>>> java
     time.sleep(seconds)
     workload.stop()
     return history.counts.get(("send", "ok"), 0) / seconds
@@ -159,18 +127,8 @@ def main() -> None:
         admin.create_topic("bench", 3, 3, {"min.insync.replicas": "2"})  # one topic: the loops never read it
         admin.wait_fully_replicated("bench", 3, timeout=120)
 
-<<<<<<< HEAD
-        def options(rate: float) -> ClientOptions:
-            nonlocal n
-            n += 1
-            topic = f"bench-{n}"
-            admin.create_topic(topic, 3, 3, {"min.insync.replicas": "2"})
-            admin.wait_fully_replicated(topic, 3, timeout=120)
-            return replace(ClientOptions(), topic=topic, rate=rate, concurrency=args.concurrency, consumers=0)
-=======
         def options(rate: float) -> ClientOptions:
             return replace(ClientOptions(), topic="bench", rate=rate, concurrency=args.concurrency, consumers=0)
->>>>>>> java
 
         loops = {
             "librdkafka paced": lambda o: librdkafka_recorded(o, cluster.bootstrap_servers, args.seconds, "b"),
