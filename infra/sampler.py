@@ -69,10 +69,15 @@ class StateSampler:
         return state
 
     def _run(self) -> None:
+        # The last line is taken after stop() was asked for (after healing and the drain): a sample already under
+        # way when the run healed may show the state before it, and the last line must be the state at the end.
         with self.path.open("ab") as out:
-            while not self._stop.is_set():
+            while True:
+                stopping = self._stop.is_set()
                 state = self.sample()
                 self.samples.append(state)
                 out.write(orjson.dumps(state) + b"\n")
                 out.flush()
+                if stopping:
+                    return
                 self._stop.wait(self.interval)
