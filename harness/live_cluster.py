@@ -103,6 +103,7 @@ class LiveCluster:
         self.say = say
         self.history: Recorder | None = None  # the active history: faults are recorded there
         self._faults = 0
+        self._replication: dict[str, int] = {}  # topics this handle created
 
     @property
     def topology(self) -> Topology:
@@ -123,6 +124,7 @@ class LiveCluster:
                      config: Mapping[str, str] | None = None, timeout: float = 120.0) -> str:
         """Create a topic (replication: every broker, at most 3) and wait until every partition has a full ISR."""
         replicas = replication or min(3, len(self.topology.brokers))
+        self._replication[name] = replicas
         admin = self.admin()
         admin.create_topic(name, partitions, replicas, dict(config or {}))
         admin.wait_fully_replicated(name, replicas, timeout)
@@ -131,11 +133,10 @@ class LiveCluster:
     def wait_fully_replicated(self, topic: str, timeout: float = 120.0) -> bool:
         """After healing: every partition has a leader and its full ISR again. False (with a warning) if not in
         time; pass it to `Recorder.drain(healed=...)`: a drain before that may stop short of the log end."""
-        admin = self.admin()
-        parts = admin.partitions(topic)
-        replicas = max((len(p.replicas) for p in parts), default=min(3, len(self.topology.brokers)))
+        # The replication factor it was created with: right after a heal, metadata may not answer at all yet.
+        replicas = self._replication.get(topic, min(3, len(self.topology.brokers)))
         try:
-            admin.wait_fully_replicated(topic, replicas, timeout)
+            self.admin().wait_fully_replicated(topic, replicas, timeout)
             return True
         except WaitTimeout as error:
             self.say(f"[yellow]warning:[/yellow] {error}")
