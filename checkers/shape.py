@@ -41,26 +41,26 @@ def _field(table: Any, path: str, name: str, op: str, want: type | tuple[type, .
     return value
 
 
-def _records(records: Any, path: str, op: str) -> None:
-    if not isinstance(records, list):
-        raise _Problem(f"field `{path}` of {op} must be a list, got {kind(records)}")
-    for i, record in enumerate(records):
-        at = f"{path}[{i}]"
-        _field(record, at, "topic", op, str)
-        _field(record, at, "partition", op, int)
-        _field(record, at, "offset", op, int)
-        _field(record, at, "value", op, None)
-        _field(record, at, "cluster", op, str, optional=True)
+# (field, JSON type or None for any, optional) of each entry of a list field.
+Fields = tuple[tuple[str, type | None, bool], ...]
+_OFFSET_FIELDS: Fields = (("topic", str, False), ("partition", int, False), ("offset", int, False))
+_RECORD_FIELDS: Fields = (*_OFFSET_FIELDS, ("value", None, False), ("cluster", str, True))
 
 
-def _offsets(entries: Any, path: str, op: str) -> None:
+def _entries(entries: Any, path: str, op: str, fields: Fields) -> None:
     if not isinstance(entries, list):
         raise _Problem(f"field `{path}` of {op} must be a list, got {kind(entries)}")
     for i, entry in enumerate(entries):
-        at = f"{path}[{i}]"
-        _field(entry, at, "topic", op, str)
-        _field(entry, at, "partition", op, int)
-        _field(entry, at, "offset", op, int)
+        for name, want, optional in fields:
+            _field(entry, f"{path}[{i}]", name, op, want, optional=optional)
+
+
+def _records(records: Any, path: str, op: str) -> None:
+    _entries(records, path, op, _RECORD_FIELDS)
+
+
+def _offsets(entries: Any, path: str, op: str) -> None:
+    _entries(entries, path, op, _OFFSET_FIELDS)
 
 
 def _check(f: str, type_: str, value: Any) -> None:
