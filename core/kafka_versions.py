@@ -14,8 +14,7 @@ import re
 from core.errors import HarnessError
 
 NEWEST_4X = "4.3.1"  # the newest 4.x whose broker, tools and MirrorMaker 2 all resolve here (4.4.0's mirror does not)
-# The default stays 3.9.1 until the real-cluster suite has passed on NEWEST_4X here (issue 15: not yet done).
-DEFAULT = "3.9.1"
+DEFAULT = NEWEST_4X  # what every run uses unless --kafka-version (or a scenario's pin) says otherwise
 ZOOKEEPER_RELEASE = "3.9.1"  # the newest release with ZooKeeper mode: what a ZooKeeper scenario pins
 _RELEASE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
