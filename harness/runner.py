@@ -153,6 +153,11 @@ def _timeline(options: RunOptions) -> list[Step]:
 CLIENTS = ("librdkafka", "java")
 
 
+def check_client(options: RunOptions) -> None:
+    """Whether the chosen client can run these options (a sweep's client axis asks before any run)."""
+    _validate_client(options, registry.parse(options.nemesis))
+
+
 def _validate_client(options: RunOptions, nemeses: list[Nemesis]) -> None:
     if options.client not in CLIENTS:
         raise HarnessError(f"unknown client {options.client!r}", hint="known: " + ", ".join(CLIENTS))

@@ -1,4 +1,4 @@
-"""Axes of the run itself that multiply a sweep's cases: the Kafka release today, a client library tomorrow.
+"""Axes of the run itself that multiply a sweep's cases: the Kafka release and the client library.
 
 A grid axis (harness/sweep.py) changes the workload's config; a run axis changes what runs it. Each case of a
 scenario sweep or a config grid is run once per combination of the run axes' values, and each combination is a
@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from core import kafka_versions
 from core.errors import HarnessError
+from harness import runner
 from harness.runner import RunOptions
 from harness.sweep import Case, Row
 
@@ -39,6 +40,29 @@ def _kafka_fits(options: RunOptions) -> None:
 def kafka_axis(values: Sequence[str] = ()) -> RunAxis:
     return RunAxis("kafka", "kafka_version", tuple(kafka_versions.check(v, "--kafka-versions") for v in values),
                    _kafka_fits)
+
+
+def _client_fits(options: RunOptions) -> None:
+    runner.check_client(options)
+
+
+def client_axis(values: Sequence[str] = ()) -> RunAxis:
+    """`librdkafka,java`: each case through each client; a case the Java driver cannot run (a workload it does
+    not speak, a nemesis that cuts the host's clients off) is not run, with the reason."""
+    return RunAxis("client", "client", parse_clients(values) if values else (), _client_fits)
+
+
+def parse_clients(values: Sequence[str]) -> tuple[str, ...]:
+    clients = tuple(v.strip() for v in values if v.strip())
+    if not clients:
+        raise HarnessError("--clients needs at least one client", hint="e.g. librdkafka,java")
+    for client in clients:
+        if client not in runner.CLIENTS:
+            raise HarnessError(f"--clients: unknown client {client!r}", hint="known: " + ", ".join(runner.CLIENTS))
+    repeated = sorted({c for c in clients if clients.count(c) > 1})
+    if repeated:
+        raise HarnessError(f"--clients: {repeated[0]} given twice")
+    return clients
 
 
 def expand(cases: Sequence[Case], axes: Sequence[RunAxis]) -> list[Case]:

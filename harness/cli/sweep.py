@@ -33,10 +33,13 @@ Examples:
 @click.option("--kafka-versions", metavar="X.Y.Z,...", help="Run every case on each of these Kafka releases "
               "(e.g. 3.9.1,4.0.0,4.3.1); a release that cannot run a case (ZooKeeper mode on 4.x) leaves it not run. "
               "Default: each case on its own release (a ZooKeeper scenario's pin, else the default).")
+@click.option("--clients", metavar="CLIENT,...", help="Run every case through each of these clients "
+              "(librdkafka,java); a case a client cannot run (the Java driver runs the queue workload, and no "
+              "nemesis that cuts the host's clients off) is left not run, with the reason. Default: librdkafka.")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Where the matrix and every run go (default: results/sweeps/<kind>-<timestamp>).")
 def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, runs: int, time_limit: float,
-          nemesis_interval: float, kafka_versions: str | None, results_dir: str | None) -> int:
+          nemesis_interval: float, kafka_versions: str | None, clients: str | None, results_dir: str | None) -> int:
     """Run every scenario's unsafe and control variant N times (or a config grid under some nemeses) and write
     a matrix: detection rate, time to first anomaly, false alarms, availability lost (Markdown, HTML, JSON)."""
     from core import kafka_versions as versions
@@ -53,7 +56,8 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
         if fixed:
             raise HarnessError(f"{fixed[0]} applies to --grid only: each scenario fixes its own faults and duration",
                                hint="drop it, or sweep a grid")
-    run_axes = [sweep_axes.kafka_axis(versions.parse_list(kafka_versions) if kafka_versions is not None else ())]
+    run_axes = [sweep_axes.kafka_axis(versions.parse_list(kafka_versions) if kafka_versions is not None else ()),
+                sweep_axes.client_axis(clients.split(",") if clients is not None else ())]
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     kind = "grid" if grid else "scenarios"
     root = Path(results_dir) if results_dir else Path("results") / "sweeps" / f"{kind}-{stamp}"

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core import kafka_versions
+from core import kafka_versions, topology
 from core.errors import HarnessError
 from harness import scenario, sweep, sweep_axes
 from harness.sweep import Case, Trial
@@ -46,7 +46,7 @@ def test_zookeeper_mode_on_a_4x_release_is_not_run_and_the_matrix_says_why(tmp_p
 
 
 def test_a_grid_is_multiplied_too_and_a_config_the_client_refuses_stays_refused_on_every_release(tmp_path):
-    from core import topology
+
 
     grid = sweep.grid_cases(sweep.parse_grid(["acks=1,all", "idempotence=true"]), ["kill-dc"],
                             topology.default_topology(), tmp_path, 30, 10)
@@ -103,3 +103,45 @@ def test_the_matrix_files_show_the_release_column_and_where_it_changed_the_outco
     loaded = json.loads(data.read_text())
     assert loaded["changes"] == changes and loaded["rows"][1]["axes"] == [["kafka", "4.3.1"]]
     assert loaded["trials"][0]["axes"] == [["kafka", "3.9.1"]]
+
+
+def test_clients_multiply_every_case_and_a_case_the_java_driver_cannot_run_is_not_run_with_why(tmp_path):
+    # zombie-leader runs the queue workload under a leader partition: both clients run it.
+    cases = sweep_axes.expand(scenario_cases(tmp_path, "zombie-leader"),
+                              [sweep_axes.kafka_axis(), sweep_axes.client_axis(["librdkafka", "java"])])
+    assert [(c.variant, dict(c.axes)["client"], c.options.client) for c in cases] == [
+        ("unsafe", "librdkafka", "librdkafka"), ("unsafe", "java", "java"),
+        ("control", "librdkafka", "librdkafka"), ("control", "java", "java")]
+    assert cases[1].options.results_root == tmp_path / "zombie-leader" / "unsafe" / "client-java"
+    # outage-dc1 cuts dc1 off from the host's clients; the Java driver, in a container of its own, would escape it.
+    grid = sweep.grid_cases(sweep.parse_grid(("acks=all",)), ["outage-dc1"], topology.default_topology(),
+                            tmp_path, 60.0, 15.0)
+    expanded = sweep_axes.expand(grid, [sweep_axes.client_axis(["librdkafka", "java"])])
+    assert [(dict(c.axes)["client"], c.options is None) for c in expanded] == [("librdkafka", False), ("java", True)]
+    assert "cuts a DC off from the host's clients" in expanded[1].skipped
+
+
+def test_without_clients_every_case_is_labelled_with_its_own_client(tmp_path):
+    cases = sweep_axes.expand(scenario_cases(tmp_path, "zombie-leader"), [sweep_axes.client_axis()])
+    assert [dict(c.axes)["client"] for c in cases] == ["librdkafka", "librdkafka"]
+    assert cases[0].options.results_root == tmp_path / "zombie-leader" / "unsafe"
+
+
+@pytest.mark.parametrize("given, message", [
+    (["kafka-python"], "--clients: unknown client 'kafka-python'"),
+    (["java", "java"], "--clients: java given twice"),
+    ([" "], "--clients needs at least one client")])
+def test_bad_clients_are_refused_before_any_run(given, message):
+    with pytest.raises(HarnessError, match="^" + message):
+        sweep_axes.client_axis(given)
+
+
+def test_the_outcome_changes_with_the_client_line():
+    cases = [Case("s", "unsafe", None, expect=("lost-write",), axes=(("kafka", "4.3.1"), ("client", c)))
+             for c in ("librdkafka", "java")]
+    trials = [Trial("s", "unsafe", 1, False, ("lost-write",), None, 0.0, axes=cases[0].axes),
+              Trial("s", "unsafe", 1, True, (), None, 0.0, axes=cases[1].axes)]
+    rows = sweep.scenario_rows(trials, cases)
+    changes = sweep_axes.outcome_changes(rows, "client")
+    assert len(changes) == 1 and "kafka=4.3.1" in changes[0] and "the outcome changes with client" in changes[0]
+    assert sweep_axes.outcome_changes(rows, "kafka") == []
