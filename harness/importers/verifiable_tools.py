@@ -17,8 +17,9 @@ from core.history import read_events
 
 PRODUCER_EVENTS = frozenset({"startup_complete", "producer_send_success", "producer_send_error",
                              "shutdown_complete", "tool_data"})
+# Kafka 4's consumer also prints `shutdown_requested` when it is told to stop (it carries nothing to import).
 CONSUMER_EVENTS = frozenset({"startup_complete", "partitions_assigned", "partitions_revoked", "record_data",
-                             "records_consumed", "offsets_committed", "shutdown_complete"})
+                             "records_consumed", "offsets_committed", "shutdown_requested", "shutdown_complete"})
 # The producer sends "<i>" or, with --value-prefix P, "<P>.<i>", for i = 0, 1, 2, ... in the order it sends them.
 PRODUCER_VALUE = re.compile(r"(?:(-?\d+)\.)?(\d+)")
 

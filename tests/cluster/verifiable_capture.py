@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from core import kafka_versions
 from core.waiting import wait_until
 from infra import engine
 from infra.admin import Admin
@@ -96,6 +97,12 @@ def capture(directory: Path, image_tag: str) -> Capture:
         subprocess.run(harness("down", run_id), capture_output=True, text=True, timeout=180)
 
 
+def _config_flag() -> str:
+    """Kafka 4 renamed the consumer's --consumer.config to --command-config, and prints a deprecation line on
+    stdout (not JSON) for the old name."""
+    return "--command-config" if kafka_versions.major(kafka_versions.DEFAULT) >= 4 else "--consumer.config"
+
+
 def _record(directory: Path, run_id: str, bootstrap: str) -> Capture:
     client = engine.connect()
     containers = {c.labels[NODE_LABEL]: c for c in client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"})}
@@ -106,7 +113,7 @@ def _record(directory: Path, run_id: str, bootstrap: str) -> Capture:
     tools = Node(containers["dc1-controller1"])
     tools.sh(f"printf '{CONSUMER_CONFIG}' > /tmp/consumer.properties")
     tools.background("c1", f"{JAVA} {TOOLS}.VerifiableConsumer --bootstrap-server {bootstrap} --topic {TOPIC} "
-                           f"--group-id {GROUP} --verbose --consumer.config /tmp/consumer.properties")
+                           f"--group-id {GROUP} --verbose {_config_flag()} /tmp/consumer.properties")
     wait_until(lambda: tools.lines("c1") >= 2, 120, "the consumer to be assigned its partitions")
     for prefix in (1, 2):
         tools.background(f"p{prefix}", f"{JAVA} {TOOLS}.VerifiableProducer --bootstrap-server {bootstrap} "

@@ -136,6 +136,15 @@ def test_a_consumer_is_one_process_whose_ops_begin_at_its_previous_event(tmp_pat
     assert events[-1]["error"] == "Offset commit failed"
 
 
+def test_kafka_4s_shutdown_requested_line_is_read_and_adds_no_op(tmp_path):
+    producer = [out.startup(0), out.acked(5, "1.0", 0, 0), *out.tool_data(7, 1, 1)]
+    consumer = [out.startup(2), out.assigned(4, 0), *out.poll(8, (0, 0, "1.0"))]
+    stopping = [{"timestamp": 9, "name": "shutdown_requested"}, {"timestamp": 10, "name": "shutdown_complete"}]
+    plain = history(tmp_path, [producer], [consumer + stopping[1:]])
+    assert history(tmp_path, [producer], [consumer + stopping]) == plain
+    assert read_consumer(out.write(tmp_path / "c.jsonl", consumer + stopping)).shut_down
+
+
 def test_a_consumer_that_skipped_an_acknowledged_record_is_flagged(tmp_path):
     producer = [out.startup(0), *(out.acked(5, f"1.{i}", 0, i) for i in range(3)), *out.tool_data(7, 3, 3)]
     consumer = [out.startup(0), out.assigned(1, 0), *out.poll(8, (0, 0, "1.0")), *out.poll(9, (0, 2, "1.2"))]
