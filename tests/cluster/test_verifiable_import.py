@@ -31,7 +31,10 @@ def test_real_tool_output_under_a_broker_kill_imports_valid(captured, tmp_path):
     result = checkers.check_file(tmp_path / "history.jsonl", "auto")
     assert result.valid is True, (result.failures, imported.stderr)
     sends = result.stats["sends"]
-    assert sends["acknowledged"] > 0 and sends["read"] == sends["acknowledged"]
+    # Every acknowledged record read, plus at most the sends whose outcome the kill left unknown (a timed-out
+    # send may have been written: 3 of 300 were, once, on 4.3.1).
+    assert sends["acknowledged"] > 0
+    assert sends["acknowledged"] <= sends["read"] <= sends["acknowledged"] + sends["indeterminate"], sends
 
 
 @pytest.mark.parametrize(("mutate", "anomalies"), MUTATIONS)
