@@ -10,9 +10,10 @@ opens is *superseded* by it: the group gave the partition to another while this 
 
 - shared-partition: a superseded claim that then closed with a handover (its member revoked it in its own
   rebalance callback, as a live member does), while its member showed no sign of having been fenced: no
-  `stall-member` or `crash-member` fault naming it between the superseding claim's opening and the revoke, and no
-  commit of its ended `fail` or `info` with a fencing error (`unknown-member-id`, `illegal-generation`, `fenced-member-epoch`,
-  `stale-member-epoch`, `fenced-instance-id`) in that window. Two live members held one partition at once.
+  `stall-member` or `crash-member` fault naming it between the superseding claim's opening and the revoke, and
+  no commit of its ended `fail` or `info` with a fencing error (`unknown-member-id`, `illegal-generation`,
+  `fenced-member-epoch`, `stale-member-epoch`, `fenced-instance-id`) in that window. Two live members held one
+  partition at once.
   A claim that closed with a loss, an info or a crash belonged to a zombie: the group had fenced it (its session
   or poll interval ran out), so it was no second owner.
 - zombie-commit: an `ok` commit of a partition by a process whose claim of it was superseded before the commit

@@ -349,7 +349,7 @@ class Member:
         failed = error or next((tp.error for tp in partitions if tp.error is not None), None)
 
         def record() -> None:
-            value = {**commit_value(self.w.group, self.w.topic, offsets), **membership(self.consumer)}
+            value = {**commit_value(self.w.group, self.w.topic, offsets), **membership(self.consumer), "auto": True}
             outcome = commit_outcome(failed)
             self.history.invoke(self.process, "commit", value)
             self.history.record(self.process, outcome, "commit", value, None if failed is None else error_name(failed))
