@@ -140,8 +140,10 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
     if f["workload_name"] == "group":
         group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"],
                              group_protocol=f["group_protocol"], stall=f["stall_member"])
-    elif f["auto_commit"] or f["process_delay"] or f["group_protocol"] != "classic" or f["stall_member"]:
-        raise HarnessError("--auto-commit, --process-delay, --group-protocol and --stall-member need --workload group")
+    elif f["auto_commit"] or f["process_delay"]:
+        raise HarnessError("--auto-commit and --process-delay need --workload group")
+    elif f["group_protocol"] != "classic" or f["stall_member"]:
+        raise HarnessError("--group-protocol and --stall-member need --workload group")
     topo = _topology(f)
     return RunOptions(
         topology=topo,
