@@ -107,3 +107,48 @@ def test_stalls_take_their_share_of_churn_turns_and_none_without_a_stall() -> No
     many = [churn_plan(rng, 3, 0.5, 0.5) for _ in range(400)]
     assert 150 < sum(a == "stall" for _, a in many) < 250
     assert not any(a == "stall" for _, a in (churn_plan(rng, 3, 0.5) for _ in range(100)))
+
+
+# ---- histories the workload itself records, in the order a correct coordinator allows, and mutated --------------
+
+
+def two_owners(tmp_path: Path, order: str) -> list[dict[str, object]]:
+    """Member A owns partition 0, then B: "handover" (A revokes, then B is assigned), "late-revoke" (B is
+    assigned first: a second live owner), "lost" (B is assigned, then A learns it lost it), "zombie-commit" (B is
+    assigned, A commits what it processed and the fake coordinator accepts it, then A learns of its loss)."""
+    from tests.workloads.fakes import FakeGroupConsumer
+
+    w, history, _ = setup(tmp_path, [])
+    scripts = {"a": [("assign", [0]), ("msg", 0, 0, 0), ("msg", 0, 1, 1)],
+               "b": [("assign", [0]), ("msg", 0, 2, 2)]}
+    made: dict[str, FakeGroupConsumer] = {}
+
+    def member(name: str) -> Member:
+        w.consumer_factory = lambda config: made.setdefault(name, FakeGroupConsumer(config, scripts[name], []))
+        return Member(w, "consumer")
+
+    a = member("a")
+    a.subscribe()
+    a.poll(duration=0.05)
+    b = member("b")
+    b.subscribe()
+    if order == "handover":
+        made["a"].script.append(("revoke", [0]))
+        a.poll(duration=0.05)
+    b.poll(duration=0.05)
+    if order == "zombie-commit":
+        a.commit()
+    if order != "handover":
+        made["a"].script.append(("revoke" if order == "late-revoke" else "lost", [0]))
+        a.poll(duration=0.05)
+    return events(history)
+
+
+@pytest.mark.parametrize("order, found", [("handover", set()), ("lost", set()),
+                                          ("late-revoke", {"shared-partition", "zombie-commit"}),  # it commits on revoke
+                                          ("zombie-commit", {"zombie-commit"})])
+def test_the_checker_judges_the_workloads_own_histories(tmp_path: Path, order: str, found: set[str]) -> None:
+    import checkers
+
+    result = checkers.check_events(two_owners(tmp_path, order), "group")
+    assert {n for n, a in result.anomalies.items() if a} & {"shared-partition", "zombie-commit"} == found
