@@ -145,7 +145,7 @@ def two_owners(tmp_path: Path, order: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("order, found", [("handover", set()), ("lost", set()),
-                                          ("late-revoke", {"shared-partition", "zombie-commit"}),  # it commits on revoke
+                                          ("late-revoke", {"shared-partition", "zombie-commit"}),  # commits on revoke
                                           ("zombie-commit", {"zombie-commit"})])
 def test_the_checker_judges_the_workloads_own_histories(tmp_path: Path, order: str, found: set[str]) -> None:
     import checkers
