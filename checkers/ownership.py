@@ -7,8 +7,12 @@ A *claim* is one member (process) holding one partition of its group: it opens a
 the completion of any op of the process that ended `info` (the process acts no more), or at the start of a
 `crash-member` fault naming the process. A claim still open when another process's claim of the same partition
 opens is *superseded* by it: the group gave the partition to another while this member still believed it held it.
+Where both rebalances carry a `generation` (on the consumer protocol the member epoch) and the new one is *lower*,
+the new claim is the outdated one: an assignment delivered late (a stalled member's queued callback, seen on
+4.3.1), so the new claim is *stale*, superseded from the start by the open one, and the open one goes on. A
+process assigned a partition it already holds keeps its claim, or, at a higher generation, starts a fresh one.
 
-- shared-partition: a superseded claim that then closed with a handover (its member revoked it in its own
+- shared-partition: a superseded claim, not stale, that then closed with a handover (its member revoked it in its own
   rebalance callback, as a live member does), while its member showed no sign of having been fenced: no
   `stall-member` or `crash-member` fault naming it between the superseding claim's opening and the revoke, and
   no commit of its ended `fail` or `info` with a fencing error (`unknown-member-id`, `illegal-generation`,
@@ -49,6 +53,7 @@ class Claim:
     member: dict[str, Any]  # member_id / generation the rebalance reported, if any
     superseded_by: Claim | None = None
     zombie_read: int | None = None  # the first op that read it after it was superseded
+    stale: bool = False  # opened at an older generation than a claim it found open: a zombie's from the start
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,22 @@ class OwnershipTracker:
 
     def _open(self, process: Process, group: str, pid: int, done: int, member: dict[str, Any]) -> None:
         held = self.held.setdefault(process, {})
-        if pid in held:  # assigned again without a revoke: the same claim goes on
-            return
+        now = _generation(member)
+        if pid in held:  # assigned again without a revoke: the same claim goes on, unless at a newer generation
+            before = _generation(held[pid].member)
+            if now is None or before is None or now <= before:
+                return
+            self.open[(group, pid)].pop(process, None)  # the member's fresh claim replaces its older one
         claim = Claim(group, pid, process, done, member)
         others = self.open.setdefault((group, pid), {})
         for other in others.values():
-            if other.superseded_by is None:
+            theirs = _generation(other.member)
+            if now is not None and theirs is not None and now < theirs:
+                # An assignment older than the one it would replace, delivered late (a stalled member's queued
+                # callback): this member is the zombie, from the start.
+                claim.stale = True
+                claim.superseded_by = claim.superseded_by or other
+            elif other.superseded_by is None:
                 other.superseded_by = claim
         others[process] = claim
         held[pid] = claim
@@ -138,7 +153,8 @@ class OwnershipTracker:
             return
         self.open[(claim.group, pid)].pop(process, None)
         new = claim.superseded_by
-        if new is not None and how == "handover" and not self._fenced_between(process, new.opened, at):
+        if new is not None and how == "handover" and not claim.stale and not self._fenced_between(
+                process, new.opened, at):
             self.shared.append(SharedPartition(claim, new, at))
 
     def ended(self, process: Process, at: int) -> None:
@@ -205,6 +221,11 @@ class OwnershipTracker:
             claim = held.get(pid)
             if claim is not None and claim.superseded_by is not None and claim.superseded_by.opened < invoke:
                 self.zombie_commits.append(ZombieCommit(claim, offset, invoke, done, member))
+
+
+def _generation(member: dict[str, Any]) -> int | None:
+    generation = member.get("generation")
+    return generation if type(generation) is int and generation >= 0 else None
 
 
 def _member(member: dict[str, Any]) -> str:

@@ -206,3 +206,44 @@ def test_an_accepted_commit_of_a_fenced_member_is_always_flagged(steps: list[tup
     h = play(steps, "accepted-fenced")
     mutated = h.events != play(steps).events
     assert ("zombie-commit" in names(check(h, "group"))) == mutated
+
+
+# ---- generations: an assignment delivered late, at an older generation, is the zombie's (seen on 4.3.1) --------
+
+
+def late_assignment(zombie_commits: bool = False, fresh: bool = False) -> History:
+    """Process 2 stalled; meanwhile the group gave t/0 to process 1 at epoch 15; after the stall process 2's
+    queued assignment of t/0, at its old epoch 11, is delivered. Then process 1 commits and hands over."""
+    h = History()
+    for value in range(4):
+        h.send(0, value, at=(0, value))
+    h.subscribe(1, "g", protocol="consumer")
+    h.subscribe(2, "g", protocol="consumer")
+    stall = {"nemesis": "stall-member", "fault": "stall-member-2", "targets": [2]}
+    h.op("nemesis", "start-stall-member", stall, "info")
+    h.rebalance(1, [0], member_id="m1", generation=15)
+    h.op("nemesis", "stop-stall-member", stall, "info")
+    h.rebalance(2, [0], member_id="m2", generation=11)  # late and old
+    if zombie_commits:
+        h.commit(2, "g", {0: 1}, member_id="m2", generation=11)
+    h.commit(1, "g", {0: 2}, member_id="m1", generation=17)
+    h.rebalance(1, [], revoked=(0,), member_id="m1", generation=17)
+    if fresh:
+        h.rebalance(2, [0], member_id="m2", generation=19)
+        h.commit(2, "g", {0: 3}, member_id="m2", generation=19)
+    return h
+
+
+def test_a_late_assignment_at_an_older_generation_supersedes_no_one() -> None:
+    result = check(late_assignment(), "group")
+    assert not {"shared-partition", "zombie-commit"} & names(result) and result.valid is True
+
+
+def test_the_stale_members_accepted_commit_is_a_zombie_commit() -> None:
+    zombie = only(check(late_assignment(zombie_commits=True), "group"), "zombie-commit")
+    assert zombie.facts["process"] == 2 and zombie.facts["new_owner"] == 1
+    assert zombie.facts["member"] == {"member_id": "m2", "generation": 11}
+
+
+def test_a_fresh_assignment_at_a_newer_generation_is_a_new_claim() -> None:
+    assert check(late_assignment(fresh=True), "group").valid is True
