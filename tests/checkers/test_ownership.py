@@ -137,14 +137,17 @@ def test_redeliveries_per_rebalance_are_counted_by_protocol() -> None:
 @st.composite
 def coordinator_runs(draw: Any) -> list[tuple[str, int]]:
     """Steps of one partition moving between members 1..4: ("handover", to) or ("fence", to) (the owner's
-    session ran out: the new owner is assigned, the old one learns of its loss later), interleaved with commits."""
-    return draw(st.lists(st.tuples(st.sampled_from(["handover", "fence", "commit"]), st.integers(1, 4)),
+    session ran out: the new owner is assigned, the old one learns of its loss later), interleaved with commits,
+    and ("late", to): a member that is not the owner gets an old assignment's callback, at an older generation
+    than the owner's (a stalled member's queued callback)."""
+    return draw(st.lists(st.tuples(st.sampled_from(["handover", "fence", "commit", "late"]), st.integers(1, 4)),
                          min_size=1, max_size=12))
 
 
 def play(steps: list[tuple[str, int]], mutate: str | None = None) -> History:
     """A history a correct coordinator allows. `mutate`: "late-revoke" turns the first handover into a revoke
-    after the new owner's assignment; "accepted-fenced" turns the first fenced member's refused commit into an ok."""
+    after the new owner's assignment; "accepted-fenced" turns the first fenced member's refused commit into an ok;
+    "stale-commit" has the first member with a late, older assignment commit, accepted."""
     h = History()
     h.send(0, 0, at=(0, 0))
     members = {m: 0 for m in range(1, 5)}  # process ids: each member a fresh process after it lost the partition
@@ -153,6 +156,13 @@ def play(steps: list[tuple[str, int]], mutate: str | None = None) -> History:
         members[m] = process = process + 1
         h.subscribe(members[m], "g", protocol="consumer")
     owner: int | None = None
+    generation = 0
+
+    def assign(process: int) -> None:
+        nonlocal generation
+        generation += 1
+        h.rebalance(process, [0], generation=generation)
+
     for kind, to in steps:
         target = members[to]
         if kind == "commit":
@@ -161,18 +171,25 @@ def play(steps: list[tuple[str, int]], mutate: str | None = None) -> History:
             continue
         if owner == target:
             continue
+        if kind == "late":
+            if owner is not None and generation > 1:
+                h.rebalance(target, [0], generation=generation - 1)
+                if mutate == "stale-commit":
+                    h.commit(target, "g", {0: 1})
+                    mutate = None
+            continue
         if owner is None:
-            h.rebalance(target, [0])
+            assign(target)
         elif kind == "handover":
             if mutate == "late-revoke":
-                h.rebalance(target, [0])
+                assign(target)
                 h.rebalance(owner, [], revoked=(0,))
                 mutate = None
             else:
                 h.rebalance(owner, [], revoked=(0,))
-                h.rebalance(target, [0])
+                assign(target)
         else:  # fence: the group moves the partition first; the zombie commits (refused), then learns of its loss
-            h.rebalance(target, [0])
+            assign(target)
             accepted = mutate == "accepted-fenced"
             h.commit(owner, "g", {0: 1}, outcome="ok" if accepted else "info",
                      error=None if accepted else "fenced-member-epoch")
@@ -247,3 +264,11 @@ def test_the_stale_members_accepted_commit_is_a_zombie_commit() -> None:
 
 def test_a_fresh_assignment_at_a_newer_generation_is_a_new_claim() -> None:
     assert check(late_assignment(fresh=True), "group").valid is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(coordinator_runs())
+def test_an_accepted_commit_under_a_late_older_assignment_is_always_flagged(steps: list[tuple[str, int]]) -> None:
+    h = play(steps, "stale-commit")
+    mutated = h.events != play(steps).events
+    assert ("zombie-commit" in names(check(h, "group"))) == mutated
