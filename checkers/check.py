@@ -12,6 +12,7 @@ from checkers.evidence import Evidence
 from checkers.groups import group_anomalies
 from checkers.ingest import Ingest
 from checkers.mirror import has_mirror_ops, mirror_anomalies
+from checkers.ownership import ownership_anomalies
 from checkers.queue import queue_anomalies, resolve_gaps
 from checkers.result import Anomaly, CheckResult, verdict
 from checkers.stats import ops_by_outcome, send_stats
@@ -94,6 +95,10 @@ def analyse(ingest: Ingest, workload: str, events: int) -> CheckResult:
         checked += family("group")
         group_found, stats["groups"] = group_anomalies(ingest.groups, ingest.log, evidence)
         found.update(group_found)
+        owned, owned_stats = ownership_anomalies(ingest.ownership, ingest.log, evidence)
+        found.update(owned)
+        for name, more in owned_stats.items():
+            stats["groups"].setdefault(name, {}).update(more)
     if workload == "mirror" or workload == "auto" and has_mirror_ops(ingest.ops):
         checked += family("mirror")
         mirror_found, stats["mirror"] = mirror_anomalies(ingest.mirror, ingest.log, ingest.times, evidence,

@@ -16,6 +16,7 @@ from typing import Any
 from checkers.groups import GroupTracker
 from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
+from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
 from checkers.txns import TxnTable
 from core.errors import HistoryError
@@ -36,6 +37,7 @@ class Ingest:
         self.log = Log()
         self.txns = TxnTable()
         self.groups = GroupTracker()
+        self.ownership = OwnershipTracker()
         self.mirror = MirrorTracker()
         self._qualified: dict[tuple[Any, Any], str] = {}  # (cluster, topic or group) -> "cluster:name"
         self.pending: dict[Process, Pending] = {}
@@ -50,6 +52,7 @@ class Ingest:
         self.producer_sends: dict[tuple[Any, int], list[tuple[int, int, int, int, int]]] = {}
         self.records_read = 0
         self._last_index = -1  # indexes increase line by line, from 0
+        self._error: Any = None  # the `error` of the completion being handled
         self._invokes: dict[str, Callable[[int, Any, Process, int], Any]] = {
             "send": self._send_invoked, "txn": self._txn_invoked, "commit": self._commit_invoked}
         self._completions: dict[str, Callable[[str, int, Any, Process, Pending, int], None]] = {
@@ -77,6 +80,8 @@ class Ingest:
             except TypeError:  # an unhashable fault id
                 raise HistoryError(f"line {line}: field `value.fault` of a nemesis op must be a string or a "
                                    f"number, got {_fault_of(value)!r}") from None
+            if type_ == "invoke":
+                self.ownership.member_fault(f, value, index)
             return
         try:
             if type_ == "invoke":
@@ -95,7 +100,10 @@ class Ingest:
             self.ops[key] = self.ops.get(key, 0) + 1
             done = self._completions.get(f)
             if done is not None:
+                self._error = event.get("error")
                 done(type_, index, value, process, invoked, line)
+            if type_ == "info":
+                self.ownership.ended(process, index)
         except (KeyError, TypeError, AttributeError, IndexError) as error:
             # Values are read unchecked (the fast path); only a failed read asks what the format says is wrong.
             why = problem(f, type_, value) or f"malformed {f} {type_} value ({type(error).__name__}: {error})"
@@ -173,6 +181,7 @@ class Ingest:
         else:
             position_ops = self.position_ops[process]
         consumed = self.groups.consumed_by(process)
+        redelivered = consumed.redelivered if consumed is not None else 0
         in_txn = node != NONE
         peaks: dict[int, int] = {}  # pid -> highest offset read, where the op went backwards
         writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
@@ -262,6 +271,8 @@ class Ingest:
             log.advance_op[pid].append(op)
         for pid in firsts:
             position_ops[pid] = op
+        if consumed is not None:
+            self.ownership.read(process, firsts, op, consumed.redelivered - redelivered)
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])
         if in_txn:
@@ -294,6 +305,12 @@ class Ingest:
                 group = self._in(value.get("cluster"), group)
             earliest = f == "subscribe" and (value or {}).get("offset_reset") == "earliest"
             self.groups.joined(process, group, f == "subscribe", earliest)
+            if f == "subscribe" and isinstance(group, str):
+                self.ownership.subscribed(process, group, value.get("protocol"))
+            elif f == "rebalance":
+                self.ownership.rebalanced(process, value, invoked[0], index, type_ == "ok",
+                                          lambda topic, partition: self.log.pid(self._in(value.get("cluster"), topic),
+                                                                                partition))
         elif f == "seek" and isinstance(value, dict):
             topic = self._in(value.get("cluster"), value["topic"])
             self.groups.sought(process, self.log.pid(topic, value["partition"]))
@@ -355,6 +372,9 @@ class Ingest:
     def _commit_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
         if type_ == "ok":
             self.groups.committed(process, invoked[0], index, invoked[3])
+        kept = invoked[3]
+        entries = [(pid, offset) for pid, offset, _ in kept[1]] if kept is not None else []
+        self.ownership.commit_done(process, invoked[2], entries, invoked[0], index, type_, self._error)
 
     # ---- MirrorMaker 2 -----------------------------------------------------------------------------------
 

@@ -97,6 +97,12 @@ CATALOG: Mapping[str, AnomalyKind] = _kinds(
                 "processing that a crash lost (at-least-once broken)", "checkers/groups.py"),
     AnomalyKind("commit-regression", "group", True, "a group's committed offset went backwards",
                 "checkers/groups.py"),
+    AnomalyKind("shared-partition", "group", True,
+                "a partition assigned to two live members of one group at once: the old owner revoked it only after "
+                "the new owner got it, with no sign of having been fenced", "checkers/ownership.py"),
+    AnomalyKind("zombie-commit", "group", True,
+                "a commit accepted from a fenced member: it never handed the partition over, the group had already "
+                "given it to another member, and the coordinator took its commit", "checkers/ownership.py"),
     # ---- MirrorMaker 2 between clusters (checkers/mirror.py)
     AnomalyKind("lost-in-mirror", "mirror", True,
                 "acknowledged in one cluster, never read in another cluster's remote topic, although the final mirror "

@@ -34,6 +34,12 @@ def has_zookeeper(version: str) -> bool:
     return major(version) < 4
 
 
+def has_consumer_protocol(version: str) -> bool:
+    """KIP-848's consumer group protocol is generally available, and on by default, from Kafka 4.0 (3.7-3.9
+    had it as early access behind a broker flag, which the harness does not set)."""
+    return major(version) >= 4
+
+
 def check_mode(version: str, mode: str) -> None:
     """A ZooKeeper topology on a KRaft-only release is refused before anything starts."""
     if mode == "zookeeper" and not has_zookeeper(version):

@@ -37,6 +37,7 @@ def check(options: RunOptions, nemeses: list[Nemesis]) -> None:
         image.check_version(options.kafka_version)
         kafka_versions.check_mode(options.kafka_version, options.topology.mode)
     _check_wan(options)
+    _check_group_protocol(options)
     timeline = [registry.parse(name)[0] for _, name, _ in options.timeline]
     registry.refuse_unmet(nemeses + timeline, options.topology)
     if nemeses and not options.timeline and options.nemesis_interval >= options.time_limit:
@@ -47,6 +48,15 @@ def check(options: RunOptions, nemeses: list[Nemesis]) -> None:
     if late:
         raise HarnessError(f"timeline step {late[0]} starts at or after the end of the workload "
                            f"({options.time_limit:g} s), so it would never run")
+
+
+def _check_group_protocol(options: RunOptions) -> None:
+    protocol = getattr(options.workload_options, "group_protocol", "classic")
+    if protocol != "classic" and options.ssh is None and not kafka_versions.has_consumer_protocol(
+            options.kafka_version):
+        raise HarnessError(f"--group-protocol {protocol} needs Kafka 4.0 or newer (KIP-848's consumer protocol); "
+                           f"{options.kafka_version} has the classic protocol only",
+                           hint=f"--kafka-version {kafka_versions.DEFAULT}, or --group-protocol classic")
 
 
 def _check_wan(options: RunOptions) -> None:

@@ -219,6 +219,9 @@ def summary_table(counts: Counts, result: Mapping[str, Any] | None, results_path
     word, style = _verdict(result)
     outer = Table.grid(padding=(0, 4))
     outer.add_row(ops, anomalies)
+    groups = _groups_table(result, frame)
+    if groups is not None:
+        outer.add_row(groups, Text(""))
     footer = Table.grid(padding=(0, 2))
     footer.add_row(Text("verdict", style="bold"), Text(word, style=style))
     footer.add_row(Text("results", style="bold"), Text(str(results_path)))
@@ -226,6 +229,21 @@ def summary_table(counts: Counts, result: Mapping[str, Any] | None, results_path
     wrapper.add_row(outer)
     wrapper.add_row(footer)
     return wrapper
+
+
+def _groups_table(result: Mapping[str, Any] | None, frame: box.Box) -> Table | None:
+    """Consumer groups by protocol: rebalances and redeliveries side by side."""
+    from harness.report.data import group_rows
+
+    rows = group_rows((result or {}).get("stats"))
+    if not rows:
+        return None
+    table = Table(title="consumer groups by protocol", box=frame, title_justify="left")
+    for column in ("protocol", "members", "rebalances", "redelivered", "per rebalance"):
+        table.add_column(column, justify="left" if column == "protocol" else "right")
+    for _, protocol, members, rebalances, redelivered, per in rows:
+        table.add_row(protocol, str(members), str(rebalances), str(redelivered), per)
+    return table
 
 
 def _verdict(result: Mapping[str, Any] | None) -> tuple[str, str]:

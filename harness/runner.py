@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,7 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
              progress: Progress | None = None) -> RunOutcome:
     """Run one test. Messages go to `say` if given (then no live panel), else to the live progress display."""
     nemeses, ssh = _validate(options)
+    options = with_workload_broker_config(options)
     progress = progress or Progress(quiet=say is not None)
     say = say or progress.say
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
@@ -121,6 +122,19 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
         return outcome
     finally:
         _write_report(results, say)
+
+
+def with_workload_broker_config(options: RunOptions) -> RunOptions:
+    """The broker settings the workload's own options need (a KIP-848 group: the broker-side session timeout),
+    under the topology's own: a setting the topology names is kept. Not on --ssh: that Kafka is the machines'."""
+    needs = getattr(options.workload_options, "broker_config", None)
+    wanted = needs() if callable(needs) and options.ssh is None else {}
+    own = dict(options.topology.broker_config)
+    extra = {k: v for k, v in wanted.items() if k not in own}
+    if not extra:
+        return options
+    topology = replace(options.topology, broker_config=tuple(sorted({**own, **extra}.items())))
+    return replace(options, topology=topology)
 
 
 def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:

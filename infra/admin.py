@@ -38,6 +38,23 @@ class Admin:
         metadata = self.client.list_topics(timeout=timeout)
         return int(metadata.controller_id)
 
+    def group_coordinators(self, prefix: str = "harness-", timeout: float = 5.0) -> dict[str, int]:
+        """Group id -> the broker id of its coordinator, for the consumer groups (classic or KIP-848) whose id
+        starts with `prefix`: the groups the harness's workloads made."""
+        listed = self.client.list_consumer_groups(request_timeout=timeout).result(timeout=timeout)
+        ids = sorted(g.group_id for g in listed.valid if g.group_id.startswith(prefix))
+        if not ids:
+            return {}
+        found: dict[str, int] = {}
+        for group, future in self.client.describe_consumer_groups(ids, request_timeout=timeout).items():
+            try:
+                coordinator = future.result(timeout=timeout).coordinator
+            except Exception:  # a group being deleted or loading: ask about the others
+                continue
+            if coordinator is not None and coordinator.id >= 0:
+                found[group] = int(coordinator.id)
+        return found
+
     def partitions(self, topic: str, timeout: float = 5.0) -> list[PartitionState]:
         metadata = self.client.list_topics(topic=topic, timeout=timeout)
         info = metadata.topics.get(topic)

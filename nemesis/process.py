@@ -21,6 +21,7 @@ _TARGETS: dict[str, tuple[Chooser, str]] = {
     "-dc": (targets.random_dc, "every broker and controller of one random DC"),
     "-p0-leader": (targets.leader_of_partition_zero, "the leader of partition 0 of the test topic"),
     "-p0-followers": (targets.followers_of_partition_zero, "the followers of partition 0 of the test topic"),
+    "-coordinator": (targets.group_coordinator, "the group coordinator of the run's consumer group"),
 }
 
 

@@ -47,6 +47,19 @@ def partition_leader(ctx: NemesisContext) -> list[str]:
     raise TargetUnavailable(f"leader {leader} is not a broker of this topology")
 
 
+def group_coordinator(ctx: NemesisContext) -> list[str]:
+    """The broker that is the group coordinator of the run's consumer group (the first by id, if several)."""
+    if not ctx.bootstrap_servers:
+        raise TargetUnavailable("no bootstrap servers to ask for the group coordinator")
+    try:
+        coordinators = Admin(ctx.bootstrap_servers).group_coordinators()
+    except Exception as error:  # the admin request timed out or the cluster is down: no target now
+        raise TargetUnavailable(f"could not ask for the group coordinator: {error}") from None
+    if not coordinators:
+        raise TargetUnavailable("no consumer group of this run exists yet")
+    return _brokers_named(ctx, [coordinators[min(coordinators)]])
+
+
 def _partition_zero(ctx: NemesisContext) -> tuple[int, tuple[int, ...]]:
     if not ctx.bootstrap_servers or not ctx.topic:
         raise TargetUnavailable("no test topic")

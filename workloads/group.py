@@ -27,6 +27,20 @@ A crash is a fault the harness injects, so it is recorded as one: `start-crash-m
 nemesis events (until the close, or until the group gave up on an abandoned member), which the checker's
 evidence and the report show like any other fault.
 
+Protocols (`group_protocol`): `classic` (JoinGroup/SyncGroup, client-side session timeout and assignor), `consumer`
+(KIP-848: the coordinator assigns and owns the session timeout, `group.consumer.session.timeout.ms` on the
+broker), or `mixed` (even member slots on the consumer protocol, odd ones on the classic one, in one group). Each
+member records its protocol on `subscribe`, and its member id and generation on every `rebalance` and `commit`:
+the generation is the one librdkafka keeps in the consumer's group metadata, which on the consumer protocol is the
+member epoch (librdkafka has no call for the epoch itself; `consumer_group_metadata()` is its serialised form).
+
+Stalls (`stall`, seeded, on churn turns): a member stops polling for `stall` seconds while holding its partitions
+(an application stuck in processing), then, before polling again, commits what it had processed: the commit of a
+member the group may have given up on. librdkafka heartbeats from a thread of its own, so a stall does not stop
+heartbeats: what runs out is `max.poll.interval.ms` (the client then leaves the group itself), not the session
+timeout; a stall is recorded as a `start-stall-member` / `stop-stall-member` fault. Pausing the broker that is the
+group coordinator (`--nemesis pause`, `kill`, `partition-node`) is what stops a member's heartbeats from reaching it.
+
 A member whose poll or commit ended in `info` records nothing more (a process acts no more after an info): it is
 closed and a new member, a new process, joins in its place.
 
@@ -37,6 +51,7 @@ committed offsets; then a plain consumer drains the topic from the beginning and
 from __future__ import annotations
 
 import random
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +72,10 @@ NEMESIS = "nemesis"  # the history's process for faults: a member crash is one
 # client may have retried an attempt that did land).
 _LOCAL_COMMIT_ERRORS = {KafkaError._NO_OFFSET, KafkaError._ASSIGNMENT_LOST, KafkaError._STATE,
                         KafkaError._INVALID_ARG}
+# A fencing error (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_MEMBER_EPOCH, STALE_MEMBER_EPOCH) stays `info`
+# too: the coordinator refused this attempt, but an earlier attempt the client retried may have landed. The checker
+# reads the error as a sign that the member had been fenced.
+PROTOCOLS = ("classic", "consumer", "mixed")
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,9 @@ class GroupOptions:
     final_read_timeout: float = 45.0
     ready_timeout: float = 90.0  # start() waits this long at most for the group coordinator
     process_delay: float = 0.0  # seconds from the client returning a record to the application finishing it
+    group_protocol: str = "classic"  # classic | consumer (KIP-848) | mixed (even slots consumer, odd classic)
+    stall: float = 0.0  # seconds a member stops polling on a churn turn (0: never), then commits what it processed
+    stall_probability: float = 0.5  # with stall > 0: the share of churn turns that stall a member
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -88,6 +110,27 @@ class GroupOptions:
             raise HarnessError("group: process_delay must be 0 or more seconds")
         if self.max_poll_interval_ms < self.session_timeout_ms:
             raise HarnessError("group: max_poll_interval_ms must be at least session_timeout_ms")
+        if self.group_protocol not in PROTOCOLS:
+            raise HarnessError(f"--group-protocol {self.group_protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        if not 0 <= self.stall < 3600 or not 0.0 <= self.stall_probability <= 1.0:
+            raise HarnessError("group: stall must be 0 to 3600 seconds, stall_probability in [0, 1]")
+
+    def protocol_of(self, slot: int) -> str:
+        """The protocol of member slot `slot`: mixed groups alternate, starting with the consumer protocol."""
+        if self.group_protocol != "mixed":
+            return self.group_protocol
+        return "consumer" if slot % 2 == 0 else "classic"
+
+    def broker_config(self) -> dict[str, int]:
+        """What the brokers need for this group: on the consumer protocol the session timeout is the broker's
+        (`group.consumer.session.timeout.ms`, default 45 s and at least `group.consumer.min.session.timeout.ms`,
+        also 45 s): set both to the classic members' client-side session timeout, and the heartbeat interval to
+        theirs, so both protocols notice a silent member equally fast."""
+        if self.group_protocol == "classic":
+            return {}
+        return {"group.consumer.min.session.timeout.ms": self.session_timeout_ms,
+                "group.consumer.session.timeout.ms": self.session_timeout_ms,
+                "group.consumer.min.heartbeat.interval.ms": 1_000, "group.consumer.heartbeat.interval.ms": 1_000}
 
 
 def commit_value(group: str, topic: str, offsets: dict[int, int]) -> dict[str, Any]:
@@ -110,16 +153,41 @@ def commit_outcome(error: KafkaError | None) -> str:
     return "fail" if error.code() in _LOCAL_COMMIT_ERRORS else "info"
 
 
-def churn_plan(rng: random.Random, members: int, crash_probability: float) -> tuple[int, str]:
-    """Which member goes next, and how: ("leave" | "crash")."""
-    return rng.randrange(members), "crash" if rng.random() < crash_probability else "leave"
+def churn_plan(rng: random.Random, members: int, crash_probability: float,
+               stall_probability: float = 0.0) -> tuple[int, str]:
+    """Which member goes next, and how: ("leave" | "crash" | "stall")."""
+    slot = rng.randrange(members)
+    if stall_probability and rng.random() < stall_probability:
+        return slot, "stall"
+    return slot, "crash" if rng.random() < crash_probability else "leave"
+
+
+_CGMD_MAGIC = b"CGMDv2:"
+
+
+def membership(consumer: Any) -> dict[str, Any]:
+    """The member id and generation librdkafka reports now (on the consumer protocol the generation is the
+    member epoch), from its serialised group metadata: "CGMDv2:", the generation (int32, host order), then the
+    group id and the member id, NUL-terminated. {} when the client does not say (a fake, an older format)."""
+    try:
+        raw = consumer.consumer_group_metadata()
+    except (AttributeError, KafkaException, RuntimeError):
+        return {}
+    if not isinstance(raw, bytes) or not raw.startswith(_CGMD_MAGIC) or len(raw) < len(_CGMD_MAGIC) + 4:
+        return {}
+    (generation,) = struct.unpack_from("=i", raw, len(_CGMD_MAGIC))
+    fields = raw[len(_CGMD_MAGIC) + 4:].split(b"\0")
+    if len(fields) < 2:
+        return {}
+    return {"member_id": fields[1].decode(errors="replace"), "generation": generation}
 
 
 class Member:
     """One consumer in the group, one process; its callbacks record what the coordinator did to it."""
 
-    def __init__(self, workload: GroupWorkload) -> None:
+    def __init__(self, workload: GroupWorkload, protocol: str = "classic") -> None:
         self.w = workload
+        self.protocol = protocol
         self.history = workload.history
         self.process = self.history.new_process()
         self.processed: dict[int, int] = {}  # partition -> next offset, after the last record recorded
@@ -128,7 +196,7 @@ class Member:
         self.held: list[tuple[float, dict[str, Any]]] = []  # (processed at, record): returned, not yet processed
         self.alive = True  # False once crashed or after an info: its client may call back; it records nothing
         self.last_commit = time.monotonic()
-        config = workload.consumer_config()
+        config = workload.consumer_config(protocol)
         if workload.group_options.auto_commit:
             config["on_commit"] = self._auto_committed
         self.consumer = workload.consumer_factory(config)
@@ -136,7 +204,7 @@ class Member:
     # ---- ops ---------------------------------------------------------------------------------------------
 
     def subscribe(self) -> None:
-        value = {"topics": [self.w.topic], "group": self.w.group, "offset_reset": "earliest"}
+        value = {"topics": [self.w.topic], "group": self.w.group, "offset_reset": "earliest", "protocol": self.protocol}
         self.history.invoke(self.process, "subscribe", value)
         self.consumer.subscribe([self.w.topic], on_assign=self._assigned, on_revoke=self._revoked,
                                 on_lost=self._lost)
@@ -193,7 +261,7 @@ class Member:
                    if (partitions is None or p in partitions) and self.committed.get(p) != o}
         if not offsets:
             return
-        value = commit_value(self.w.group, self.w.topic, offsets)
+        value = {**commit_value(self.w.group, self.w.topic, offsets), **membership(self.consumer)}
         self.history.invoke(self.process, "commit", value)
         self.last_commit = time.monotonic()
         try:
@@ -243,6 +311,7 @@ class Member:
             self.history.invoke(self.process, "poll", None)
 
     def _rebalanced(self, value: dict[str, Any]) -> None:
+        value.update(membership(self.consumer))
         self.history.invoke(self.process, "rebalance", value)
         self.history.record(self.process, "ok", "rebalance", value)
 
@@ -280,7 +349,7 @@ class Member:
         failed = error or next((tp.error for tp in partitions if tp.error is not None), None)
 
         def record() -> None:
-            value = commit_value(self.w.group, self.w.topic, offsets)
+            value = {**commit_value(self.w.group, self.w.topic, offsets), **membership(self.consumer), "auto": True}
             outcome = commit_outcome(failed)
             self.history.invoke(self.process, "commit", value)
             self.history.record(self.process, outcome, "commit", value, None if failed is None else error_name(failed))
@@ -313,7 +382,7 @@ class GroupWorkload:
         self._lock = threading.Lock()
         self._zombies: list[tuple[float, Any, dict[str, Any]]] = []  # (close after, consumer, fault) of crashes
         self._threads: list[threading.Thread] = []
-        self.churned: dict[str, int] = {"leave": 0, "crash": 0}
+        self.churned: dict[str, int] = {"leave": 0, "crash": 0, "stall": 0}
 
     def topic_spec(self) -> tuple[str, int, int, dict[str, str]]:
         o = self.options
@@ -326,15 +395,23 @@ class GroupWorkload:
             "commit_interval": g.commit_interval, "churn_interval": g.churn_interval,
             "crash_probability": g.crash_probability, "abandon_on_crash": self._abandon,
             "session_timeout_ms": g.session_timeout_ms, "max_poll_interval_ms": g.max_poll_interval_ms,
-            "process_delay": g.process_delay, "seed": g.seed}}
+            "process_delay": g.process_delay, "group_protocol": g.group_protocol, "stall": g.stall,
+            "stall_probability": g.stall_probability, "seed": g.seed}}
 
-    def consumer_config(self) -> dict[str, Any]:
+    def consumer_config(self, protocol: str = "classic") -> dict[str, Any]:
+        """On the consumer protocol the session timeout and heartbeat interval are the broker's
+        (GroupOptions.broker_config); librdkafka refuses them client-side there."""
         g = self.group_options
-        return {"bootstrap.servers": self.bootstrap, "group.id": self.group, "auto.offset.reset": "earliest",
-                "enable.auto.commit": g.auto_commit, "auto.commit.interval.ms": g.auto_commit_interval_ms,
-                "session.timeout.ms": g.session_timeout_ms, "heartbeat.interval.ms": 1_000,
-                "max.poll.interval.ms": g.max_poll_interval_ms, "socket.timeout.ms": 10_000,
-                "enable.partition.eof": False, "logger": self.logger}
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap, "group.id": self.group, "auto.offset.reset": "earliest",
+            "enable.auto.commit": g.auto_commit, "auto.commit.interval.ms": g.auto_commit_interval_ms,
+            "max.poll.interval.ms": g.max_poll_interval_ms, "socket.timeout.ms": 10_000,
+            "enable.partition.eof": False, "logger": self.logger}
+        if protocol == "consumer":
+            config["group.protocol"] = "consumer"
+        else:
+            config.update({"session.timeout.ms": g.session_timeout_ms, "heartbeat.interval.ms": 1_000})
+        return config
 
     # ---- run ---------------------------------------------------------------------------------------------
 
@@ -369,31 +446,47 @@ class GroupWorkload:
     def _slot(self, k: int) -> None:
         manual, interval = not self.group_options.auto_commit, self.group_options.commit_interval
         while not self._stop.is_set():
-            member = Member(self)
+            member = Member(self, self.group_options.protocol_of(k))
             member.subscribe()
-            while member.alive and not self._stop.is_set() and k not in self._requests:
+            action = "leave"
+            while member.alive and not self._stop.is_set():
+                with self._lock:
+                    action = self._requests.pop(k, "")
+                if action == "stall":
+                    self._stall(member)
+                    continue
+                if action:
+                    break
                 member.poll()
                 if member.alive and manual and time.monotonic() - member.last_commit >= interval:
                     member.commit()
             healthy = member.alive
-            with self._lock:
-                action = self._requests.pop(k, "leave")
             if action == "crash" and healthy:
-                fault = self._record_crash("start", member.process)
+                fault = self._record_fault("start", "crash-member", member.process)
                 member.crash(self._abandon)
                 if self._abandon:
                     with self._lock:
                         self._zombies.append((time.monotonic() + self.group_options.max_poll_interval_ms / 1000 + 2,
                                               member.consumer, fault))
                 else:
-                    self._record_crash("stop", member.process)
+                    self._record_fault("stop", "crash-member", member.process)
             else:
                 member.leave()
+
+    def _stall(self, member: Member) -> None:
+        """Stop polling (the partitions stay with the member as far as it knows), then commit what it processed
+        before polling again: if the group gave up on it meanwhile, that is a fenced member's commit."""
+        self._record_fault("start", "stall-member", member.process)
+        self._stop.wait(self.group_options.stall)
+        self._record_fault("stop", "stall-member", member.process)
+        if not self.group_options.auto_commit:
+            member.commit()
 
     def _churn(self, _: int) -> None:
         rng = random.Random(f"{self.group_options.seed}-churn")
         while not self._stop.wait(self.group_options.churn_interval):
-            slot, action = churn_plan(rng, self.members, self.group_options.crash_probability)
+            g = self.group_options
+            slot, action = churn_plan(rng, self.members, g.crash_probability, g.stall_probability if g.stall else 0.0)
             with self._lock:
                 if slot not in self._requests:  # a member stuck in a slow commit keeps its first request
                     self._requests[slot] = action
@@ -408,12 +501,16 @@ class GroupWorkload:
             self._zombies = [z for z in self._zombies if not (everything or z[0] <= now)]
         for consumer, fault in due:
             close_quietly(consumer)
-            self._record_crash("stop", fault["targets"][0])
+            self._record_fault("stop", "crash-member", fault["targets"][0])
 
-    def _record_crash(self, phase: str, process: int) -> dict[str, Any]:
-        f = f"{phase}-crash-member"
-        value = {"nemesis": "crash-member", "fault": f"crash-member-{process}", "targets": [process],
-                 "group": self.group, "abandoned": self._abandon}
+    def _record_fault(self, phase: str, nemesis: str, process: int) -> dict[str, Any]:
+        f = f"{phase}-{nemesis}"
+        value: dict[str, Any] = {"nemesis": nemesis, "fault": f"{nemesis}-{process}", "targets": [process],
+                                 "group": self.group}
+        if nemesis == "crash-member":
+            value["abandoned"] = self._abandon
+        else:
+            value["seconds"] = self.group_options.stall
         self.history.invoke(NEMESIS, f, value)
         self.history.record(NEMESIS, "info", f, value)
         return value
@@ -428,7 +525,7 @@ class GroupWorkload:
         return self.producers.drain(max(10.0, deadline - time.monotonic()), healed)
 
     def _final_member(self, timeout: float) -> bool:
-        member = Member(self)
+        member = Member(self, self.group_options.protocol_of(0))
         try:
             high = high_watermarks(member.consumer, self.topic, self.options.partitions,
                                    time.monotonic() + timeout / 2)

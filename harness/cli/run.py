@@ -82,6 +82,12 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
               "what was processed.")
 @click.option("--process-delay", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
               help="--workload group: seconds between poll() returning a record and the application finishing it.")
+@click.option("--group-protocol", type=click.Choice(["classic", "consumer", "mixed"]), default="classic",
+              show_default=True, help="--workload group: the group protocol of the members: classic, consumer "
+              "(KIP-848, Kafka 4), or mixed (half the members on each, in one group).")
+@click.option("--stall-member", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
+              help="--workload group: on half the churn turns a member stops polling this many seconds (past "
+              "max.poll.interval.ms, 8 s), then commits what it processed before it polls again.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: <workload>-<nemeses>): a plain name "
               "(letters, digits, . _ + -), not a path and not `latest`.")
@@ -132,9 +138,12 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         rate=f["rate"], concurrency=f["concurrency"], consumers=f["consumers"])
     group = None
     if f["workload_name"] == "group":
-        group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"])
+        group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"],
+                             group_protocol=f["group_protocol"], stall=f["stall_member"])
     elif f["auto_commit"] or f["process_delay"]:
         raise HarnessError("--auto-commit and --process-delay need --workload group")
+    elif f["group_protocol"] != "classic" or f["stall_member"]:
+        raise HarnessError("--group-protocol and --stall-member need --workload group")
     topo = _topology(f)
     return RunOptions(
         topology=topo,

@@ -234,3 +234,17 @@ def _window(key: str, nemesis: str, start: float, end: float | None, value: dict
 def _compact(value: Any, limit: int = 200) -> str:
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def group_rows(stats: Any) -> list[tuple[str, str, int, int, int, str]]:
+    """(group, protocol, members, rebalances, redelivered, redelivered per rebalance) from results.json's
+    stats.groups: both protocols side by side (a mixed group has a row for each)."""
+    rows = []
+    for name, g in sorted(((stats or {}).get("groups") or {}).items()):
+        protocols = g.get("protocols") or {}
+        for protocol in sorted(set(protocols) | set(g.get("rebalances") or {})):
+            rebalances = (g.get("rebalances") or {}).get(protocol, 0)
+            redelivered = (g.get("redelivered_by_protocol") or {}).get(protocol, 0)
+            per = f"{redelivered / rebalances:.1f}" if rebalances else "–"
+            rows.append((name, protocol, protocols.get(protocol, 0), rebalances, redelivered, per))
+    return rows

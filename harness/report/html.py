@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from harness.report.data import MAX_CITED_OPS, NOT_FAILURES, OUTCOMES, RunData, evidence_indexes
+from harness.report.data import MAX_CITED_OPS, NOT_FAILURES, OUTCOMES, RunData, evidence_indexes, group_rows
 from harness.report.plots import CLUSTER_STATE, LATENCY, THROUGHPUT
 from harness.results import NO_FAULT_INJECTED
 
@@ -43,7 +43,7 @@ pre.ops span:target{background:#ffec99}a{color:#1864ab}
 
 def write_html(data: RunData, target: Path) -> Path:
     body = [_header(data), _notices(data), _anomalies(data), _plots(data), _ops_table(data), _faults(data),
-            _stats(data), _config(data), _cited_ops(data), _files(data)]
+            _groups(data), _stats(data), _config(data), _cited_ops(data), _files(data)]
     title = escape(_test_name(data))
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · kafka-jepsen"
             f"</title><style>{CSS}</style></head><body>\n" + "\n".join(b for b in body if b) + "\n</body></html>\n")
@@ -169,6 +169,21 @@ def _faults(data: RunData) -> str:
     head = "<tr><th>fault</th><th>nemesis</th><th>start s</th><th>end s</th><th>length s</th><th>targets</th>" \
            "<th>detail</th></tr>"
     return f"<h2 id=\"faults\">Faults</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _groups(data: RunData) -> str:
+    stats = (data.results or {}).get("stats") or {}
+    rows = group_rows(stats)
+    if not rows:
+        return ""
+    body = "".join(f"<tr><td class=\"mono\">{escape(g)}</td><td>{escape(p)}</td>" + "".join(
+        f"<td class=\"n\">{v}</td>" for v in (m, r, d, per)) + "</tr>" for g, p, m, r, d, per in rows)
+    extra = "".join(f"<li><span class=\"mono\">{escape(name)}</span>: {g.get('zombie_reads', 0)} reads by zombies, "
+                    f"{g.get('fenced_commits', 0)} commits refused as fenced</li>"
+                    for name, g in sorted((stats.get("groups") or {}).items()))
+    head = ("<tr><th>group</th><th>protocol</th><th>members</th><th>rebalances</th><th>records redelivered</th>"
+            "<th>per rebalance</th></tr>")
+    return (f"<h2 id=\"groups\">Consumer groups by protocol</h2><table>{head}{body}</table><ul>{extra}</ul>")
 
 
 def _stats(data: RunData) -> str:

@@ -101,20 +101,30 @@ class History:
         return self.op(process, "seek", {"topic": topic, "partition": partition, "offset": offset, **_in(cluster)})
 
     def subscribe(self, process: Any, group: str = "g", topic: str = TOPIC,
-                  offset_reset: str | None = None, cluster: str | None = None) -> tuple[int, int]:
+                  offset_reset: str | None = None, cluster: str | None = None,
+                  protocol: str | None = None) -> tuple[int, int]:
         value: dict[str, Any] = {"topics": [topic], "group": group, **_in(cluster)}
         if offset_reset:
             value["offset_reset"] = offset_reset
+        if protocol:
+            value["protocol"] = protocol
         return self.op(process, "subscribe", value)
 
-    def rebalance(self, process: Any, assigned: list[int], topic: str = TOPIC) -> tuple[int, int]:
-        return self.op(process, "rebalance", {"assigned": [[topic, p] for p in assigned], "revoked": []})
+    def rebalance(self, process: Any, assigned: list[int], topic: str = TOPIC, revoked: tuple[int, ...] = (),
+                  lost: bool = False, **member: Any) -> tuple[int, int]:
+        value: dict[str, Any] = {"assigned": [[topic, p] for p in assigned], "revoked": [[topic, p] for p in revoked],
+                                 **member}
+        if lost:
+            value["lost"] = True
+        return self.op(process, "rebalance", value)
 
     def commit(self, process: Any, group: str, offsets: dict[int, int], topic: str = TOPIC,
-               outcome: str = "ok", cluster: str | None = None) -> tuple[int, int]:
+               outcome: str = "ok", cluster: str | None = None, error: str | None = None,
+               **extra: Any) -> tuple[int, int]:
         value = {"group": group, "offsets": [{"topic": topic, "partition": p, "offset": o} for p, o in offsets.items()],
-                 **_in(cluster)}
-        return self.op(process, "commit", value, outcome)
+                 **_in(cluster), **extra}
+        invoked = self.invoke(process, "commit", value)
+        return invoked, self.event(process, outcome, "commit", value, error)
 
     def drain(self, process: Any, partition: int, high_watermark: int, outcome: str = "ok",
               topic: str = TOPIC, cluster: str | None = None) -> tuple[int, int]:

@@ -99,6 +99,12 @@ def test_numbers_must_be_finite_and_sane(empty: Path, args: list[str], fragment:
     (["image", "--kafka-version", "3.9"], "--kafka-version '3.9' is not a release number"),
     (["image", "--kafka-version", "x.y"], "--kafka-version 'x.y' is not a release number"),
     (["run", "--kafka-version", "4.x", "--mode", "zookeeper"], "--kafka-version '4.x' is not a release number"),
+    (["run", "--workload", "group", "--group-protocol", "consumer", "--kafka-version", "3.9.1"],
+     "--group-protocol consumer needs Kafka 4.0 or newer (KIP-848's consumer protocol); 3.9.1 has the classic"),
+    (["run", "--workload", "group", "--group-protocol", "mixed", "--kafka-version", "3.9.1"],
+     "--group-protocol mixed needs Kafka 4.0 or newer"),
+    (["run", "--group-protocol", "consumer"], "--group-protocol and --stall-member need --workload group"),
+    (["run", "--stall-member", "12"], "--group-protocol and --stall-member need --workload group"),
 ])
 def test_contradictions_are_refused_before_the_engine(empty: Path, args: list[str], fragment: str) -> None:
     assert_refused(empty, args, fragment)

@@ -71,7 +71,8 @@ def test_a_rebalance_in_the_middle_of_a_poll_ends_that_poll_first_and_commits_wh
         ("poll", "invoke"), ("poll", []), ("rebalance", "invoke"), ("rebalance", [1], []),
         ("poll", "invoke"), ("poll", [12])]
     assert {e["process"] for e in recorded} == {member.process}
-    assert recorded[0]["value"] == {"topics": ["t"], "group": "harness-r-group", "offset_reset": "earliest"}
+    assert recorded[0]["value"] == {"topics": ["t"], "group": "harness-r-group", "offset_reset": "earliest",
+                                      "protocol": "classic"}
     assert checkers.check_file(history.path, "group").stats["groups"]["harness-r-group"]["commits"] == 1
 
 
