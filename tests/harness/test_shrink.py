@@ -152,3 +152,27 @@ def test_a_results_dir_replay_cannot_read_is_one_line(tmp_path, test, said):
     with pytest.raises(HarnessError) as caught:
         replay.read(results_dir(tmp_path, test))
     assert said in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_shrink_refuses_a_run_without_a_timeline_and_a_run_that_found_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    def shrink_of(test, results=None):
+        directory = tmp_path / str(len(list(tmp_path.iterdir())))
+        directory.mkdir()
+        (directory / "test.json").write_text(json.dumps(test))
+        if results is not None:
+            (directory / "results.json").write_text(json.dumps(results))
+        return subprocess.run([sys.executable, "-m", "harness.cli.main", "shrink", str(directory)],
+                              capture_output=True, text=True, timeout=120)
+
+    plain = RunOptions(topology=topology.default_topology(), nemesis="kill")
+    scenario_run = next(library_options())
+    for result, said in [
+        (shrink_of({"seed": 1, "run_options": run_options.to_json(plain)}), "is not a scenario run"),
+        (shrink_of({"seed": 1, "run_options": run_options.to_json(scenario_run)}, {"anomalies": {}}),
+         "found no failing anomaly: nothing to shrink"),
+    ]:
+        assert result.returncode == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1, \
+            result.stderr

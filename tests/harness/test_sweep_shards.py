@@ -198,3 +198,45 @@ def test_an_unsharded_sweep_writes_no_manifest(tmp_path):
     sweep_shards.execute(scenario_plan(tmp_path), tmp_path, quiet, None, fake_runner())
     assert not (tmp_path / sweep_shards.MANIFEST).exists()
     assert "is not a shard" in refusal([tmp_path], tmp_path / "out")
+
+
+# ---- the command line ---------------------------------------------------------------------------------------
+
+def harness(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "harness.cli.main", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def one_line_error(result, fragment):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("harness: error: ") and fragment in lines[0], result.stderr
+
+
+def test_harness_sweep_merge_writes_the_matrix_and_refuses_a_missing_shard_in_one_line(tmp_path):
+    dirs = sharded(tmp_path, scenario_plan, 3)
+    merged = harness("sweep", "merge", *map(str, dirs), "--out", str(tmp_path / "out"))
+    assert merged.returncode == 0, merged.stderr
+    assert "| acks1-leader-failover | unsafe | 3.9.1 |" in merged.stderr  # human output goes to stderr
+    assert (tmp_path / "out" / "matrix.json").is_file()
+    one_line_error(harness("sweep", "merge", str(dirs[0]), str(dirs[2])), "shard 2/3 missing")
+
+
+@pytest.mark.parametrize("shard, said", [("0/2", "between 1 and N"), ("two", "is not I/N")])
+def test_harness_sweep_refuses_a_bad_shard_before_anything_runs(shard, said):
+    one_line_error(harness("sweep", "--scenarios", "acks1-leader-failover", "--shard", shard), said)
+
+
+def test_the_nightly_recipe_has_a_job_matrix_of_every_shard_and_a_merge_job_after_it():
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((Path(__file__).parents[2] / "examples/ci/nightly.yml").read_text())
+    shards = int(workflow["env"]["SWEEP_SHARDS"])
+    sweep_job, merge_job = workflow["jobs"]["sweep"], workflow["jobs"]["sweep-merge"]
+    assert sweep_job["strategy"]["matrix"]["shard"] == list(range(1, shards + 1))
+    assert merge_job["needs"] == "sweep" and merge_job["if"] == "always()"
+    shard_step = next(s["run"] for s in sweep_job["steps"] if "--shard" in s.get("run", ""))
+    assert '--shard "${{ matrix.shard }}/$SWEEP_SHARDS"' in shard_step
+    assert any("harness sweep merge shards/sweep-shard-*" in s.get("run", "") for s in merge_job["steps"])
