@@ -112,8 +112,8 @@ def _shell(script: str, env: dict[str, str], step_id: str | None, context: Conte
         path = os.environ.get("PATH", "")
         shim = Path(scratch) / "bin"
         shim.mkdir()
-        if shutil.which("sudo") is None and os.geteuid() == 0:  # root without sudo: `sudo -E X` is X
-            _shim(shim / "sudo", '[ "$1" = -E ] && shift\nexec "$@"')
+        if shutil.which("sudo") is None and os.geteuid() == 0:  # root without sudo: `sudo -E X` is `env X`
+            _shim(shim / "sudo", '[ "$1" = -E ] && shift\nexec env "$@"')
         if shutil.which("python") is None:  # what actions/setup-python puts on PATH
             _shim(shim / "python", f'exec {sys.executable} "$@"')
         path = f"{shim}:{path}"
