@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -81,6 +82,71 @@ def queue_history(path: Path, lines: int, partitions: int = 3, seed: int = 1) ->
             for p in range(partitions) for o in range(read[100][p], len(logs[p]))]
     w.event(100, "invoke", "poll", None)
     w.event(100, "ok", "poll", {"records": rest})
+    for p in range(partitions):
+        w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
+        w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
+    w.close()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A queue history's shape: how many partitions and consumers, how many sends between two polls, and how
+    many records a poll returns at most (all partitions together)."""
+
+    name: str
+    partitions: int
+    consumers: int
+    sends_per_poll: int
+    records_per_poll: int
+
+
+SHAPES = (
+    Shape("3 partitions, 1 record a poll", 3, 2, 1, 1),
+    Shape("8 partitions, a poll every 8 sends, <= 8 records", 8, 2, 8, 8),
+    Shape("64 partitions, <= 500 records a poll", 64, 2, 250, 500),
+    Shape("16 partitions, 32 consumers", 16, 32, 4, 16),
+    Shape("3 partitions, 2 consumers, <= 100 records a poll", 3, 2, 50, 100),
+)
+
+
+def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) -> None:
+    """Sends round-robin over the partitions, `sends_per_poll` of them, then one poll by the next consumer taking
+    up to `records_per_poll` new records from the partitions in turn; every consumer reads everything."""
+    rng = random.Random(seed)
+    w = Writer(path)
+    partitions, consumers = shape.partitions, [100 + c for c in range(shape.consumers)]
+    logs: list[list[int]] = [[] for _ in range(partitions)]
+    read = {c: [0] * partitions for c in consumers}
+    for c in consumers:
+        w.event(c, "invoke", "assign", {"topic": "t", "partitions": list(range(partitions))})
+        w.event(c, "ok", "assign", {"topic": "t", "partitions": list(range(partitions))})
+    value, turn = 0, 0
+    reserve = 2 * len(consumers) + 2 * partitions + 10
+    while w.index < lines - reserve:
+        for _ in range(shape.sends_per_poll):
+            p, producer = value % partitions, value % 4
+            sent = {"topic": "t", "value": value, "producer": f"p{producer}", "partition": p}
+            w.event(producer, "invoke", "send", sent)
+            logs[p].append(value)
+            w.event(producer, "ok", "send", {**sent, "offset": len(logs[p]) - 1})
+            value += 1
+        c = consumers[turn % len(consumers)]
+        budget, records = rng.randrange(1, shape.records_per_poll + 1), []
+        for k in range(partitions):
+            p = (turn + k) % partitions
+            take = logs[p][read[c][p]:read[c][p] + budget - len(records)]
+            records += [{"topic": "t", "partition": p, "offset": read[c][p] + i, "value": v}
+                        for i, v in enumerate(take)]
+            read[c][p] += len(take)
+            if len(records) >= budget:
+                break
+        w.event(c, "invoke", "poll", None)
+        w.event(c, "ok", "poll", {"records": records})
+        turn += 1
+    for c in consumers:  # each reads the rest
+        w.event(c, "invoke", "poll", None)
+        w.event(c, "ok", "poll", {"records": [{"topic": "t", "partition": p, "offset": o, "value": logs[p][o]}
+                                              for p in range(partitions) for o in range(read[c][p], len(logs[p]))]})
     for p in range(partitions):
         w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
         w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
@@ -163,10 +229,15 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--txns", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shapes", action="store_true", help="measure every queue shape in SHAPES and the txn "
+                        "history instead, one table row each (the ratio to a bare json.loads loop, peak RSS)")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(*args.measure)
+        return
+    if args.shapes:
+        shapes(args.lines, args.txns, args.repeat)
         return
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; wall and CPU seconds are medians "
           f"of {args.repeat} fresh processes", flush=True)
@@ -192,6 +263,33 @@ def main() -> None:
         print(f"  check_file (txn)        {txn_time:6.2f} s wall {txn_cpu:6.2f} s CPU  peak {txn_peak:.0f} MB "
               f"(target <= 10 s)")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def shapes(lines: int, txns: int, repeat: int) -> None:
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; medians of {repeat} fresh "
+          "processes; ratio = check wall / bare json.loads loop wall", flush=True)
+    print("| shape | lines | MB | json.loads loop (s) | check (s) | ratio | check peak (MB) |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cases: list[tuple[str, Path, str]] = []
+        for shape in SHAPES:
+            path = Path(tmp) / "queue.jsonl"
+            shaped_queue_history(path, lines, shape)
+            cases.append((shape.name, path, "queue"))
+            _row(*cases[-1], repeat)
+        path = Path(tmp) / "txn.jsonl"
+        txn_history(path, txns)
+        _row(f"txn, {txns:,} transactions", path, "txn", repeat)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _row(name: str, path: Path, workload: str, repeat: int) -> None:
+    with path.open("rb") as handle:
+        count = sum(1 for _ in handle)
+    bare, _, _ = run("json", path, workload, repeat)
+    checked, _, peak = run("check", path, workload, repeat)
+    print(f"| {name} | {count:,} | {os.path.getsize(path) / 1e6:.0f} | {bare:.2f} | {checked:.2f} | "
+          f"{checked / bare:.2f}x | {peak:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

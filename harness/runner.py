@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from core.waiting import WaitTimeout, wait_until
 from harness import console, preflight
 from harness.progress import Progress
 from harness.results import NO_FAULT_INJECTED, ResultsDir
+from harness.run_options import RunOptions
+from harness.run_options import to_json as run_options_json
 from infra import engine, image
 from infra.admin import Admin
 from infra.backend import ClusterBackend
@@ -37,45 +39,9 @@ from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
 from workloads import registry as workloads
 from workloads.base import Workload
-from workloads.group import GroupOptions
-from workloads.mirror import FailoverPlan
-from workloads.options import ClientOptions
-from workloads.txn import TxnOptions
 
 if TYPE_CHECKING:
     from infra.ssh_targets import SSHTargets
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    topology: Topology
-    workload: ClientOptions = field(default_factory=ClientOptions)
-    workload_name: str = "queue"
-    # The workload's own options (TxnOptions, GroupOptions, FailoverPlan: workloads/registry.py), None: defaults.
-    workload_options: TxnOptions | GroupOptions | FailoverPlan | None = None
-    nemesis: str = "partition-dc"
-    nemesis_interval: float = 10.0
-    time_limit: float = 60.0
-    seed: int | None = None
-    kafka_version: str = kafka_versions.DEFAULT
-    image: str | None = None
-    results_root: Path = Path("results")
-    test_name: str | None = None
-    heal_timeout: float = 120.0
-    drain_timeout: float = 120.0
-    wan_latency_ms: float = 0.0  # one way, on each direction of every link between two DCs
-    wan_jitter_ms: float = 0.0
-    wan_loss_pct: float = 0.0
-    wan_pairs: tuple[tuple[tuple[str, str], float], ...] = ()  # per-DC-pair one-way latency overrides
-    timeline: tuple[tuple[float, str, float], ...] = ()  # exact (at s, nemesis, hold s) steps of a scenario
-    scenario: dict[str, Any] | None = None  # the scenario this run reproduces, for test.json and the summary
-    ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
-    client: str = "librdkafka"  # or "java": the Java kafka-clients driver in a container of its own
-    client_version: str | None = None  # kafka-clients version of the Java driver (default: the cluster's)
-
-    def name(self) -> str:
-        client = "-java" if self.client == "java" else ""
-        return self.test_name or f"{self.workload_name}{client}-{self.nemesis.replace(',', '+')}"
 
 
 @dataclass
@@ -500,6 +466,7 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "workload_options": asdict(options.workload_options) if options.workload_options is not None else None,
         "options": {k: str(v) for k, v in asdict(options).items()
                     if k not in ("topology", "workload", "workload_options")},
+        "run_options": run_options_json(options),  # every option, exactly: `harness replay` reads it back
     })
 
 

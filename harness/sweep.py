@@ -380,17 +380,3 @@ def run_trial(case: Case, run: int, say: Callable[[str], None]) -> Trial:
 
 def _label(case: Case) -> str:
     return "".join(f" {name}={value}" for name, value in case.axes)
-
-
-def run_cases(cases: Sequence[Case], runs: int, say: Callable[[str], None],
-              on_trial: Callable[[list[Trial]], object] | None = None) -> list[Trial]:
-    """Every case `runs` times, round-robin (a slow spell of the machine spreads over all cases)."""
-    trials: list[Trial] = []
-    for run in range(1, runs + 1):
-        for case in cases:
-            if case.options is None:
-                continue
-            trials.append(run_trial(case, run, say))
-            if on_trial is not None:
-                on_trial(trials)
-    return trials

@@ -14,11 +14,33 @@ from harness.cli.options import given_flags, resolve_topology
 from harness.cli.types import SECONDS, count
 
 
-@click.command(epilog="""\b
+class _SweepCommand(click.Command):
+    """`harness sweep merge DIR...` is a command of its own under the sweep's name; anything else is a sweep."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args[:1] == ["merge"]:
+            ctx.meta[_MERGE_ARGS] = args[1:]
+            return []
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if _MERGE_ARGS in ctx.meta:
+            args = list(ctx.meta.pop(_MERGE_ARGS))
+            with merge.make_context(f"{ctx.info_name} merge", args, parent=ctx.parent) as sub:
+                return merge.invoke(sub)
+        return super().invoke(ctx)
+
+
+_MERGE_ARGS = "harness.sweep.merge-args"
+
+
+@click.command(cls=_SweepCommand, epilog="""\b
 Examples:
   harness sweep --scenarios all --runs 3
   harness sweep --scenarios zombie-leader,unclean-election --runs 5
-  harness sweep --grid acks=1,all min.insync.replicas=1,2 --nemesis partition-leader --runs 1""")
+  harness sweep --grid acks=1,all min.insync.replicas=1,2 --nemesis partition-leader --runs 1
+  harness sweep --scenarios all --runs 10 --shard 2/4 --results-dir shard-2   (on machine 2 of 4)
+  harness sweep merge shard-1 shard-2 shard-3 shard-4 --out matrix           (one matrix of the 4)""")
 @click.argument("axes", nargs=-1)
 @click.option("--scenarios", "names", help="`all` or comma-separated scenario names: run each unsafe and control.")
 @click.option("--grid", is_flag=True, help="Sweep a config grid instead: AXES are KEY=V1,V2 (acks, "
@@ -38,14 +60,18 @@ Examples:
               "nemesis that cuts the host's clients off) is left not run, with the reason. Default: librdkafka.")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Where the matrix and every run go (default: results/sweeps/<kind>-<timestamp>).")
+@click.option("--shard", metavar="I/N", help="Run only shard I of N: a fixed 1/N of the runs, the same on "
+              "every machine given the same sweep; `harness sweep merge` joins the N results directories.")
 def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, runs: int, time_limit: float,
-          nemesis_interval: float, kafka_versions: str | None, clients: str | None, results_dir: str | None) -> int:
+          nemesis_interval: float, kafka_versions: str | None, clients: str | None, results_dir: str | None,
+          shard: str | None) -> int:
     """Run every scenario's unsafe and control variant N times (or a config grid under some nemeses) and write
     a matrix: detection rate, time to first anomaly, false alarms, availability lost (Markdown, HTML, JSON)."""
     from core import kafka_versions as versions
     from harness import sweep as sweeps
-    from harness import sweep_axes
+    from harness import sweep_axes, sweep_shards
 
+    chosen_shard = sweep_shards.parse_shard(shard) if shard is not None else None
     if grid == bool(names):
         raise HarnessError("give either --scenarios NAMES or --grid KEY=V1,V2 ...",
                            hint="harness sweep --scenarios all --runs 3")
@@ -76,27 +102,38 @@ def sweep(axes: tuple[str, ...], names: str | None, grid: bool, nemesis: str, ru
         title = "Config-safety matrix"
         notes = [f"{runs} run(s) per cell, {time_limit:g} s of workload, a fault every {nemesis_interval:g} s; "
                  "other settings: harness defaults (RF 3, 3 DCs, one broker each)."]
-        rows_of, table_of = sweeps.grid_rows, sweeps.grid_table
     else:
         cases = sweeps.scenario_cases(_scenarios(names or ""), root)
         title = "Scenario detection matrix"
         notes = [f"{runs} run(s) per variant. Unsafe rows: runs that found an expected anomaly. Control rows: "
                  "runs with any failing anomaly (false alarms)."]
-        rows_of, table_of = sweeps.scenario_rows, sweeps.scenario_table
 
-    cases = sweep_axes.expand(cases, run_axes)
-
-    def write(trials: list[Any]) -> list[Path]:
-        rows = rows_of(trials, cases)
-        changes = [line for axis in run_axes for line in sweep_axes.outcome_changes(rows, axis.name)]
-        return sweeps.write_matrix(root, title, table_of(rows), rows, trials, notes, changes)
-
-    runnable = [c for c in cases if c.options is not None]
-    console.say(f"sweep: {len(runnable)} case(s) × {runs} run(s) into {root}")
-    trials = sweeps.run_cases(cases, runs, console.say, on_trial=write)  # the matrix grows as runs finish
-    paths = write(trials)
+    plan = sweep_shards.Plan(kind, title, tuple(notes), tuple(sweep_axes.expand(cases, run_axes)), runs,
+                             tuple(axis.name for axis in run_axes))
+    paths = sweep_shards.execute(plan, root, console.say, chosen_shard)  # the matrix grows as runs finish
     console.plain(paths[0].read_text())
     console.say("matrix: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+@click.command(epilog="""\b
+Examples:
+  harness sweep merge shard-1 shard-2 --out results/sweeps/nightly
+  harness sweep merge artifacts/sweep-shard-*""")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Where the merged matrix and the runs go (default: results/sweeps/<kind>-merged-<timestamp>).")
+def merge(dirs: tuple[str, ...], out: str | None) -> int:
+    """Join the results directories of every shard of one sweep (`harness sweep ... --shard I/N`) into the
+    matrix an unsharded sweep would have written; refuses shards of different sweeps, or missing, repeated or
+    unfinished shards."""
+    from harness import sweep_shards
+
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = Path(out) if out else Path("results") / "sweeps" / f"{sweep_shards.kind_of(Path(dirs[0]))}-merged-{stamp}"
+    paths = sweep_shards.merge([Path(d) for d in dirs], target)
+    console.plain(paths[0].read_text())
+    console.say(f"merged {len(dirs)} shard(s); matrix: " + ", ".join(str(p) for p in paths))
     return 0
 
 
