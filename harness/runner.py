@@ -35,9 +35,9 @@ from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
+from workloads import java_workloads
 from workloads import registry as workloads
 from workloads.base import Workload
-from workloads import java_workloads
 from workloads.group import GroupOptions
 from workloads.mirror import FailoverPlan
 from workloads.options import ClientOptions
