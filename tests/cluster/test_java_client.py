@@ -65,7 +65,7 @@ def java_run(tmp_path, workload, nemesis, name, seed):
 
 def test_java_transactions_through_broker_kills_commit_abort_and_are_judged_by_the_txn_checker(tmp_path,
                                                                                                docker_client):
-    test, history, verdict, results = java_run(tmp_path, "txn", "kill", "txn-java-kill", 12)
+    test, history, verdict, results = java_run(tmp_path, "txn", "kill", "txn-java-kill", 11)
     version = test["client"]["version"]
     txns = [e for e in history if e["f"] == "txn"]
     assert {e["client"] for e in txns} == {f"java/{version}"} and all(e["process"].startswith("java-")
