@@ -37,6 +37,7 @@ from nemesis import registry, targets
 from nemesis.base import Nemesis, NemesisContext
 from nemesis.schedule import NemesisSchedule, Step
 from nemesis.wan import WanShaping
+from workloads import java_workloads
 from workloads import registry as workloads
 from workloads.base import Workload
 
@@ -145,10 +146,10 @@ def _validate_client(options: RunOptions, nemeses: list[Nemesis]) -> None:
         if options.client_version is not None:
             raise HarnessError("--client-version is the Java driver's kafka-clients version", hint="add --client java")
         return
-    if options.workload_name != "queue" or options.topology.model == "active-active":
-        raise HarnessError(f"--client java runs the queue workload on one cluster, not {options.workload_name!r}"
-                           + (" on an active-active topology" if options.topology.model == "active-active" else ""),
-                           hint="txn, group and mirror run on librdkafka for now (omit --client)")
+    if options.topology.model == "active-active":
+        raise HarnessError("--client java runs on one cluster, not on an active-active topology",
+                           hint="the mirror workload runs on librdkafka (omit --client)")
+    java_workloads.check(options.workload_name, options.workload_options)
     if options.ssh is not None:
         raise HarnessError("--client java runs its driver in a container on the cluster's Docker network",
                            hint="with --ssh, omit --client")
@@ -299,13 +300,12 @@ class _Run:
 
 
     def _java_workload(self, cluster: ClusterBackend) -> Workload:
-        from workloads.java_queue import JavaQueueWorkload
-
         assert isinstance(cluster, Cluster) and self.driver_libs is not None
         machine = cluster.add_client("client-java")  # registered with the cluster: removed at its teardown
-        version = self.options.client_version or self.options.kafka_version
-        return JavaQueueWorkload(self.options.workload, cluster.bootstrap_servers, self.history, self.run_id,
-                                 _client_logger(), machine, self.driver_libs, version, librdkafka_client())
+        o = self.options
+        return java_workloads.build(o.workload_name, o.workload, cluster.bootstrap_servers, self.history,
+                                    self.run_id, _client_logger(), machine, self.driver_libs,
+                                    o.client_version or o.kafka_version, librdkafka_client(), o.workload_options)
 
     def _cluster(self, clock_control: bool) -> ClusterBackend:
         if self.ssh is not None:

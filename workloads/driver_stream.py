@@ -7,8 +7,11 @@ a completion is never stamped after it. Times are arrival times, a pipe's latenc
 
 Lines:
 - client events: `{"process", "type": "invoke"|"ok"|"info", "f", "value", "error"?}` — recorded as they are;
-- `{"type": "error", "exception": <class>, "before_send": bool, ...}` — a send that threw: recorded as `fail`
-  or `info` by workloads/outcome.py's Java table (the same rule as librdkafka's, in the same file);
+- `{"type": "error", "f": "send", "exception": <class>, "before_send": bool, ...}` — a send that threw: recorded
+  as `fail` or `info` by workloads/outcome.py's Java table (the same rule as librdkafka's, in the same file);
+- `{"type": "error", "f": "txn", "stage", "exception": <class>|null, "abort": "ok"|"not-tried"|<class>}` — a
+  transaction that did not commit, and `{"type": "error", "f": "commit", "exception"}` — a consumer commit that
+  threw: classified by the Java transaction and commit tables beside it;
 - control lines, never recorded: `hello` (the client library and its version, as loaded), `ready` (every client
   constructed), `fatal` (the driver refused to start: one line why), `bye` (stopped; its counters).
 A line that is not JSON, or not one of these, is counted and its first instance kept; a last line cut off by a
@@ -24,7 +27,13 @@ from typing import Any, Protocol
 
 import orjson
 
-from workloads.outcome import Outcome, classify_java_send_error
+from workloads.outcome import (
+    TXN_STAGES,
+    Outcome,
+    classify_java_commit_error,
+    classify_java_send_error,
+    classify_java_txn_error,
+)
 
 CLIENT_TYPES = frozenset({"invoke", "ok", "info"})
 CONTROL_TYPES = frozenset({"hello", "ready", "fatal", "bye"})
@@ -81,15 +90,32 @@ class DriverStream:
             return self._bad(raw)
         value, error = event.get("value"), event.get("error")
         if type_ == "error":
-            exception, before_send = event.get("exception"), event.get("before_send")
-            if not isinstance(exception, str) or not isinstance(before_send, bool):
+            outcome = self._classified(f, event)
+            if outcome is None:
                 return self._bad(raw)
-            outcome = self.classify(exception, before_send, self.single_attempt)
             type_, error = outcome.type, outcome.error
         elif type_ not in CLIENT_TYPES or not (error is None or isinstance(error, str)):
             return self._bad(raw)
         self.history.record(process, type_, f, value, error)
         self.recorded += 1
+
+    def _classified(self, f: str, event: dict[str, Any]) -> Outcome | None:
+        """An op that threw -> fail or info, by the table for what it was; None if the line is malformed."""
+        exception = event.get("exception")
+        if f == "txn":
+            stage, abort = event.get("stage"), event.get("abort")
+            if stage not in TXN_STAGES or not isinstance(abort, str) or not (
+                    isinstance(exception, str) or (exception is None and stage == "purpose")):
+                return None
+            return classify_java_txn_error(stage, exception, abort)
+        if not isinstance(exception, str):
+            return None
+        if f == "commit":
+            return classify_java_commit_error(exception)
+        before_send = event.get("before_send")
+        if f != "send" or not isinstance(before_send, bool):
+            return None
+        return self.classify(exception, before_send, self.single_attempt)
 
     def _control(self, type_: str, event: dict[str, Any]) -> None:
         if type_ == "hello":

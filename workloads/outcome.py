@@ -113,3 +113,60 @@ def classify_java_send_error(exception: str, before_send: bool, single_attempt: 
     if simple in _JAVA_DEFINITE_ON_FIRST_ATTEMPT and single_attempt:
         return Outcome("fail", name)
     return Outcome("info", name)
+
+
+# ---- Java transactions (`--client java --workload txn`) ----------------------------------------------------
+# A transaction that did not commit reaches the harness as the stage it went wrong at, the exception behind it,
+# and what abortTransaction then did. `fail` needs a returned abortTransaction: the coordinator wrote the abort
+# markers, so none of the transaction's writes can ever be read committed. Nothing else is certain.
+TXN_STAGES = ("step", "purpose", "commit")  # a send/poll/sendOffsetsToTransaction threw; aborted on purpose; commit
+
+# commitTransaction threw one of these: the transaction manager is in its *abortable* error state, so the EndTxn
+# that commits was never sent. The driver aborts (it reads this table from its settings) and a returned abort is
+# a `fail`. Every other class leaves the commit's outcome unknown and the driver does not abort (KAFKA-17754).
+JAVA_ABORTABLE_ON_COMMIT = {
+    "KafkaException": "'Cannot execute transactional method because we are in an error state': an earlier send "
+                      "or sendOffsetsToTransaction failed abortably; commit refuses before any EndTxn",
+    "TransactionAbortableException": "TRANSACTION_ABORTABLE (KIP-890, 4.x): the broker says abort",
+}
+
+# Listed to say why a commitTransaction that threw them is `info` (the default gives the same answer).
+JAVA_COMMIT_INDETERMINATE = {
+    "TimeoutException": "max.block.ms passed with the EndTxn unanswered; retried until the commit timeout, then "
+                        "unknown: the coordinator may have written the commit",
+    "ProducerFencedException": "a newer producer of the transactional.id took over; whether this commit landed "
+                               "first is not said",
+    "InvalidProducerEpochException": "the epoch moved on (KIP-890 bumps it per transaction): a retried EndTxn may "
+                                     "meet a commit already made",
+    "TransactionAbortedException": "reported for batches the client itself abandoned; not the coordinator's word",
+    "InterruptException": "the client thread was interrupted while waiting for the EndTxn answer",
+    "UnsupportedVersionException": "fatal: the producer can do nothing more, the commit's fate is not known",
+    "AuthorizationException": "fatal, likewise",
+    "IllegalStateException": "the transaction manager's own state refused; the driver cannot say more",
+}
+
+
+def classify_java_txn_error(stage: str, exception: str | None, abort: str) -> Outcome:
+    """`abort`: `ok` (abortTransaction returned), `not-tried`, or the class abortTransaction threw."""
+    reason = "aborted-on-purpose" if stage == "purpose" or exception is None else java_error_name(exception)
+    simple = None if exception is None else exception.rsplit(".", 1)[-1]
+    if abort == "ok" and (stage != "commit" or simple in JAVA_ABORTABLE_ON_COMMIT):
+        return Outcome("fail", reason)
+    if abort in ("not-tried", "ok"):  # "ok" here: aborted after a commit error not in the table, so unknown
+        return Outcome("info", f"commit: {reason}" if stage == "commit" else reason)
+    return Outcome("info", f"{reason}; abort: {java_error_name(abort)}")
+
+
+# ---- Java consumer commits (`--client java --workload group`) ----------------------------------------------
+# commitSync raised these before any OffsetCommit reached the coordinator: certainly not committed. Every other
+# class is `info` (CommitFailedException, RebalanceInProgressException, a timeout: the client may have retried an
+# attempt that did land). The driver reads this table too: after any other class the member acts no more.
+JAVA_COMMIT_DEFINITE = {
+    "IllegalArgumentException": "an offset or partition the consumer refuses locally",
+    "IllegalStateException": "the consumer is not subscribed or has no assignment: nothing is sent",
+}
+
+
+def classify_java_commit_error(exception: str) -> Outcome:
+    simple = exception.rsplit(".", 1)[-1]
+    return Outcome("fail" if simple in JAVA_COMMIT_DEFINITE else "info", java_error_name(exception))

@@ -40,7 +40,8 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
               help="What the clients do: queue (sends and polls), or another registered workload.")
 @click.option("--client", type=click.Choice(["librdkafka", "java"]), default="librdkafka", show_default=True,
               help="The client library under test: librdkafka (confluent-kafka, in this process) or java (the Java "
-                   "kafka-clients producer and consumer, in a container on the cluster's network; queue workload).")
+                   "kafka-clients producer and consumer, in a container on the cluster's network; the queue, txn and "
+                   "group workloads on one cluster: mirror and --ssh stay librdkafka's).")
 @click.option("--client-version", help="--client java: the kafka-clients release to build the driver against "
               "(default: the cluster's --kafka-version).")
 @click.option("--nemesis", default="partition-dc", show_default=True,

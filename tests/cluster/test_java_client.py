@@ -46,3 +46,57 @@ def test_a_java_client_run_through_broker_kills_is_acknowledged_drained_and_judg
     assert verdict["stats"]["sends"]["acknowledged"] == len(acked)
     assert (results / "logs" / "client-java" / "java-client.log").exists()
     assert labelled_leftovers(docker_client, test["run_id"]) == []
+
+
+def java_run(tmp_path, workload, nemesis, name, seed):
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "run", "--client", "java", "--workload", workload, "--nemesis",
+         nemesis, "--nemesis-interval", "12", "--time-limit", "40", "--seed", str(seed), "--results-dir",
+         str(tmp_path), "--quiet"], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "verdict: VALID" in result.stderr + result.stdout
+    (results,) = (tmp_path / name).iterdir()
+    test = orjson.loads((results / "test.json").read_bytes())
+    assert test["client"]["name"] == "java"
+    history = events(results / "history.jsonl")
+    verdict = orjson.loads((results / "results.json").read_bytes())
+    return test, history, verdict, results
+
+
+def test_java_transactions_through_broker_kills_commit_abort_and_are_judged_by_the_txn_checker(tmp_path,
+                                                                                               docker_client):
+    test, history, verdict, results = java_run(tmp_path, "txn", "kill", "txn-java-kill", 11)
+    version = test["client"]["version"]
+    txns = [e for e in history if e["f"] == "txn"]
+    assert {e["client"] for e in txns} == {f"java/{version}"} and all(e["process"].startswith("java-")
+                                                                       for e in txns)
+    committed = [e for e in txns if e["type"] == "ok"]
+    assert len(committed) > 50, "tens of transactions committed through the Java producer"
+    sends = [op for e in committed for op in e["value"]["ops"] if op["f"] == "send"]
+    assert all(op["offset"] >= 0 for op in sends) and len(sends) > len(committed)
+    assert any(e["type"] == "fail" and e["error"] == "aborted-on-purpose" for e in txns)
+    assert any(op["f"] == "commit" and op["offsets"] for e in committed for op in e["value"]["ops"]), \
+        "consume-transform-produce: offsets went into a transaction"
+    read = [r for e in history if e["f"] == "poll" and e["type"] == "ok" and e["client"].startswith("java/")
+            for r in e["value"]["records"]]
+    assert read, "the Java read_committed readers read"
+    assert any(e["f"] == "start-kill" for e in history), "a broker was killed while they ran"
+    assert verdict["valid"] is True and verdict["run"]["complete_drain"] is True
+    assert labelled_leftovers(docker_client, test["run_id"]) == []
+
+
+def test_a_java_consumer_group_through_a_partition_rebalances_commits_and_is_judged_by_the_group_checker(
+        tmp_path, docker_client):
+    test, history, verdict, results = java_run(tmp_path, "group", "partition-leader", "group-java-partition-leader",
+                                               13)
+    java = [e for e in history if str(e.get("client", "")).startswith("java/")]
+    acked = [e for e in java if e["f"] == "send" and e["type"] == "ok"]
+    assert len(acked) > 200, "hundreds of writes acknowledged through the Java producer"
+    members = {e["process"] for e in java if e["f"] == "subscribe" and e["type"] == "ok"}
+    assert len(members) >= 3, "members joined, left or crashed and new ones took over"
+    assert [e for e in java if e["f"] == "rebalance" and e["value"]["assigned"]], "the group assigned partitions"
+    assert len([e for e in java if e["f"] == "commit" and e["type"] == "ok"]) > 10
+    assert sum(len(e["value"]["records"]) for e in java if e["f"] == "poll" and e["type"] == "ok") > 200
+    assert any(e["f"] == "start-partition-leader" for e in history), "the fault ran while they did"
+    assert verdict["valid"] is True and verdict["run"]["complete_drain"] is True
+    assert labelled_leftovers(docker_client, test["run_id"]) == []

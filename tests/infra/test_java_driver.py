@@ -122,3 +122,31 @@ def test_sends_that_never_reach_a_batch_fail_and_stop_ends_the_stream(libs_391, 
     assert stream.hello["version"] == "3.9.1" and stream.bye is not None and stream.bad_lines == 0
     assert stream.bye["invoked"] == len([e for e in sends if e["type"] == "invoke"])
     assert code == 128 + signal.SIGTERM
+
+
+@needs_maven
+def test_the_driver_refuses_a_workload_it_does_not_run_in_one_line(libs_391, tmp_path):
+    text = driver_properties(ClientOptions(), "127.0.0.1:1", "kj-1").replace("workload=queue", "workload=mirror")
+    stream, events, code = run_driver(libs_391, text, tmp_path)
+    assert code == 2 and events == []
+    assert stream.fatal == "the Java driver runs the queue, txn and group workloads, not mirror"
+
+
+@needs_maven
+def test_txn_workers_that_cannot_initialize_record_nothing_and_stop_on_sigterm(libs_391, tmp_path):
+    # No broker: initTransactions never succeeds, so no transaction begins and none may be recorded (an invoke
+    # is written only after beginTransaction); the readers' assigns are recorded, and SIGTERM ends the driver.
+    from workloads.java_txn import txn_properties
+    from workloads.txn import TxnOptions
+
+    options = ClientOptions(concurrency=2, consumers=1, delivery_timeout_ms=1500, request_timeout_ms=1000)
+    txn = TxnOptions(commit_timeout=1.0, ready_timeout=1.0)
+    text = txn_properties(options, txn, 5.0, "127.0.0.1:1", "kj-1")
+
+    def a_while(stream):
+        stream.ended.wait(4)
+
+    stream, events, code = run_driver(libs_391, text, tmp_path, stop_after=a_while)
+    assert not [e for e in events if e["f"] == "txn"]
+    assert [e["type"] for e in events if e["f"] == "assign"][:2] == ["invoke", "ok"]
+    assert stream.bye is not None and stream.bad_lines == 0 and code == 128 + signal.SIGTERM

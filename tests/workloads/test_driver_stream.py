@@ -94,3 +94,63 @@ def test_fatal_releases_whoever_waits_for_ready(tmp_path):
 def test_a_stream_that_ends_before_ready_still_releases_the_waiter(tmp_path):
     stream, _ = history_of(tmp_path, [b""])
     assert stream.ready.is_set() and stream.ended.is_set() and stream.fatal is None
+
+
+TXN = {"ops": [{"f": "send", "topic": "t", "value": 1, "producer": "t0.0", "partition": 0}, {"f": "poll"},
+               {"f": "commit", "group": "g"}]}
+
+
+def test_a_transaction_that_did_not_commit_is_a_fail_only_when_its_abort_returned(tmp_path):
+    data = lines(*[{"process": f"java-{i}", "type": "invoke", "f": "txn", "value": TXN} for i in range(4)],
+                 {"process": "java-0", "type": "error", "f": "txn", "value": TXN, "stage": "purpose",
+                  "exception": None, "abort": "ok"},
+                 {"process": "java-1", "type": "error", "f": "txn", "value": TXN, "stage": "step",
+                  "exception": "org.apache.kafka.common.errors.NotEnoughReplicasException", "abort": "ok"},
+                 {"process": "java-2", "type": "error", "f": "txn", "value": TXN, "stage": "commit",
+                  "exception": "org.apache.kafka.common.errors.TimeoutException", "abort": "not-tried"},
+                 {"process": "java-3", "type": "error", "f": "txn", "value": TXN, "stage": "step",
+                  "exception": "org.apache.kafka.common.errors.NetworkException",
+                  "abort": "org.apache.kafka.common.errors.ProducerFencedException"})
+    stream, events = history_of(tmp_path, [data])
+    done = [(e["process"], e["type"], e["error"]) for e in events if e["type"] != "invoke"]
+    assert done == [("java-0", "fail", "aborted-on-purpose"), ("java-1", "fail", "not-enough-replicas"),
+                    ("java-2", "info", "commit: timeout"), ("java-3", "info", "network; abort: producer-fenced")]
+    assert all(e["value"] == TXN for e in events) and stream.bad_lines == 0
+
+
+def test_a_commit_that_threw_is_classified_by_the_commit_table(tmp_path):
+    commit = {"group": "g", "offsets": [{"topic": "t", "partition": 0, "offset": 3}]}
+    data = lines({"process": "java-0", "type": "invoke", "f": "commit", "value": commit},
+                 {"process": "java-0", "type": "error", "f": "commit", "value": commit,
+                  "exception": "org.apache.kafka.clients.consumer.CommitFailedException"},
+                 {"process": "java-1", "type": "invoke", "f": "commit", "value": commit},
+                 {"process": "java-1", "type": "error", "f": "commit", "value": commit,
+                  "exception": "java.lang.IllegalStateException"})
+    _, events = history_of(tmp_path, [data])
+    assert [(e["type"], e.get("error")) for e in events] == [
+        ("invoke", None), ("info", "commit-failed"), ("invoke", None), ("fail", "illegal-state")]
+
+
+def test_a_crashed_member_is_recorded_as_a_nemesis_fault_without_a_client(tmp_path):
+    crash = {"nemesis": "crash-member", "fault": "crash-member-java-4", "targets": ["java-4"], "group": "g",
+             "abandoned": False}
+    data = lines({"process": "nemesis", "type": "invoke", "f": "start-crash-member", "value": crash},
+                 {"process": "nemesis", "type": "info", "f": "start-crash-member", "value": crash})
+    _, events = history_of(tmp_path, [data])
+    assert [(e["process"], e["type"], e["f"]) for e in events] == [
+        ("nemesis", "invoke", "start-crash-member"), ("nemesis", "info", "start-crash-member")]
+    assert all("client" not in e for e in events)
+
+
+def test_malformed_error_lines_are_counted_not_recorded(tmp_path):
+    data = lines({"process": "java-0", "type": "error", "f": "txn", "value": TXN, "stage": "later",
+                  "exception": None, "abort": "ok"},
+                 {"process": "java-0", "type": "error", "f": "txn", "value": TXN, "stage": "step",
+                  "exception": None, "abort": "ok"},
+                 {"process": "java-0", "type": "error", "f": "txn", "value": TXN, "stage": "commit",
+                  "exception": "x.TimeoutException"},
+                 {"process": "java-0", "type": "error", "f": "commit", "value": {}},
+                 {"process": "java-0", "type": "error", "f": "poll", "value": None, "exception": "x.E",
+                  "before_send": False})
+    stream, events = history_of(tmp_path, [data])
+    assert events == [] and stream.bad_lines == 5

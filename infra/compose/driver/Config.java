@@ -24,6 +24,8 @@ final class Config {
     final boolean recording;
     final Properties producer = new Properties();
     final Properties consumer = new Properties();
+    final Properties member = new Properties(); // group: the members' consumer settings
+    private final Properties all;
 
     private Config(Properties p) {
         workload = required(p, "workload");
@@ -38,11 +40,14 @@ final class Config {
         stopTimeoutMs = Long.parseLong(required(p, "stop.timeout.ms"));
         groupPrefix = required(p, "group.prefix");
         recording = Boolean.parseBoolean(p.getProperty("recording", "true"));
+        all = p;
         for (String key : p.stringPropertyNames()) {
             if (key.startsWith("producer.")) {
                 producer.setProperty(key.substring("producer.".length()), p.getProperty(key));
             } else if (key.startsWith("consumer.")) {
                 consumer.setProperty(key.substring("consumer.".length()), p.getProperty(key));
+            } else if (key.startsWith("member.")) {
+                member.setProperty(key.substring("member.".length()), p.getProperty(key));
             }
         }
     }
@@ -53,6 +58,24 @@ final class Config {
             p.load(reader);
         }
         return new Config(p);
+    }
+
+    /** A workload's own setting (txn.*, group.*): required, so the harness and the driver never disagree on a
+     * default. */
+    String text(String key) {
+        return required(all, key);
+    }
+
+    long integer(String key) {
+        return Long.parseLong(required(all, key));
+    }
+
+    double number(String key) {
+        return Double.parseDouble(required(all, key));
+    }
+
+    boolean flag(String key) {
+        return Boolean.parseBoolean(required(all, key));
     }
 
     private static String required(Properties p, String key) {

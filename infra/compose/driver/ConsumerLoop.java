@@ -68,7 +68,7 @@ final class ConsumerLoop implements Runnable {
         }
     }
 
-    private static String recordsJson(ConsumerRecords<byte[], byte[]> records) {
+    static String recordsJson(ConsumerRecords<byte[], byte[]> records) {
         StringBuilder b = new StringBuilder(64 * records.count() + 2).append('[');
         boolean first = true;
         for (ConsumerRecord<byte[], byte[]> r : records) { // delivery order

@@ -11,8 +11,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.AppInfoParser;
 
 /**
- * `java -cp 'libs/*' org.kafkajepsen.driver.Driver driver.properties`: the queue workload through the Java
- * kafka-clients producer and consumer, its events on stdout (see Events).
+ * `java -cp 'libs/*' org.kafkajepsen.driver.Driver driver.properties`: the queue, txn or group workload through
+ * the Java kafka-clients producer and consumer, its events on stdout (see Events).
  *
  * Stopping is SIGTERM: the shutdown hook stops every loop from starting a new op, waits at most
  * stop.timeout.ms for the outstanding ones to complete, writes "bye" and closes the stream. Whatever is still
@@ -35,30 +35,44 @@ public final class Driver {
         events = new Events(config.recording);
         events.control("{\"type\":\"hello\",\"client\":\"java\",\"version\":" + Events.str(AppInfoParser.getVersion())
                 + ",\"jvm\":" + Events.str(System.getProperty("java.version")) + "}");
-        if (!config.workload.equals("queue")) {
-            fatal(events, "the Java driver runs the queue workload only, not " + config.workload);
+        if (!List.of("queue", "txn", "group").contains(config.workload)) {
+            fatal(events, "the Java driver runs the queue, txn and group workloads, not " + config.workload);
         }
         CountDownLatch stop = new CountDownLatch(1);
         AtomicLong values = new AtomicLong();
         Counters counters = new Counters();
-        List<KafkaProducer<byte[], byte[]>> producers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
-        try {
-            for (int k = 0; k < config.concurrency; k++) {
-                Properties props = new Properties();
-                props.putAll(config.producer);
-                props.put("client.id", "java-p" + k);
-                KafkaProducer<byte[], byte[]> producer =
-                        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
-                producers.add(producer);
-                Object handingOver = new Object();
-                for (int lane = 0; lane < config.pipeline; lane++) {
-                    threads.add(new Thread(new ProducerLane(config, events, producer, handingOver, k, lane, values,
-                            stop, counters), "producer-" + k + "-" + lane));
+        if (!config.workload.equals("txn")) { // queue and group: queue-style producers
+            try {
+                for (int k = 0; k < config.concurrency; k++) {
+                    Properties props = new Properties();
+                    props.putAll(config.producer);
+                    props.put("client.id", "java-p" + k);
+                    KafkaProducer<byte[], byte[]> producer =
+                            new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+                    Object handingOver = new Object();
+                    for (int lane = 0; lane < config.pipeline; lane++) {
+                        threads.add(new Thread(new ProducerLane(config, events, producer, handingOver, k, lane,
+                                values, stop, counters), "producer-" + k + "-" + lane));
+                    }
                 }
+            } catch (RuntimeException e) { // a ConfigException: the settings contradict each other for this client
+                fatal(events, "the Java producer refused its settings: " + e.getMessage());
             }
-        } catch (RuntimeException e) { // a ConfigException: the settings contradict each other for this client
-            fatal(events, "the Java producer refused its settings: " + e.getMessage());
+        }
+        if (config.workload.equals("txn")) {
+            Coordinators.await(config, events);
+            for (int k = 0; k < config.concurrency; k++) {
+                threads.add(new Thread(new TxnWorker(config, events, k, values, stop), "txn-" + k));
+            }
+        } else if (config.workload.equals("group")) {
+            Coordinators.await(config, events);
+            GroupRun group = new GroupRun(config, events, stop);
+            for (int k = 0; k < (int) config.integer("group.members"); k++) {
+                int slot = k;
+                threads.add(new Thread(() -> group.slot(slot), "member-" + k));
+            }
+            threads.add(new Thread(group::churn, "churn"));
         }
         for (int k = 0; k < config.consumers; k++) {
             threads.add(new Thread(new ConsumerLoop(config, events, k, stop), "consumer-" + k));
@@ -88,7 +102,7 @@ public final class Driver {
         Thread.currentThread().join(); // the hook ends the JVM
     }
 
-    private static void fatal(Events events, String message) {
+    static void fatal(Events events, String message) {
         events.control("{\"type\":\"fatal\",\"error\":" + Events.str(message) + "}");
         events.close();
         Runtime.getRuntime().halt(2);

@@ -65,6 +65,19 @@ final class Events {
                 + ",\"message\":" + str(String.valueOf(error.getMessage())) + "}");
     }
 
+    /** A `txn` op that did not commit: at which stage it went wrong (`step`, `purpose`, `commit`), the exception
+     * behind it (none for an abort on purpose) and what abortTransaction did (`ok`, `not-tried` or the class it
+     * threw). The harness decides fail or info from these (workloads/outcome.py's transaction table). */
+    void txnError(String process, String valueJson, String stage, Throwable cause, String abort) {
+        if (!recording) {
+            return;
+        }
+        line("{\"process\":" + str(process) + ",\"type\":\"error\",\"f\":\"txn\",\"value\":" + valueJson
+                + ",\"stage\":\"" + stage + "\",\"exception\":" + (cause == null ? "null" : str(cause.getClass().getName()))
+                + ",\"abort\":" + str(abort) + ",\"message\":" + str(cause == null ? "" : String.valueOf(cause))
+                + "}");
+    }
+
     void control(String json) {
         line(json);
     }

@@ -1,0 +1,237 @@
+package org.kafkajepsen.driver;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * One consumer in the group, one process, as workloads/group.py's Member: `subscribe`, then `poll` ops,
+ * `commit` ops and the `rebalance` ops its listener reports (assigned, revoked, lost). The listener runs inside
+ * the client's poll() (or close()), while a `poll` op is under way: the member then completes that poll with the
+ * records it has so far, records the rebalance (and the commit of what it processed in the revoked partitions),
+ * and begins a new poll. A record poll() returns after a callback came after it.
+ *
+ * Manual commits only: commitSync of what was processed, every commit interval and on revoke. A commit that
+ * threw is written as an "error" line for the harness to classify (workloads/outcome.py); the member acts no
+ * more unless its class is one the harness names definite (group.commit.definite), as after any info.
+ */
+final class GroupMember implements ConsumerRebalanceListener {
+    private final Config config;
+    private final Events events;
+    private final String group;
+    private final Set<String> definiteCommitErrors;
+    final String process;
+    final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<Integer, Long> processed = new HashMap<>(); // partition -> next offset after the last record
+    private final Map<Integer, Long> committed = new HashMap<>();
+    private StringBuilder records; // the poll op under way, or null
+    private int count;
+    boolean alive = true; // false once crashed or after an info: its client may call back; it records nothing
+    long lastCommit = System.nanoTime();
+
+    GroupMember(Config config, Events events) {
+        this.config = config;
+        this.events = events;
+        this.group = config.text("group.id");
+        this.definiteCommitErrors = Set.of(config.text("group.commit.definite").split(","));
+        this.process = events.newProcess();
+        Properties props = new Properties();
+        props.putAll(config.member);
+        props.put("group.id", group);
+        props.put("client.id", "java-member-" + process);
+        this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    void subscribe() {
+        String value = "{\"topics\":[" + Events.str(config.topic) + "],\"group\":" + Events.str(group)
+                + ",\"offset_reset\":\"earliest\"}";
+        events.op(process, "invoke", "subscribe", value);
+        consumer.subscribe(List.of(config.topic), this);
+        events.op(process, "ok", "subscribe", value);
+    }
+
+    /** One `poll` op (split by any rebalance during it); false once this member may act no more. */
+    boolean poll(long durationMs, int most) {
+        begin();
+        long deadline = System.nanoTime() + durationMs * 1_000_000L;
+        try {
+            long left;
+            while (alive && count < most && (left = (deadline - System.nanoTime()) / 1_000_000L) > 0) {
+                ConsumerRecords<byte[], byte[]> polled = consumer.poll(Duration.ofMillis(left));
+                if (records != null) {
+                    for (ConsumerRecord<byte[], byte[]> r : polled) {
+                        add(r);
+                    }
+                }
+            }
+        } catch (RuntimeException error) {
+            if (alive) {
+                events.info(process, "poll", "null", Events.errorName(error));
+            }
+            alive = false;
+        }
+        if (!alive) {
+            records = null;
+            return false;
+        }
+        endPoll();
+        return true;
+    }
+
+    private void begin() {
+        records = new StringBuilder("[");
+        count = 0;
+        events.op(process, "invoke", "poll", "null");
+    }
+
+    private void add(ConsumerRecord<byte[], byte[]> r) {
+        records.append(count == 0 ? "" : ",").append("{\"topic\":").append(Events.str(r.topic()))
+                .append(",\"partition\":").append(r.partition()).append(",\"offset\":").append(r.offset())
+                .append(",\"value\":").append(Events.recordValue(r.value())).append('}');
+        count++;
+        processed.put(r.partition(), r.offset() + 1);
+    }
+
+    private void endPoll() {
+        String done = records.append(']').toString();
+        records = null;
+        events.op(process, "ok", "poll", "{\"records\":" + done + "}");
+    }
+
+    /** Commit what was processed and not yet committed, in `partitions` (null: all). */
+    void commit(Collection<Integer> partitions) {
+        Map<Integer, Long> offsets = new TreeMap<>();
+        for (Map.Entry<Integer, Long> e : processed.entrySet()) {
+            if ((partitions == null || partitions.contains(e.getKey()))
+                    && !e.getValue().equals(committed.get(e.getKey()))) {
+                offsets.put(e.getKey(), e.getValue());
+            }
+        }
+        if (offsets.isEmpty()) {
+            return;
+        }
+        StringBuilder value = new StringBuilder("{\"group\":").append(Events.str(group)).append(",\"offsets\":[");
+        Map<TopicPartition, OffsetAndMetadata> request = new HashMap<>();
+        for (Map.Entry<Integer, Long> e : offsets.entrySet()) {
+            value.append(request.isEmpty() ? "" : ",").append("{\"topic\":").append(Events.str(config.topic))
+                    .append(",\"partition\":").append(e.getKey()).append(",\"offset\":").append(e.getValue())
+                    .append('}');
+            request.put(new TopicPartition(config.topic, e.getKey()), new OffsetAndMetadata(e.getValue()));
+        }
+        String json = value.append("]}").toString();
+        events.op(process, "invoke", "commit", json);
+        lastCommit = System.nanoTime();
+        try {
+            consumer.commitSync(request);
+        } catch (RuntimeException error) {
+            events.error(process, "commit", json, error, false);
+            if (!definiteCommitErrors.contains(error.getClass().getSimpleName())) {
+                alive = false; // a process acts no more after an info; a new member takes over
+            }
+            return;
+        }
+        events.op(process, "ok", "commit", json);
+        committed.putAll(offsets);
+    }
+
+    /** Commit and close: the member leaves the group at once (its revoke is recorded by the listener). */
+    void leave() {
+        if (alive) {
+            commit(null);
+        }
+        closeQuietly();
+        alive = false;
+    }
+
+    /** Stop here and record nothing more; close without a commit. */
+    void crash() {
+        alive = false;
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        try {
+            consumer.close(Duration.ofSeconds(10));
+        } catch (RuntimeException ignored) {
+            // closing is best effort; the group notices a member that is gone
+        }
+    }
+
+    // ---- the listener (inside poll() or close()) --------------------------------------------------------
+
+    private void interrupt(Runnable record) {
+        if (!alive) {
+            return;
+        }
+        boolean polling = records != null;
+        if (polling) {
+            endPoll();
+        }
+        record.run();
+        if (polling && alive) {
+            begin();
+        }
+    }
+
+    private void rebalanced(Collection<TopicPartition> assigned, Collection<TopicPartition> revoked, boolean lost) {
+        String value = "{\"assigned\":" + pairs(assigned) + ",\"revoked\":" + pairs(revoked)
+                + (lost ? ",\"lost\":true" : "") + "}";
+        events.op(process, "invoke", "rebalance", value);
+        events.op(process, "ok", "rebalance", value);
+    }
+
+    private static String pairs(Collection<TopicPartition> partitions) {
+        List<TopicPartition> sorted = new ArrayList<>(partitions);
+        sorted.sort((a, b) -> a.topic().equals(b.topic()) ? Integer.compare(a.partition(), b.partition())
+                : a.topic().compareTo(b.topic()));
+        return sorted.stream().map(tp -> "[" + Events.str(tp.topic()) + "," + tp.partition() + "]")
+                .collect(Collectors.joining(",", "[", "]"));
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+        interrupt(() -> rebalanced(partitions, List.of(), false));
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+        interrupt(() -> {
+            commit(partitions.stream().filter(tp -> tp.topic().equals(config.topic))
+                    .map(TopicPartition::partition).collect(Collectors.toList()));
+            if (!alive) {
+                return;
+            }
+            rebalanced(List.of(), partitions, false);
+            forget(partitions);
+        });
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+        interrupt(() -> {
+            rebalanced(List.of(), partitions, true);
+            forget(partitions);
+        });
+    }
+
+    private void forget(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            processed.remove(tp.partition());
+            committed.remove(tp.partition());
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package org.kafkajepsen.driver;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The group workload's members and churn, as workloads/group.py: `group.members` slots, each running one member
+ * at a time; every churn interval one member (seeded) leaves (commits, closes) or crashes (closes without a
+ * commit, recording nothing more), and a new member with a new process id joins in its place. A crash is a fault
+ * the driver injects, recorded as one: `start-crash-member` / `stop-crash-member` by process "nemesis".
+ */
+final class GroupRun {
+    private final Config config;
+    private final Events events;
+    private final CountDownLatch stop;
+    private final Map<Integer, String> requests = new HashMap<>(); // slot -> "leave" | "crash"
+
+    GroupRun(Config config, Events events, CountDownLatch stop) {
+        this.config = config;
+        this.events = events;
+        this.stop = stop;
+    }
+
+    void slot(int k) {
+        long interval = config.integer("group.commit.interval.ms") * 1_000_000L;
+        while (stop.getCount() > 0) {
+            GroupMember member;
+            try {
+                member = new GroupMember(config, events);
+                member.subscribe();
+            } catch (RuntimeException e) {
+                pause();
+                continue;
+            }
+            while (member.alive && stop.getCount() > 0 && !requested(k)) {
+                member.poll(500, 200);
+                if (member.alive && System.nanoTime() - member.lastCommit >= interval) {
+                    member.commit(null);
+                }
+            }
+            boolean healthy = member.alive;
+            String action;
+            synchronized (requests) {
+                action = requests.getOrDefault(k, "leave");
+                requests.remove(k);
+            }
+            if (action.equals("crash") && healthy) {
+                crashRecord("start", member.process);
+                member.crash();
+                crashRecord("stop", member.process);
+            } else {
+                member.leave();
+            }
+        }
+    }
+
+    void churn() {
+        Random rng = new Random(config.integer("group.seed"));
+        int members = (int) config.integer("group.members");
+        double crash = config.number("group.crash.probability");
+        try {
+            while (!stop.await(config.integer("group.churn.interval.ms"), TimeUnit.MILLISECONDS)) {
+                int slot = rng.nextInt(members);
+                String action = rng.nextDouble() < crash ? "crash" : "leave";
+                synchronized (requests) {
+                    requests.putIfAbsent(slot, action); // a member stuck in a slow commit keeps its first request
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private boolean requested(int k) {
+        synchronized (requests) {
+            return requests.containsKey(k);
+        }
+    }
+
+    private void crashRecord(String phase, String process) {
+        String f = phase + "-crash-member";
+        String value = "{\"nemesis\":\"crash-member\",\"fault\":" + Events.str("crash-member-" + process)
+                + ",\"targets\":[" + Events.str(process) + "],\"group\":" + Events.str(config.text("group.id"))
+                + ",\"abandoned\":false}";
+        events.op("nemesis", "invoke", f, value);
+        events.op("nemesis", "info", f, value);
+    }
+
+    private void pause() {
+        try {
+            stop.await(500, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
