@@ -34,6 +34,10 @@ def check_group_options(group: GroupOptions) -> None:
     if group.process_delay:
         raise HarnessError("--client java: the group workload's process_delay is librdkafka's only",
                            hint="set process_delay = 0 or omit --client java")
+    if group.group_protocol != "classic" or group.stall:
+        raise HarnessError("--client java runs the group workload on the classic protocol, without stalls: its "
+                           "members do not yet record the member epoch the KIP-848 ownership checks read",
+                           hint="omit --group-protocol / --stall-member, or omit --client java")
     if group.abandon_on_crash:
         raise HarnessError("--client java: abandon_on_crash is librdkafka's only (a Java crash closes its consumer)",
                            hint="drop abandon_on_crash or omit --client java")

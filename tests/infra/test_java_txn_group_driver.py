@@ -55,6 +55,9 @@ def test_the_java_driver_runs_queue_txn_and_group(name):
     ("group", GroupOptions(auto_commit=True), "manual commits only"),
     ("group", GroupOptions(process_delay=0.2), "process_delay is librdkafka's only"),
     ("group", GroupOptions(abandon_on_crash=True), "abandon_on_crash is librdkafka's only"),
+    ("group", GroupOptions(group_protocol="consumer"), "on the classic protocol, without stalls"),
+    ("group", GroupOptions(group_protocol="mixed"), "on the classic protocol, without stalls"),
+    ("group", GroupOptions(stall=5.0), "on the classic protocol, without stalls"),
 ])
 def test_what_the_java_driver_does_not_run_is_refused_in_one_line(name, options, fragment):
     with pytest.raises(HarnessError, match=fragment) as refused:
