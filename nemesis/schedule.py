@@ -113,7 +113,7 @@ class NemesisSchedule:
             self._heal(nemesis)
             return None
         self._active[fault_id] = (nemesis, fault)
-        self.injected += bool(fault.targets)
+        self.injected += fault.took_effect
         self.history.record(PROCESS, "info", f, {**fault.to_json(), "fault": fault_id})
         self.say(f"nemesis: {nemesis.name} " + fault.summary())
         return fault_id

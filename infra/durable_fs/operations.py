@@ -1,0 +1,248 @@
+"""The FUSE side: path-based operations (mfusepy over libfuse3) on a DurableState whose file contents are
+objects in a backing directory. One lock: the FUSE loop is single-threaded, the control socket runs beside it.
+
+While the power is cut (between `cut` and `power-on`) every change and every fsync fails with EIO: nothing
+can become durable after the instant of the loss, whatever the dying JVM still tries."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mfusepy import FuseOSError, Operations
+
+from infra.durable_fs.state import DurableState, FsError, Loss
+
+
+class FileStore:
+    """File contents as files named by inode number in one backing directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._fds: dict[int, int] = {}
+
+    def _fd(self, ino: int) -> int:
+        fd = self._fds.get(ino)
+        if fd is None:
+            fd = self._fds[ino] = os.open(self.directory / str(ino), os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+    def create(self, ino: int) -> None:
+        os.ftruncate(self._fd(ino), 0)
+
+    def delete(self, ino: int) -> None:
+        fd = self._fds.pop(ino, None)
+        if fd is not None:
+            os.close(fd)
+        (self.directory / str(ino)).unlink(missing_ok=True)
+
+    def read(self, ino: int, offset: int, size: int) -> bytes:
+        return os.pread(self._fd(ino), size, offset)
+
+    def write(self, ino: int, offset: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd(ino), view, offset)
+            view, offset = view[written:], offset + written
+
+    def truncate(self, ino: int, size: int) -> None:
+        os.ftruncate(self._fd(ino), size)
+
+    def size(self, ino: int) -> int:
+        return os.fstat(self._fd(ino)).st_size
+
+
+def _fs(method: Any) -> Any:
+    """Run one operation under the lock, turning bookkeeping errors into FUSE errors."""
+
+    def wrapped(self: DurableOperations, *args: Any) -> Any:
+        with self._mutex:
+            try:
+                return method(self, *args)
+            except FsError as error:
+                raise FuseOSError(error.errno) from None
+            except KeyError:
+                raise FuseOSError(errno.ENOENT) from None
+
+    wrapped.__name__ = method.__name__
+    return wrapped
+
+
+def _changes(method: Any) -> Any:
+    """An operation that changes the disk (or makes something durable): EIO while the power is cut."""
+
+    def wrapped(self: DurableOperations, *args: Any) -> Any:
+        if self.cut:
+            self.refused += 1
+            raise FuseOSError(errno.EIO)
+        return method(self, *args)
+
+    wrapped.__name__ = method.__name__
+    return wrapped
+
+
+class DurableOperations(Operations):  # type: ignore[misc]
+    use_ns = True
+
+    def __init__(self, backing: Path) -> None:
+        self.backing = backing
+        self.state = DurableState(FileStore(backing / "objects"))
+        self._mutex = threading.Lock()
+        self.cut = False
+        self.refused = 0  # changes refused while the power was cut
+        self.losses: list[Loss] = []
+        self.fsyncs = 0
+
+    # ---- control (called from the control thread) --------------------------------------------------------
+
+    def power_cut(self) -> None:
+        with self._mutex:
+            self.cut = True
+
+    def lose(self) -> Loss:
+        with self._mutex:
+            loss = self.state.lose()
+            self.losses.append(loss)
+            return loss
+
+    def power_on(self) -> None:
+        with self._mutex:
+            self.cut = False
+
+    def stats(self) -> dict[str, Any]:
+        with self._mutex:
+            return {"cut": self.cut, "refused": self.refused, "fsyncs": self.fsyncs, "losses": len(self.losses),
+                    "files": sum(1 for i in self.state.inodes.values() if not i.is_dir),
+                    "unsynced": self.state.unsynced()}
+
+    # ---- FUSE --------------------------------------------------------------------------------------------
+
+    @_fs
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        ino = self.state.lookup(path) if fh is None or path is not None else fh
+        inode = self.state.inodes[ino]
+        size = self.state.size(ino)
+        return {"st_mode": inode.mode, "st_ino": ino, "st_nlink": 2 if inode.is_dir else 1, "st_size": size,
+                "st_blocks": (size + 511) // 512, "st_uid": 0, "st_gid": 0, "st_atime": inode.atime_ns,
+                "st_mtime": inode.mtime_ns, "st_ctime": inode.ctime_ns}
+
+    @_fs
+    def readdir(self, path: str, fh: int) -> list[str]:
+        return [".", "..", *self.state.listdir(self.state.lookup(path))]
+
+    @_fs
+    def opendir(self, path: str) -> int:
+        ino = self.state.lookup(path)
+        if not self.state.inodes[ino].is_dir:
+            raise FsError(errno.ENOTDIR)
+        return ino
+
+    @_fs
+    @_changes
+    def mkdir(self, path: str, mode: int) -> int:
+        self.state.mkdir(path, mode)
+        return 0
+
+    @_fs
+    @_changes
+    def rmdir(self, path: str) -> int:
+        self.state.rmdir(path)
+        return 0
+
+    @_fs
+    @_changes
+    def create(self, path: str, mode: int, fi: Any = None) -> int:
+        ino = self.state.create(path, mode)
+        self.state.opened(ino)
+        return ino
+
+    @_fs
+    def open(self, path: str, flags: int) -> int:
+        ino = self.state.lookup(path)
+        if self.state.inodes[ino].is_dir:
+            raise FsError(errno.EISDIR)
+        if self.cut and flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
+            raise FsError(errno.EIO)
+        self.state.opened(ino)
+        return ino
+
+    @_fs
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        return self.state.read(fh, offset, size)
+
+    @_fs
+    @_changes
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        return self.state.write(fh, offset, bytes(data))
+
+    @_fs
+    @_changes
+    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        self.state.truncate(fh if fh is not None else self.state.lookup(path), length)
+        return 0
+
+    @_fs
+    def release(self, path: str, fh: int) -> int:
+        self.state.released(fh)
+        return 0
+
+    def flush(self, path: str, fh: int) -> int:
+        return 0
+
+    @_fs
+    @_changes
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        self.fsyncs += 1
+        self.state.fsync(fh)
+        return 0
+
+    @_fs
+    @_changes
+    def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
+        self.fsyncs += 1
+        self.state.fsync(self.state.lookup(path))
+        return 0
+
+    @_fs
+    @_changes
+    def rename(self, old: str, new: str) -> int:
+        self.state.rename(old, new)
+        return 0
+
+    @_fs
+    @_changes
+    def unlink(self, path: str) -> int:
+        self.state.unlink(path)
+        return 0
+
+    @_fs
+    def chmod(self, path: str, mode: int) -> int:
+        inode = self.state.inodes[self.state.lookup(path)]
+        inode.mode = stat.S_IFMT(inode.mode) | (mode & 0o7777)
+        return 0
+
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        return 0
+
+    @_fs
+    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+        inode = self.state.inodes[self.state.lookup(path)]
+        if times is None:
+            inode.atime_ns = inode.mtime_ns = time.time_ns()
+        else:
+            inode.atime_ns, inode.mtime_ns = times
+        return 0
+
+    def access(self, path: str, amode: int) -> int:
+        return 0
+
+    def statfs(self, path: str) -> dict[str, Any]:
+        s = os.statvfs(self.backing)
+        return {key: getattr(s, key) for key in ("f_bsize", "f_frsize", "f_blocks", "f_bfree", "f_bavail",
+                                                  "f_files", "f_ffree", "f_favail", "f_namemax")}
