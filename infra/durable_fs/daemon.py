@@ -23,6 +23,7 @@ from typing import Any
 from mfusepy import FUSE
 
 from infra.durable_fs.operations import DurableOperations
+from infra.durable_fs.state import METADATA_MODELS
 
 
 def syncfs(path: Path) -> None:
@@ -72,10 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backing", type=Path, required=True)
     parser.add_argument("--mount", type=Path, required=True)
     parser.add_argument("--control", type=Path, required=True)
+    parser.add_argument("--metadata", choices=METADATA_MODELS, default="journal")  # see state.py
     parser.add_argument("--marker", default="")  # the run marker, so only this run's teardown ends it
     args = parser.parse_args(argv)
     args.mount.mkdir(parents=True, exist_ok=True)
-    ops = DurableOperations(args.backing)
+    ops = DurableOperations(args.backing, args.metadata)
     serve_control(ops, args.control, args.mount)
     # Caches off: after a loss the kernel must not answer from names or sizes the disk no longer has.
     try:

@@ -90,9 +90,9 @@ def _changes(method: Any) -> Any:
 class DurableOperations(Operations):  # type: ignore[misc]
     use_ns = True
 
-    def __init__(self, backing: Path) -> None:
+    def __init__(self, backing: Path, metadata: str = "journal") -> None:
         self.backing = backing
-        self.state = DurableState(FileStore(backing / "objects"))
+        self.state = DurableState(FileStore(backing / "objects"), metadata)
         self._mutex = threading.Lock()
         self.cut = False
         self.refused = 0  # changes refused while the power was cut

@@ -9,6 +9,11 @@ memory. What is durable is tracked the strict POSIX way:
   undone at power loss. Each directory reverts on its own, so a file renamed between two directories of which
   only one was fsynced can come back in both or (as on a real disk) in the one whose fsync covered it.
 Metadata (mode, times) is kept but not tracked: it survives a power loss as it was.
+
+Names have two models (`metadata`): "posix" is the above, the strictest a disk may be; "journal" (the default)
+is what ext4 and XFS do in practice: their metadata journal is one log, so any fsync (of a file or a directory)
+commits every create, rename and unlink made before it. Under "posix" a file fsynced in a directory nobody
+fsynced can vanish; under "journal" it cannot, and un-fsynced contents are still dropped.
 """
 
 from __future__ import annotations
@@ -111,8 +116,14 @@ class Loss:
         return not (self.bytes_dropped or self.files_lost or self.entries_reverted)
 
 
+METADATA_MODELS = ("journal", "posix")
+
+
 class DurableState:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, metadata: str = "journal") -> None:
+        if metadata not in METADATA_MODELS:
+            raise ValueError(f"metadata model {metadata!r}: one of {', '.join(METADATA_MODELS)}")
+        self.journal = metadata == "journal"
         self.store = store
         self.inodes: dict[int, Inode] = {ROOT: Inode(ROOT, stat.S_IFDIR | 0o755)}
         self.entries: dict[int, dict[str, int]] = {ROOT: {}}  # directory -> name -> inode (current)
@@ -265,9 +276,11 @@ class DurableState:
 
     def fsync(self, ino: int) -> None:
         """fsync or fdatasync of a file: its contents are durable; of a directory: its entries are."""
-        if self.inodes[ino].is_dir:
+        if self.journal:
+            self.durable_entries = {}  # one metadata journal: this commit covers every name changed before it
+        elif self.inodes[ino].is_dir:
             self.durable_entries.pop(ino, None)
-        else:
+        if not self.inodes[ino].is_dir:
             self.pending.pop(ino, None)
 
     # ---- handles and collection -------------------------------------------------------------------------
