@@ -81,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     serve_control(ops, args.control, args.mount)
     # Caches off: after a loss the kernel must not answer from names or sizes the disk no longer has.
     try:
+        # hard_remove: an unlinked open file is ours to keep (open_count), not renamed to .fuse_hidden*.
         FUSE(ops, str(args.mount), foreground=True, nothreads=True, allow_other=True, fsname="kj-durable",
-             attr_timeout=0, entry_timeout=0, negative_timeout=0)
+             hard_remove=True, attr_timeout=0, entry_timeout=0, negative_timeout=0)
     except RuntimeError as error:  # libfuse's exit status after SIGTERM: unmounted, nothing more to say
         print(f"durable-fs: FUSE loop ended ({error})", flush=True)
 

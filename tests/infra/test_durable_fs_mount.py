@@ -84,3 +84,12 @@ def test_a_loss_with_everything_fsynced_reports_nothing_dropped(disk: DurableDis
         os.fsync(f.fileno())
     fsync_dir(disk.mount)
     assert disk.lose() == {"bytes_dropped": 0, "files_reverted": 0, "files_lost": 0, "entries_reverted": 0}
+
+
+def test_an_unlinked_open_file_stays_readable_and_leaves_no_hidden_file(disk: DurableDisk) -> None:
+    path = disk.mount / "00.log.deleted"
+    path.write_bytes(b"old segment")
+    with open(path, "rb") as f:
+        path.unlink()
+        assert f.read() == b"old segment"
+        assert os.listdir(disk.mount) == []  # not renamed to .fuse_hidden*: Kafka would trip over it
