@@ -97,8 +97,8 @@ class Nemesis(Protocol):
         """Apply the fault; raise on failure (the caller heals and records the error)."""
         ...
 
-    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        """Undo `fault`."""
+    def stop(self, ctx: NemesisContext, fault: Fault) -> object:
+        """Undo `fault`. It may return a dict of what the fault did while it was on, for the stop event."""
         ...
 
     def heal_all(self, ctx: NemesisContext) -> None:

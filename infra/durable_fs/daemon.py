@@ -5,6 +5,10 @@ one JSON line per connection on the control socket:
   {"op": "lose"}      the kernel's dirty pages are pushed down first (syncfs), then everything not durable is
                       dropped; the reply says how much (state.Loss)
   {"op": "power-on"}  changes are accepted again
+  {"op": "fault", "fault": "full"|"eio-write"|"eio-read"|"slow", "delay_ms": N}
+                      a disk fault: ENOSPC on writes and creates / EIO on changes and fsyncs / EIO on reads /
+                      N ms more on every change and fsync
+  {"op": "clear"}     the disk fault off; the reply says how many operations it hit
   {"op": "stats"}     counters and what a loss now would drop
 SIGTERM (the harness's teardown, `harness clean`) unmounts and exits.
 """
@@ -49,6 +53,11 @@ def serve_control(ops: DurableOperations, socket_path: Path, mount: Path) -> soc
         if op == "power-on":
             ops.power_on()
             return {"ok": True}
+        if op == "fault":
+            ops.set_fault(request["fault"], float(request.get("delay_ms", 0)))
+            return {"ok": True}
+        if op == "clear":
+            return {"ok": True, "hits": ops.set_fault(None)}
         if op == "stats":
             return {"ok": True, **ops.stats()}
         return {"ok": False, "error": f"unknown op {op!r}"}

@@ -35,12 +35,12 @@ class DurableDisk:
         self.control = directory / "control.sock"
         self.log = directory / "daemon.log"
 
-    def ask(self, op: str, timeout: float = 60.0) -> dict[str, Any]:
+    def ask(self, op: str, timeout: float = 60.0, **fields: Any) -> dict[str, Any]:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.settimeout(timeout)
                 conn.connect(str(self.control))
-                conn.sendall(json.dumps({"op": op}).encode() + b"\n")
+                conn.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
                 reply: dict[str, Any] = json.loads(conn.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
             raise HarnessError(f"the durable filesystem of {self.node} did not answer {op!r}: {error}",
@@ -58,6 +58,13 @@ class DurableDisk:
 
     def power_on(self) -> None:
         self.ask("power-on")
+
+    def fault(self, fault: str, delay_ms: float = 0.0) -> None:
+        self.ask("fault", fault=fault, delay_ms=delay_ms)
+
+    def clear(self) -> int:
+        """The disk fault off; how many operations it failed or delayed."""
+        return int(self.ask("clear")["hits"])
 
     def stats(self) -> dict[str, Any]:
         return self.ask("stats")

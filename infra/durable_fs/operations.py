@@ -74,13 +74,19 @@ def _fs(method: Any) -> Any:
     return wrapped
 
 
+# Disk faults on command (the disk-* nemeses): which operations each one hits, and how.
+FAULTS = ("full", "eio-write", "eio-read", "slow")
+
+
 def _changes(method: Any) -> Any:
-    """An operation that changes the disk (or makes something durable): EIO while the power is cut."""
+    """An operation that changes the disk (or makes something durable): EIO while the power is cut, and the
+    injected disk fault if one is on."""
 
     def wrapped(self: DurableOperations, *args: Any) -> Any:
         if self.cut:
             self.refused += 1
             raise FuseOSError(errno.EIO)
+        self._disk_fault(method.__name__)
         return method(self, *args)
 
     wrapped.__name__ = method.__name__
@@ -98,6 +104,32 @@ class DurableOperations(Operations):  # type: ignore[misc]
         self.refused = 0  # changes refused while the power was cut
         self.losses: list[Loss] = []
         self.fsyncs = 0
+        self.fault: str | None = None  # one of FAULTS while a disk fault is on
+        self.delay_s = 0.0
+        self.hits = 0  # operations the current disk fault failed or delayed
+
+    def _disk_fault(self, op: str) -> None:
+        """Fail or delay `op` as the disk fault on now says (outside the lock: a slow disk delays, never
+        deadlocks the control socket)."""
+        fault = self.fault
+        if fault is None or (op == "read") != (fault == "eio-read"):
+            return
+        if fault == "full" and op not in ("write", "create", "mkdir", "truncate"):
+            return  # a full disk still renames, unlinks and fsyncs what it holds
+        self.hits += 1
+        if fault == "slow":
+            time.sleep(self.delay_s)
+            return
+        raise FuseOSError(errno.ENOSPC if fault == "full" else errno.EIO)
+
+    def set_fault(self, fault: str | None, delay_ms: float = 0.0) -> int:
+        """Turn a disk fault on (or off with None); returns how many operations the previous one hit."""
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"disk fault {fault!r}: one of {', '.join(FAULTS)}")
+        with self._mutex:
+            hits, self.hits = self.hits, 0
+            self.fault, self.delay_s = fault, delay_ms / 1000
+            return hits
 
     # ---- control (called from the control thread) --------------------------------------------------------
 
@@ -117,7 +149,8 @@ class DurableOperations(Operations):  # type: ignore[misc]
 
     def stats(self) -> dict[str, Any]:
         with self._mutex:
-            return {"cut": self.cut, "refused": self.refused, "fsyncs": self.fsyncs, "losses": len(self.losses),
+            return {"cut": self.cut, "refused": self.refused, "fault": self.fault, "hits": self.hits,
+                    "fsyncs": self.fsyncs, "losses": len(self.losses),
                     "files": sum(1 for i in self.state.inodes.values() if not i.is_dir),
                     "unsynced": self.state.unsynced()}
 
@@ -172,8 +205,12 @@ class DurableOperations(Operations):  # type: ignore[misc]
         self.state.opened(ino)
         return ino
 
-    @_fs
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        self._disk_fault("read")
+        return self._read(fh, offset, size)
+
+    @_fs
+    def _read(self, fh: int, offset: int, size: int) -> bytes:
         return self.state.read(fh, offset, size)
 
     @_fs

@@ -3,9 +3,11 @@ and renames reach the bookkeeping, and a power loss over the control socket drop
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +95,36 @@ def test_an_unlinked_open_file_stays_readable_and_leaves_no_hidden_file(disk: Du
         path.unlink()
         assert f.read() == b"old segment"
         assert os.listdir(disk.mount) == []  # not renamed to .fuse_hidden*: Kafka would trip over it
+
+
+def test_disk_full_answers_enospc_to_writes_until_cleared_and_counts_what_it_hit(disk: DurableDisk) -> None:
+    (disk.mount / "f").write_bytes(b"before")
+    disk.fault("full")
+    with pytest.raises(OSError) as raised:
+        (disk.mount / "g").write_bytes(b"x")
+    assert raised.value.errno == errno.ENOSPC
+    assert (disk.mount / "f").read_bytes() == b"before"  # reads still work
+    assert disk.clear() >= 1
+    (disk.mount / "g").write_bytes(b"after")
+
+
+def test_disk_eio_read_fails_reads_only(disk: DurableDisk) -> None:
+    (disk.mount / "f").write_bytes(b"data")
+    disk.fault("eio-read")
+    with pytest.raises(OSError) as raised:
+        (disk.mount / "f").read_bytes()
+    assert raised.value.errno == errno.EIO
+    (disk.mount / "g").write_bytes(b"writes still work")
+    disk.clear()
+    assert (disk.mount / "f").read_bytes() == b"data"
+
+
+def test_disk_slow_delays_every_write(disk: DurableDisk) -> None:
+    disk.fault("slow", delay_ms=150)
+    started = time.monotonic()
+    with open(disk.mount / "f", "wb") as f:
+        f.write(b"x")
+        f.flush()
+        os.fsync(f.fileno())
+    assert time.monotonic() - started >= 0.3  # create, write and fsync, each 150 ms later
+    assert disk.clear() >= 3

@@ -113,3 +113,32 @@ def test_the_runner_refuses_power_loss_on_ssh_targets(tmp_path: Path) -> None:
         _validate_durable(options, registry.parse(options.nemesis))
     _validate_durable(RunOptions(topology=topology.default_topology(), nemesis="kill", ssh=tmp_path / "h.toml"),
                       registry.parse("kill"))
+
+
+class FakeFaultDisk(FakeDisk):
+    def __init__(self, node: str) -> None:
+        super().__init__(node, 0)
+        self.on: tuple[str, float] | None = None
+
+    def fault(self, kind: str, delay_ms: float = 0.0) -> None:
+        self.on = (kind, delay_ms)
+
+    def clear(self) -> int:
+        hit, self.on = self.on, None
+        return 7 if hit else 0
+
+
+@pytest.mark.parametrize("name,kind", [("disk-full", "full"), ("disk-eio", "eio-write"),
+                                       ("disk-eio-read", "eio-read"), ("disk-slow", "slow")])
+def test_a_disk_fault_hits_one_broker_and_its_stop_says_how_many_operations_it_hit(name: str, kind: str) -> None:
+    ctx = context()
+    ctx.disks = {b.name: FakeFaultDisk(b.name) for b in ctx.topology.brokers}  # type: ignore[misc]
+    nemesis = registry.parse(name)[0]
+    assert nemesis.requires.durable_fs
+    fault = nemesis.start(ctx)
+    (victim,) = fault.targets
+    assert ctx.disks[victim].on[0] == kind  # type: ignore[attr-defined]
+    assert [d.on for n, d in ctx.disks.items() if n != victim] == [None] * (len(ctx.disks) - 1)  # type: ignore[attr-defined]
+    assert nemesis.stop(ctx, fault) == {"hits": {victim: 7}}
+    nemesis.heal_all(ctx)
+    assert all(d.on is None for d in ctx.disks.values())  # type: ignore[attr-defined]
