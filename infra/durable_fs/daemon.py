@@ -5,6 +5,7 @@ one JSON line per connection on the control socket:
   {"op": "lose"}      the kernel's dirty pages are pushed down first (syncfs), then everything not durable is
                       dropped; the reply says how much (state.Loss)
   {"op": "power-on"}  changes are accepted again
+  {"op": "sync"}      everything durable now (as `sync` does): after provisioning, before the test
   {"op": "fault", "fault": "full"|"eio-write"|"eio-read"|"slow", "delay_ms": N}
                       a disk fault: ENOSPC on writes and creates / EIO on changes and fsyncs / EIO on reads /
                       N ms more on every change and fsync
@@ -50,6 +51,10 @@ def serve_control(ops: DurableOperations, socket_path: Path, mount: Path) -> soc
         if op == "lose":
             syncfs(mount)  # outside the lock: the FUSE loop serves the writes it causes
             return {"ok": True, **ops.lose().to_json()}
+        if op == "sync":
+            syncfs(mount)
+            ops.sync_all()
+            return {"ok": True}
         if op == "power-on":
             ops.power_on()
             return {"ok": True}

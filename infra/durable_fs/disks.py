@@ -59,6 +59,10 @@ class DurableDisk:
     def power_on(self) -> None:
         self.ask("power-on")
 
+    def sync(self) -> None:
+        """Make everything on the disk durable (`sync`)."""
+        self.ask("sync")
+
     def fault(self, fault: str, delay_ms: float = 0.0) -> None:
         self.ask("fault", fault=fault, delay_ms=delay_ms)
 

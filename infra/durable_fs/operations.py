@@ -57,6 +57,10 @@ class FileStore:
     def size(self, ino: int) -> int:
         return os.fstat(self._fd(ino)).st_size
 
+    def allocated(self, ino: int) -> int:
+        info = os.fstat(self._fd(ino))
+        return min(info.st_size, info.st_blocks * 512)
+
 
 def _fs(method: Any) -> Any:
     """Run one operation under the lock, turning bookkeeping errors into FUSE errors."""
@@ -142,6 +146,10 @@ class DurableOperations(Operations):  # type: ignore[misc]
             loss = self.state.lose()
             self.losses.append(loss)
             return loss
+
+    def sync_all(self) -> None:
+        with self._mutex:
+            self.state.sync_all()
 
     def power_on(self) -> None:
         with self._mutex:

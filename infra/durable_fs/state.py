@@ -43,6 +43,7 @@ class Store(Protocol):
     def write(self, ino: int, offset: int, data: bytes) -> None: ...
     def truncate(self, ino: int, size: int) -> None: ...
     def size(self, ino: int) -> int: ...
+    def allocated(self, ino: int) -> int: ...  # bytes really held (a sparse file holds fewer than its size)
 
 
 class MemoryStore:
@@ -76,6 +77,9 @@ class MemoryStore:
     def size(self, ino: int) -> int:
         return len(self.objects[ino])
 
+    def allocated(self, ino: int) -> int:
+        return len(self.objects[ino])
+
 
 @dataclass
 class Inode:
@@ -96,13 +100,14 @@ class Pending:
 
     durable_size: int
     saved: dict[int, bytes] = field(default_factory=dict)  # page index -> its durable bytes (clipped)
+    written: int = 0  # bytes write() was given since the last fsync (not a sparse setLength)
 
 
 @dataclass(frozen=True)
 class Loss:
     """What one power loss dropped."""
 
-    bytes_dropped: int  # appended bytes cut off plus durable bytes restored (by page)
+    bytes_dropped: int  # bytes written since the last fsync, of files reverted or lost (+ what lost files held)
     files_reverted: int  # files still there whose contents went back to their last fsync
     files_lost: int  # files (and directories) no durable entry named: gone
     entries_reverted: int  # directories whose entries went back to their last fsync
@@ -113,7 +118,7 @@ class Loss:
 
     @property
     def nothing(self) -> bool:
-        return not (self.bytes_dropped or self.files_lost or self.entries_reverted)
+        return not (self.bytes_dropped or self.files_reverted or self.files_lost or self.entries_reverted)
 
 
 METADATA_MODELS = ("journal", "posix")
@@ -263,6 +268,7 @@ class DurableState:
 
     def write(self, ino: int, offset: int, data: bytes) -> int:
         self._save(ino, offset, offset + len(data))
+        self.pending[ino].written += len(data)
         self.store.write(ino, offset, data)
         self.inodes[ino].mtime_ns = time.time_ns()
         return len(data)
@@ -338,26 +344,32 @@ class DurableState:
         bytes_dropped = files_lost = 0
         for ino in [i for i in self.inodes if i not in reachable]:
             if not self.inodes[ino].is_dir:
-                bytes_dropped += self.store.size(ino)
+                pending = self.pending.get(ino)
+                # What the application wrote and lost; for a file fsynced but never named, what it held.
+                bytes_dropped += pending.written if pending else self.store.allocated(ino)
             files_lost += 1
             self._free(ino)
         files_reverted = 0
         for ino, pending in self.pending.items():
             size = self.store.size(ino)
-            dropped = max(0, size - pending.durable_size) + sum(len(b) for b in pending.saved.values())
             self.store.truncate(ino, pending.durable_size)
             for page, durable in pending.saved.items():
                 self.store.write(ino, page * PAGE, durable)
-            if dropped or size != pending.durable_size:
+            if pending.written or pending.saved or size != pending.durable_size:
                 files_reverted += 1
-            bytes_dropped += dropped
+            bytes_dropped += pending.written
         self.pending = {}
         return Loss(bytes_dropped, files_reverted, files_lost, entries_reverted)
+
+    def sync_all(self) -> None:
+        """Everything durable now, as `sync` leaves a disk (or an idle machine whose kernel wrote back)."""
+        self.pending = {}
+        self.durable_entries = {}
 
     def unsynced(self) -> dict[str, int]:
         """How much a power loss now would drop, roughly (for `stats`)."""
         return {"files": len(self.pending), "directories": len(self.durable_entries),
-                "bytes_appended": sum(max(0, self.store.size(i) - p.durable_size) for i, p in self.pending.items())}
+                "bytes_written": sum(p.written for p in self.pending.values())}
 
     def walk(self, ino: int = ROOT, prefix: str = "") -> Iterator[tuple[str, int]]:
         """Every (path, inode) below `ino`, for tests and `stats`."""

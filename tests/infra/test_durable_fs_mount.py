@@ -128,3 +128,10 @@ def test_disk_slow_delays_every_write(disk: DurableDisk) -> None:
         os.fsync(f.fileno())
     assert time.monotonic() - started >= 0.3  # create, write and fsync, each 150 ms later
     assert disk.clear() >= 3
+
+
+def test_sync_makes_everything_durable_as_after_provisioning(disk: DurableDisk) -> None:
+    (disk.mount / "bootstrap.checkpoint").write_bytes(b"written by format, never fsynced")
+    disk.sync()
+    assert disk.lose()["bytes_dropped"] == 0
+    assert (disk.mount / "bootstrap.checkpoint").read_bytes() == b"written by format, never fsynced"
