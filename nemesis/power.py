@@ -2,7 +2,7 @@
 had not made durable (infra/durable_fs: bytes written since the last fsync, names since the directory's last
 fsync); heal powers them on and starts them with what survived.
 
-The instant is the disks' power cut: first every victim's disk stops accepting changes and fsyncs (EIO, so
+The instant is the disks' power cut: first every victim's disk stops accepting changes and fsyncs (fsyncs fail, so
 nothing becomes durable after it), then the JVMs are killed, then each disk drops its un-durable state and
 reports how much. Controllers (and ZooKeeper servers) are killed with the rest but keep their disks: their data
 dirs are not on the filesystem (KRaft fsyncs its metadata log, so this is close to what they would keep).
@@ -63,7 +63,7 @@ class PowerLoss:
             "bytes_dropped": sum(loss["bytes_dropped"] for loss in losses.values()),
             "files_lost": sum(loss["files_lost"] for loss in losses.values()),
         }
-        if not any(loss["bytes_dropped"] or loss["files_lost"] or loss["entries_reverted"]
+        if not any(loss["bytes_dropped"] or loss["files_reverted"] or loss["files_lost"] or loss["entries_reverted"]
                    for loss in losses.values()):
             details["no_effect"] = "no disk had anything un-fsynced to drop"
         return Fault(self.name, tuple(victims), details)
