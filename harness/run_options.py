@@ -52,6 +52,7 @@ class RunOptions:
     ssh: Path | None = None  # hosts.toml: Kafka on real machines over SSH; topology must be the file's
     client: str = "librdkafka"  # or "java": the Java kafka-clients driver in a container of its own
     client_version: str | None = None  # kafka-clients version of the Java driver (default: the cluster's)
+    durable_fs: bool = False  # every broker's data dir on the durable filesystem, even with no power-loss nemesis
 
     def name(self) -> str:
         client = "-java" if self.client == "java" else ""

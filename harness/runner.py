@@ -123,7 +123,23 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     if options.image is None and options.ssh is None:
         kafka_versions.check_mode(options.kafka_version, options.topology.mode)
     _validate_client(options, nemeses)
+    _validate_durable(options, nemeses)
     return nemeses, ssh
+
+
+def _needs_durable_fs(options: RunOptions, nemeses: list[Nemesis]) -> list[str]:
+    """What asks for the durable filesystem under the brokers: --durable-fs, or the nemeses that need it."""
+    timeline = [registry.parse(name)[0] for _, name, _ in options.timeline]
+    return ((["--durable-fs"] if options.durable_fs else [])
+            + [n.name for n in nemeses + timeline if n.requires.durable_fs])
+
+
+def _validate_durable(options: RunOptions, nemeses: list[Nemesis]) -> None:
+    wanted = _needs_durable_fs(options, nemeses)
+    if wanted and options.ssh is not None:
+        raise HarnessError(f"{wanted[0]} needs the harness's own filesystem under each broker's data dir, which it "
+                           "mounts only in containers; on a real machine a power loss would be the machine's own",
+                           hint="run it in containers (omit --ssh)")
 
 
 def _timeline(options: RunOptions) -> list[Step]:
@@ -221,7 +237,7 @@ class _Run:
             self.progress.phase("cluster up")
             timeline = _timeline(options)
             clock_control = any(n.requires.clock_control for n in self.nemeses + [s.nemesis for s in timeline])
-            cluster = self._cluster(clock_control)
+            cluster = self._cluster(clock_control, bool(_needs_durable_fs(options, self.nemeses)))
             stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
             t0 = time.monotonic()
             say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
@@ -256,7 +272,8 @@ class _Run:
             host = HostProcesses(self.run_id)
             stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
-                                 bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host)
+                                 bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host,
+                                 disks=cluster.disks)
             self._shape_wan(ctx, stack)
             # The per-node views and the split-brain checks reason about one cluster's metadata; with one
             # cluster per DC they would see a "second controller" in every DC, so they stay off there.
@@ -307,13 +324,15 @@ class _Run:
                                     self.run_id, _client_logger(), machine, self.driver_libs,
                                     o.client_version or o.kafka_version, librdkafka_client(), o.workload_options)
 
-    def _cluster(self, clock_control: bool) -> ClusterBackend:
+    def _cluster(self, clock_control: bool, durable_fs: bool) -> ClusterBackend:
         if self.ssh is not None:
             from infra.ssh_cluster import SSHCluster
 
             return SSHCluster(self.ssh, self.run_id, self.say, clock_control=clock_control)
+        if durable_fs:
+            self.say("every broker's data dir on the durable filesystem (infra/durable_fs)")
         return Cluster(self.client, self.options.topology, self.image_tag, self.run_id, self.say,
-                       clock_control=clock_control)
+                       clock_control=clock_control, durable_fs=durable_fs)
 
     def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
         """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""
@@ -457,6 +476,7 @@ def _write_test_json(results: ResultsDir, options: RunOptions, seed: int, run_id
         "kafka_version": options.kafka_version if options.image is None and options.ssh is None else None,
         "image": image_tag,
         "targets": {"kind": "ssh", "file": str(options.ssh)} if options.ssh is not None else {"kind": "docker"},
+        "durable_fs": options.durable_fs or any(n.requires.durable_fs for n in registry.parse(options.nemesis)),
         "topology": options.topology.to_json(),
         "workload": {"name": options.workload_name, **options.workload.to_json()},
         "client": {"name": options.client, "version": options.client_version or options.kafka_version}

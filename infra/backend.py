@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol, Self
 
 from core.topology import Topology
+from infra.durable_fs.disks import DurableDisk
 from infra.kafka_node import KafkaNode
 
 
@@ -17,6 +18,7 @@ class ClusterBackend(Protocol):
     addresses: Mapping[str, str]  # node name -> the address other nodes and clients use
     jmx_port: int | None  # where each node's JVM answers JMX on its loopback; None: the per-node JMX views are off
     teardown_action: str  # what teardown does, as the progress line says it
+    disks: Mapping[str, DurableDisk]  # broker -> the durable filesystem under its data dir (power-loss nemeses)
 
     def start(self) -> None:
         """Bring every node up; a partial start is rolled back before the error is raised."""

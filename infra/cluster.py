@@ -26,7 +26,8 @@ from core.topology import Node, Topology
 from core.waiting import wait_until
 from infra.backend import StartedInWith
 from infra.control.docker import DockerRemote
-from infra.kafka_config import LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
+from infra.durable_fs.disks import DurableDisk, DurableDisks
+from infra.kafka_config import DATA_DIR, LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
 from infra.kafka_node import KafkaNode, NodeSetup
 
 RUN_LABEL = "harness.run-id"
@@ -56,9 +57,11 @@ class Cluster(StartedInWith):
     teardown_action = "removing the cluster"
 
     def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
-                 clock_control: bool = False):
+                 clock_control: bool = False, durable_fs: bool = False):
         self.client = client
         self.clock_control = clock_control
+        # Every broker's data dir on a durable filesystem of ours (infra/durable_fs), for power-loss nemeses.
+        self.durable = DurableDisks(run_id) if durable_fs else None
         self.topology = topology
         self.image = image
         self.run_id = run_id
@@ -101,8 +104,16 @@ class Cluster(StartedInWith):
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
+    @property
+    def disks(self) -> dict[str, DurableDisk]:
+        """The durable filesystem under each broker's data dir, by node name (empty without --durable-fs)."""
+        return self.durable.disks if self.durable is not None else {}
+
     def start(self) -> None:
         self._create_network()
+        if self.durable is not None:
+            for broker in self.topology.brokers:
+                self.durable.mount(broker.name)  # before the container: its data dir is this mount
         for node in self.topology.nodes:
             self._create_node(node)
         setups = {n.name: self._setup_for(n) for n in self.topology.nodes}
@@ -111,6 +122,11 @@ class Cluster(StartedInWith):
         # Provision and format in parallel: each format is a JVM start, the slowest step before Kafka runs.
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
             list(pool.map(lambda n: (n.provision(setups[n.name]), kraft and n.format()), self.nodes.values()))
+        # What `format` wrote is on the disks, as after an operator's provisioning: Kafka does not fsync its
+        # bootstrap.checkpoint, and a power loss that emptied it would leave a broker that cannot start at all
+        # (no metadata.version), which no real machine provisioned minutes before would show.
+        for disk in self.disks.values():
+            disk.sync()
         for role in ("zookeeper", "controller", "broker", "mirror"):
             for kafka_node in self.nodes.values():
                 if kafka_node.node.role == role:
@@ -168,12 +184,15 @@ class Cluster(StartedInWith):
         api = self.client.api
         net = self.network.name
         name = self.container_name(node)
+        disk = self.disks.get(node.name)
+        binds = {str(disk.mount): {"bind": DATA_DIR, "mode": "rw"}} if disk is not None else None
         try:
             created = api.create_container(
                 self.image, command=["sleep", "infinity"], name=name, hostname=node.name,
                 labels={RUN_LABEL: self.run_id, NODE_LABEL: node.name, "harness.role": node.role,
                         "harness.dc": node.dc},
-                host_config=api.create_host_config(cap_add=["NET_ADMIN"], init=True, network_mode=net),
+                host_config=api.create_host_config(cap_add=["NET_ADMIN"], init=True, network_mode=net,
+                                                   binds=binds),
                 networking_config=api.create_networking_config(
                     {net: api.create_endpoint_config(ipv4_address=self.addresses[node.name])}),
             )
@@ -243,6 +262,8 @@ class Cluster(StartedInWith):
                 self.network = None
             except Exception as error:  # noqa: BLE001
                 problems.append(f"network {self.run_id}-net: {error}")
+        if self.durable is not None:  # after the containers: no broker is left writing to its disk
+            problems.extend(self.durable.teardown())
         return problems
 
 

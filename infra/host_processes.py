@@ -17,9 +17,11 @@ STATE_ROOT = Path(os.environ.get("HARNESS_STATE_DIR", "/run/kafka-jepsen"))
 
 
 class HostProcesses:
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, group: str = "") -> None:
+        """`group`: a sub-directory whose processes stop_all (and stop_run) leave alone, for processes that must
+        outlive the others (the durable filesystems under the brokers, which go after the containers)."""
         self.run_id = run_id
-        self.directory = STATE_ROOT / run_id
+        self.directory = STATE_ROOT / run_id / group if group else STATE_ROOT / run_id
 
     def marker(self) -> str:
         return f"kafka-jepsen-run={self.run_id}"
@@ -42,18 +44,19 @@ class HostProcesses:
             pidfile.unlink(missing_ok=True)
 
     def stop_all(self) -> int:
-        return stop_run(self.run_id)
+        return stop_run(self.run_id, self.directory)
 
 
-def stop_run(run_id: str) -> int:
-    """End every recorded host process of one run; returns how many were still running."""
-    directory = STATE_ROOT / run_id
+def stop_run(run_id: str, directory: Path | None = None) -> int:
+    """End every recorded host process of one run (of one group of it); returns how many were still running."""
+    directory = directory or STATE_ROOT / run_id
     stopped = 0
     for pidfile in sorted(directory.glob("*.pid")) if directory.exists() else []:
         stopped += _terminate(int(pidfile.read_text()), f"kafka-jepsen-run={run_id}")
         pidfile.unlink(missing_ok=True)
-    if directory.exists() and not any(directory.iterdir()):
-        directory.rmdir()
+    for empty in (directory, STATE_ROOT / run_id):
+        if empty.exists() and not any(empty.iterdir()):
+            empty.rmdir()
     return stopped
 
 

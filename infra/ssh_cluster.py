@@ -43,6 +43,7 @@ class SSHCluster(StartedInWith):
 
     jmx_port: int | None = None  # the machines' JMX is theirs to expose; the per-node views use metadata only
     teardown_action = "closing the SSH connections"
+    disks: dict[str, object] = {}  # never the harness's filesystem on the operator's machines (read-only, empty)
 
     def __init__(self, targets: SSHTargets, run_id: str, say: Say = lambda _: None, clock_control: bool = False,
                  *, open_remotes: OpenRemotes | None = None, check: Preflight | None = None) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.topology import Topology
+from infra.durable_fs.disks import DurableDisk
 from infra.host_processes import HostProcesses
 from infra.kafka_node import KafkaNode
 
@@ -24,11 +25,21 @@ class Fault:
     targets: tuple[str, ...]
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def took_effect(self) -> bool:
+        """Whether the fault did anything: it hit a target, and did not report that it changed nothing there
+        (a power loss whose disks had nothing un-fsynced to drop)."""
+        return bool(self.targets) and not self.details.get("no_effect")
+
     def summary(self) -> str:
         """A short human description: what was isolated, or which nodes were hit."""
         if "components" in self.details:
             sides = " | ".join(", ".join(side) for side in self.details["components"])
             return f"isolated {self.details['isolated']}: {sides}" if "isolated" in self.details else sides
+        if "bytes_dropped" in self.details:
+            return (f"on {', '.join(self.targets)}: {self.details['bytes_dropped']} bytes and "
+                    f"{self.details['files_lost']} files dropped" + (" (nothing to drop)" if not self.took_effect
+                                                                      else ""))
         return "on " + ", ".join(self.targets)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,6 +55,7 @@ class NemesisContext:
     bootstrap_servers: str = ""  # for nemeses that ask Kafka who leads what
     topic: str = ""  # the workload's test topic
     host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
+    disks: Mapping[str, DurableDisk] = field(default_factory=dict)  # broker -> its durable filesystem, if mounted
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Requirements:
     why: str = ""  # what the nemesis would do without them
     dc: str | None = None  # the DC it is named after (outage-<dc>) must be in the topology
     clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
+    durable_fs: bool = False  # every broker's data dir on the durable filesystem (containers only)
 
     def unmet(self, topology: Topology) -> str | None:
         """None if `topology` has what is needed, else one sentence saying what it lacks."""
@@ -84,8 +97,8 @@ class Nemesis(Protocol):
         """Apply the fault; raise on failure (the caller heals and records the error)."""
         ...
 
-    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        """Undo `fault`."""
+    def stop(self, ctx: NemesisContext, fault: Fault) -> object:
+        """Undo `fault`. It may return a dict of what the fault did while it was on, for the stop event."""
         ...
 
     def heal_all(self, ctx: NemesisContext) -> None:

@@ -113,7 +113,7 @@ class NemesisSchedule:
             self._heal(nemesis)
             return None
         self._active[fault_id] = (nemesis, fault)
-        self.injected += bool(fault.targets)
+        self.injected += fault.took_effect
         self.history.record(PROCESS, "info", f, {**fault.to_json(), "fault": fault_id})
         self.say(f"nemesis: {nemesis.name} " + fault.summary())
         return fault_id
@@ -130,13 +130,14 @@ class NemesisSchedule:
         value = {**fault.to_json(), "fault": fault_id}
         self.history.invoke(PROCESS, f, value)
         try:
-            nemesis.stop(self.ctx, fault)
+            observed = nemesis.stop(self.ctx, fault)  # type: ignore[func-returns-value]
         except Exception as error:  # noqa: BLE001
             self.errors.append(f"{f}: {error}")
             self.history.record(PROCESS, "info", f, value, str(error))
             self._heal(nemesis)
         else:
-            self.history.record(PROCESS, "info", f, value)
+            # A stop may say what the fault did while it was on (a disk fault: the operations it hit).
+            self.history.record(PROCESS, "info", f, {**value, **observed} if isinstance(observed, dict) else value)
             self.say(f"nemesis: healed {nemesis.name}")
 
     def _heal(self, nemesis: Nemesis) -> None:

@@ -2,11 +2,12 @@
 # Install the Debian packages the harness needs on the machine that runs it, only those missing:
 # debootstrap (offline base image), maven + a JDK (Kafka jars from Maven Central), python3-venv,
 # chromium (the report's browser test), and gcc + libnetfilter-queue-dev (to build NetfilterQueue, the
-# userspace WAN delayer used where the kernel has no sch_netem), docker-compose (`harness compose`'s test).
+# userspace WAN delayer used where the kernel has no sch_netem), docker-compose (`harness compose`'s test),
+# fuse3 + libfuse3-3 (fusermount3 and the library under the durable filesystem, infra/durable_fs).
 # The Docker engine is scripts/ensure-docker.sh's job.
 set -euo pipefail
 
-wanted=(debootstrap maven python3-venv iptables chromium gcc libnetfilter-queue-dev docker-compose)
+wanted=(debootstrap maven python3-venv iptables chromium gcc libnetfilter-queue-dev docker-compose fuse3 libfuse3-3)
 command -v java >/dev/null 2>&1 || wanted+=(default-jdk-headless)
 missing=()
 for package in "${wanted[@]}"; do

@@ -7,6 +7,7 @@ import click
 from harness import console
 from infra import engine, host_processes
 from infra.cluster import remove_by_label
+from infra.durable_fs import disks
 
 
 @click.command()
@@ -16,6 +17,8 @@ def clean(run_id: str | None) -> None:
     runs = [run_id] if run_id else host_processes.recorded_runs()
     stopped = sum(host_processes.stop_run(r) for r in runs)
     containers, networks = remove_by_label(engine.connect(), run_id)
+    for problem in [p for r in ([run_id] if run_id else disks.recorded_runs()) for p in disks.clean_run(r)]:
+        console.say(f"could not clean up: {problem}")  # after the containers: nothing writes to the disks
     console.say(f"removed {containers} containers and {networks} networks; ended {stopped} host processes")
 
 

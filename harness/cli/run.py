@@ -46,6 +46,8 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
               "(default: the cluster's --kafka-version).")
 @click.option("--nemesis", default="partition-dc", show_default=True,
               help="Comma-separated nemeses (see `harness nemeses`), or `none`.")
+@click.option("--durable-fs", is_flag=True, help="Put every broker's data dir on the harness's filesystem that "
+              "drops un-fsynced writes at power loss (on by itself with the power-loss nemeses; containers only).")
 @click.option("--nemesis-interval", type=SECONDS, default=10.0, show_default=True,
               help="Seconds between fault and heal (shorter than --time-limit).")
 @click.option("--time-limit", type=SECONDS, default=60.0, show_default=True,
@@ -155,7 +157,8 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
         test_name=f["test_name"], wan_latency_ms=parse_duration_ms(f["wan_latency"]),
         wan_jitter_ms=parse_duration_ms(f["wan_jitter"]), wan_loss_pct=parse_percent(f["wan_loss"]),
         wan_pairs=tuple(sorted(parse_pair_latencies(f["wan_pairs"]).items())) if f["wan_pairs"] else (),
-        ssh=Path(f["ssh_file"]) if f["ssh_file"] else None, client=f["client"], client_version=f["client_version"])
+        ssh=Path(f["ssh_file"]) if f["ssh_file"] else None, client=f["client"], client_version=f["client_version"],
+        durable_fs=f["durable_fs"])
 
 
 def _topology(f: dict[str, Any]) -> topology.Topology:
@@ -183,7 +186,7 @@ def scenario_options(f: dict[str, Any]) -> RunOptions:
     version = f["kafka_version"] or options.kafka_version  # the flag, else the scenario's pin or the default
     return dataclasses.replace(options, kafka_version=cluster_version(version, options.topology, f["image_tag"]),
                                image=f["image_tag"], test_name=f["test_name"] or options.test_name, client=f["client"],
-                               client_version=f["client_version"])
+                               client_version=f["client_version"], durable_fs=f["durable_fs"] or options.durable_fs)
 
 
 @click.command()

@@ -126,7 +126,8 @@ case "${1:-}" in
     ;;
   wipe)
     ! pid >/dev/null || { echo "kafka-node: refusing to wipe while running" >&2; exit 1; }
-    rm -rf "$DATA_DIR"
+    # A data dir that is a mount (the durable filesystem) stays: only what is in it goes.
+    rm -rf "$DATA_DIR" 2>/dev/null || find "$DATA_DIR" -mindepth 1 -delete
     ;;
   *)
     echo "usage: kafka-node format|start|stop [tenths]|kill|pause|resume|status|clock ...|wipe" >&2
