@@ -183,6 +183,10 @@ class RequestProxy:
     def active(self) -> list[int]:
         return sorted(self._holds)
 
+    def holding(self) -> int:
+        """Requests the active rules have held so far."""
+        return sum(sum(h.held.values()) for h in list(self._holds.values()))
+
     # ---- the loop ----------------------------------------------------------------------------------------
 
     def _call(self, coroutine: object, timeout: float = 30.0):  # type: ignore[no-untyped-def]

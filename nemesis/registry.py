@@ -14,7 +14,8 @@ from core.errors import HarnessError, unknown_name
 from core.topology import Topology
 from nemesis.base import NamedFamily, Nemesis
 
-_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan", "nemesis.outage")
+_MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan", "nemesis.outage",
+            "nemesis.requests")
 NONE = "none"
 
 
