@@ -55,13 +55,14 @@ class Cluster(StartedInWith):
 
     jmx_port: int | None = JMX_PORT
     teardown_action = "removing the cluster"
+    request_proxy: RequestProxy | None = None  # started with the network when the run asks for it
 
     def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
                  clock_control: bool = False, request_proxy: bool = False):
         """`request_proxy`: put the request proxy (infra/request_proxy.py) between the clients and every broker."""
         self.client = client
         self.wants_proxy = request_proxy
-        self.request_proxy: RequestProxy | None = None
+        self.request_proxy = None
         self.clock_control = clock_control
         self.topology = topology
         self.image = image

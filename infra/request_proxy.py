@@ -85,6 +85,7 @@ class Hold:
     mode: str = "delay"
     limit: int | None = None  # hold at most this many requests (the first ones); None: every match
     held: collections.Counter[int] = field(default_factory=collections.Counter)  # api key -> requests held
+    versions: set[tuple[int, int]] = field(default_factory=set)  # (api key, api version) held: EndTxn v5+ is TV2
     late: int = 0  # requests delivered on a fresh connection because their client had gone
     released: bool = False
 
@@ -95,6 +96,7 @@ class Hold:
     def report(self) -> dict[str, object]:
         return {"api_keys": sorted(self.api_keys), "mode": self.mode, "limit": self.limit,
                 "held": {str(k): n for k, n in sorted(self.held.items())}, "held_total": sum(self.held.values()),
+                "versions": {str(k): sorted(v for key, v in self.versions if key == k) for k in sorted(self.held)},
                 "late_on_fresh_connection": self.late}
 
 
@@ -235,6 +237,7 @@ class RequestProxy:
             self._forward(conn.upstream, frame)
             return
         hold.held[frame.api_key] += 1
+        hold.versions.add((frame.api_key, frame.api_version))
         if hold.mode == "duplicate":
             self._forward(conn.upstream, frame)
             self._orphans.append((conn.broker, collections.deque([_Queued(frame, hold)])))

@@ -146,6 +146,7 @@ def test_a_held_request_waits_and_later_requests_on_its_connection_wait_behind_i
         report = proxy.release(rule)
         assert _responses(sock, 2) == [2, 3]  # released in their order
     assert report["held"] == {str(END_TXN): 1} and report["held_total"] == 1
+    assert report["versions"] == {str(END_TXN): [3]}  # EndTxn v3: transactions v1 (v5 would be KIP-890's v2)
     assert report["late_on_fresh_connection"] == 0
     assert [k for n, k, _ in broker.received if n == 1] == [PRODUCE, END_TXN, METADATA]
 
