@@ -37,8 +37,8 @@ NAME = re.compile(r"^(delay-first|delay|drop|duplicate)-([a-z0-9+-]+)$")
 REQUIRES = Requirements(request_proxy=True, why="the request proxy must be between the clients and the brokers")
 _WHAT = {"delay": "hold {what} on every client connection for the fault's window; release them in order (a client "
                   "that reconnected meanwhile gets its held ones delivered late on a fresh connection)",
-         "delay-first": "hold the first of the {what} in the window; it reaches the broker at release, after the client "
-                        "timed out and moved on",
+         "delay-first": "hold the first of the {what} in the window; it reaches the broker at release, after the "
+                        "client timed out and moved on",
          "drop": "discard {what} on every client connection for the fault's window",
          "duplicate": "let {what} through, and deliver a copy of each on a fresh connection at release"}
 

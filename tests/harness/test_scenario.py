@@ -174,7 +174,8 @@ def test_a_txn_table_runs_the_txn_workload_and_the_control_may_change_it(tmp_pat
 
 
 def test_bad_txn_tables_are_one_line(tmp_path):
-    assert "[txn]: unknown key 'abort'" in refused(tmp_path, MINIMAL.replace("[control]", "[txn]\nabort = 1\n[control]"))
+    bad = MINIMAL.replace("[control]", "[txn]\nabort = 1\n[control]")
+    assert "[txn]: unknown key 'abort'" in refused(tmp_path, bad)
     assert "the unsafe variant has no [txn] table" in refused(tmp_path, MINIMAL + "[control.txn]\nmax_sends = 2\n")
     assert "[txn] not both" in refused(
         tmp_path, MINIMAL.replace("[control]", "[txn]\nmax_sends = 2\n[group]\nmembers = 2\n[control]")

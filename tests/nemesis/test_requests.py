@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from core.errors import HarnessError
-from core.waiting import wait_until
 from core.topology import default_topology
+from core.waiting import wait_until
 from infra.recorder import HistoryRecorder
 from infra.request_proxy import RequestProxy, request_bytes
 from nemesis import registry
