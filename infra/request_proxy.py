@@ -11,7 +11,8 @@ The semantics the bug class needs (KAFKA-17754: a late EndTxn lands in the produ
   release the held bytes (and whatever queued behind them) go to the broker on a fresh connection, and the
   broker's responses are read and discarded. That is how a stale request arrives after the client moved on.
 - `drop` discards the held requests instead; `duplicate` lets the request through at once and delivers a copy on
-  a fresh connection at release.
+  a fresh connection at release; `strand` holds it and cuts the client's connection at once, so the client sees
+  its request unanswered on a dead connection and retries on a new one, while the original waits for release.
 
 It runs on an asyncio loop in a thread of the harness process; every public method is called from other threads.
 """
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 
 HEADER = struct.Struct(">ihhi")  # size, api_key, api_version, correlation_id
 MAX_FRAME = 100 * 1024 * 1024  # Kafka's own socket.request.max.bytes is 100 MiB
-MODES = ("delay", "drop", "duplicate")
+MODES = ("delay", "drop", "duplicate", "strand")
+STRAND_AFTER = 0.1  # seconds from holding a request to cutting its client's connection, in strand mode
 LATE_READ_TIMEOUT = 5.0  # seconds a fresh upstream connection waits for the broker's answers before it closes
 
 
@@ -238,6 +240,8 @@ class RequestProxy:
             return
         hold.held[frame.api_key] += 1
         hold.versions.add((frame.api_key, frame.api_version))
+        if hold.mode == "strand":
+            self._loop.call_later(STRAND_AFTER, conn.client.close)
         if hold.mode == "duplicate":
             self._forward(conn.upstream, frame)
             self._orphans.append((conn.broker, collections.deque([_Queued(frame, hold)])))

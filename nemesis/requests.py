@@ -7,6 +7,10 @@ broker when one of these is selected. Named `<mode>-<request>`:
   fresh connection (the answer is thrown away).
 - `delay-first-<request>`: only the first such request of the window is held (a one-off stall): the client times
   out, retries on a new connection and moves on, and the stale original lands later — KAFKA-17754's timeline.
+- `strand-first-<request>`: the first such request of the window is held and its client's connection cut at
+  once (the network lost the connection, not the bytes): the client retries on a new connection at once and moves
+  on; the stranded original reaches the broker at release. librdkafka waits out a merely delayed EndTxn for as
+  long as commit_transaction's timeout, so with it this, not `delay-first-`, is KAFKA-17754's timeline.
 - `drop-<request>`: held, then discarded at release.
 - `duplicate-<request>`: let through at once, and a copy delivered at release on a fresh connection.
 
@@ -32,14 +36,17 @@ API_KEYS = {
     "add-offsets-to-txn": 25, "endtxn": 26, "txn-offset-commit": 28,
 }
 MODES = {"delay": ("delay", None), "delay-first": ("delay", 1), "drop": ("drop", None),
-         "duplicate": ("duplicate", None)}
-NAME = re.compile(r"^(delay-first|delay|drop|duplicate)-([a-z0-9+-]+)$")
+         "duplicate": ("duplicate", None), "strand-first": ("strand", 1)}
+NAME = re.compile(r"^(delay-first|delay|drop|duplicate|strand-first)-([a-z0-9+-]+)$")
 REQUIRES = Requirements(request_proxy=True, why="the request proxy must be between the clients and the brokers")
 _WHAT = {"delay": "hold {what} on every client connection for the fault's window; release them in order (a client "
                   "that reconnected meanwhile gets its held ones delivered late on a fresh connection)",
          "delay-first": "hold the first of the {what} in the window; it reaches the broker at release, after the "
                         "client timed out and moved on",
          "drop": "discard {what} on every client connection for the fault's window",
+         "strand-first": "hold the first of the {what} in the window and cut its client's connection at once; the "
+                         "client retries on a new connection and moves on, the original reaches the broker at release "
+                         "on a fresh connection",
          "duplicate": "let {what} through, and deliver a copy of each on a fresh connection at release"}
 
 
@@ -121,6 +128,9 @@ FAMILIES = (
     NamedFamily("delay-first-<request>", "hold only the first <request> of the window: the client retries on a new "
                 "connection and moves on, the original lands at release (KAFKA-17754)",
                 lambda n: parse(n) if _is(n, "delay-first") else None),
+    NamedFamily("strand-first-<request>", "hold the first <request> of the window and cut its client's connection: "
+                "the client retries on a new one and moves on, the original lands at release (KAFKA-17754)",
+                lambda n: parse(n) if _is(n, "strand-first") else None),
     NamedFamily("drop-<request>", "discard every <request> for the fault's window",
                 lambda n: parse(n) if _is(n, "drop") else None),
     NamedFamily("duplicate-<request>", "let every <request> through and deliver a copy on a fresh connection at "

@@ -194,6 +194,6 @@ def test_a_control_may_run_the_fixed_release(tmp_path):
 def test_kafka_17754_holds_endtxn_on_3_9_and_its_control_runs_4_3_with_the_same_faults_and_clients():
     s = scenario.find("kafka-17754-late-endtxn")
     assert (s.kafka_version, s.control.kafka_version) == ("3.9.1", "4.3.1")
-    assert {step.nemesis for step in s.timeline} == {"delay-first-endtxn"}
+    assert {step.nemesis for step in s.timeline} == {"strand-first-endtxn"}
     assert s.unsafe.workload == s.control.workload and s.unsafe.txn == s.control.txn
     assert (s.unsafe.workload.request_timeout_ms, s.unsafe.workload.delivery_timeout_ms) == (3000, 10000)

@@ -238,3 +238,18 @@ def test_stop_delivers_what_a_closed_client_left_held(broker: FakeBroker) -> Non
     p.stop()
     _wait_received(broker, 1)
     assert broker.keys() == [END_TXN]
+
+
+def test_strand_cuts_the_clients_connection_and_delivers_the_request_at_release(
+        proxy: RequestProxy, broker: FakeBroker) -> None:
+    rule = proxy.hold(frozenset({END_TXN}), mode="strand", limit=1)
+    with _client(proxy) as sock:
+        sock.sendall(request_bytes(END_TXN, 3, 1))
+        assert sock.recv(100) == b""  # the proxy cut the connection with the request unanswered
+    with _client(proxy) as retry:
+        retry.sendall(request_bytes(END_TXN, 3, 2))
+        assert _responses(retry, 1) == [2]  # the retry passes: the limit is spent
+    report = proxy.release(rule)
+    _wait_received(broker, 2)
+    assert [cid for _, _, cid in broker.received] == [2, 1]  # the stranded original lands after the retry
+    assert report["late_on_fresh_connection"] == 1

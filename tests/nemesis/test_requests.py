@@ -29,6 +29,7 @@ END_TXN, PRODUCE = 26, 0
     ("drop-produce", {0}, "drop", None),
     ("duplicate-add-partitions-to-txn+txn-offset-commit", {24, 28}, "duplicate", None),
     ("delay-api26", {26}, "delay", None),
+    ("strand-first-endtxn", {26}, "strand", 1),
 ])
 def test_a_name_says_the_mode_and_the_requests(name: str, keys: set[int], mode: str, limit: int | None) -> None:
     [nemesis] = registry.parse(name)
@@ -45,7 +46,8 @@ def test_an_unknown_request_is_a_user_error_naming_the_known_ones() -> None:
 
 def test_harness_nemeses_lists_the_request_families() -> None:
     patterns = [name for name, _ in registry.describe()]
-    assert {"delay-<request>", "delay-first-<request>", "drop-<request>", "duplicate-<request>"} <= set(patterns)
+    assert {"delay-<request>", "delay-first-<request>", "strand-first-<request>", "drop-<request>",
+            "duplicate-<request>"} <= set(patterns)
 
 
 def _ctx(proxy: RequestProxy | None) -> NemesisContext:
