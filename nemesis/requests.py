@@ -9,8 +9,8 @@ broker when one of these is selected. Named `<mode>-<request>`:
   out, retries on a new connection and moves on, and the stale original lands later — KAFKA-17754's timeline.
 - `strand-first-<request>`: the first such request of the window is held and its client's connection cut at
   once (the network lost the connection, not the bytes): the client retries on a new connection at once and moves
-  on; the stranded original reaches the broker at release. librdkafka waits out a merely delayed EndTxn for as
-  long as commit_transaction's timeout, so with it this, not `delay-first-`, is KAFKA-17754's timeline.
+  on; the stranded original reaches the broker at release. librdkafka waited out a merely delayed EndTxn (6 s,
+  request.timeout.ms 3 s) on its connection in the one run made, so with it this, not `delay-first-`, is KAFKA-17754's timeline.
 - `drop-<request>`: held, then discarded at release.
 - `duplicate-<request>`: let through at once, and a copy delivered at release on a fresh connection.
 
