@@ -161,6 +161,9 @@ class LiveCluster:
         if nemesis.requires.clock_control and not self.clock_control:
             raise HarnessError(f"{name} moves the nodes' clocks: the cluster must run its JVMs under libfaketime",
                                hint="@pytest.mark.kafka_cluster(clock_control=True)")
+        if nemesis.requires.request_proxy and self.cluster.request_proxy is None:
+            raise HarnessError(f"{name} holds Kafka requests, but no request proxy is between the clients and the "
+                               "brokers of this cluster", hint="request nemeses run under `harness run` for now")
         dc = nemesis.requires.dc
         if dc is not None and dc not in self.topology.dc_names():
             raise HarnessError(f"nemesis {name}: no DC named {dc!r}",

@@ -108,7 +108,8 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     """Every check on the user's options, before anything is created; the --ssh file is loaded here."""
     nemeses = registry.parse(options.nemesis)
     preflight.check(options, nemeses)  # numbers, names, versions, WAN pairs, nemeses that would inject nothing
-    ssh = _ssh_targets(options.ssh, options.topology, nemeses) if options.ssh is not None else None
+    ssh = _ssh_targets(options.ssh, options.topology, nemeses + [s.nemesis for s in _timeline(options)]) \
+        if options.ssh is not None else None
     chosen = workloads.for_topology(options.workload_name, options.topology.model)
     if options.topology.model == "active-active" and options.ssh is not None:
         raise HarnessError("--ssh runs one stretched cluster; active-active topologies run in containers")
@@ -192,6 +193,11 @@ def _ssh_targets(path: Path, topology: Topology, nemeses: list[Nemesis]) -> SSHT
     if topology != loaded.topology or topology.nodes != loaded.topology.nodes:
         raise HarnessError(f"with --ssh the topology is the one {path} lists",
                            hint="build RunOptions with topology=ssh_targets.load(path).topology")
+    proxied = [n.name for n in nemeses if n.requires.request_proxy]
+    if proxied:
+        raise HarnessError(f"{proxied[0]} holds Kafka requests in a proxy between the clients and the brokers; "
+                           f"with --ssh the brokers' listeners are the operator's, so there is none",
+                           hint="run request nemeses against containers (omit --ssh)")
     clocks = [n.name for n in nemeses if n.requires.clock_control]
     operated = [t.node.name for t in loaded.targets if t.service is not None]
     if clocks and operated:
@@ -236,8 +242,10 @@ class _Run:
             stack.enter_context(_terminate_as_interrupt())
             self.progress.phase("cluster up")
             timeline = _timeline(options)
-            clock_control = any(n.requires.clock_control for n in self.nemeses + [s.nemesis for s in timeline])
-            cluster = self._cluster(clock_control, bool(_needs_durable_fs(options, self.nemeses)))
+            every = self.nemeses + [s.nemesis for s in timeline]
+            clock_control = any(n.requires.clock_control for n in every)
+            cluster = self._cluster(clock_control, bool(_needs_durable_fs(options, self.nemeses)),
+                                    any(n.requires.request_proxy for n in every))
             stack.callback(_teardown, cluster, self.results, say)  # registered before anything exists
             t0 = time.monotonic()
             say(f"starting {len(options.topology.brokers)} brokers and {len(options.topology.controllers)} "
@@ -252,7 +260,7 @@ class _Run:
                     raise WaitTimeout(f"{error}; nodes: {_node_report(cluster)}") from None
             self.progress.phase("warm-up")
             workload = (self._java_workload(cluster) if self.driver_libs is not None else
-                        make_workload(options, bootstraps, self.history, self.run_id))
+                        make_workload(options, cluster.client_bootstraps(), self.history, self.run_id))
             topic, partitions, replication, topic_config = workload.topic_spec()
             assignment = [list(r) for r in options.workload.replica_assignment] or None  # a scenario's placement
             replicas = {name: min(replication, len(_brokers_of(options.topology, name))) for name in admins}
@@ -273,7 +281,10 @@ class _Run:
             stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
                                  bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host,
-                                 disks=cluster.disks)
+                                 disks=cluster.disks, requests=cluster.request_proxy)
+            if cluster.request_proxy is not None:
+                say("request proxy between the clients and the brokers: " + ", ".join(
+                    f"{b} at {cluster.request_proxy.address(b)}" for b in sorted(cluster.request_proxy.ports)))
             self._shape_wan(ctx, stack)
             # The per-node views and the split-brain checks reason about one cluster's metadata; with one
             # cluster per DC they would see a "second controller" in every DC, so they stay off there.
@@ -320,11 +331,12 @@ class _Run:
         assert isinstance(cluster, Cluster) and self.driver_libs is not None
         machine = cluster.add_client("client-java")  # registered with the cluster: removed at its teardown
         o = self.options
-        return java_workloads.build(o.workload_name, o.workload, cluster.bootstrap_servers, self.history,
+        bootstrap = cluster.client_bootstraps()[o.topology.clusters[0]]
+        return java_workloads.build(o.workload_name, o.workload, bootstrap, self.history,
                                     self.run_id, _client_logger(), machine, self.driver_libs,
                                     o.client_version or o.kafka_version, librdkafka_client(), o.workload_options)
 
-    def _cluster(self, clock_control: bool, durable_fs: bool) -> ClusterBackend:
+    def _cluster(self, clock_control: bool, durable_fs: bool, request_proxy: bool) -> ClusterBackend:
         if self.ssh is not None:
             from infra.ssh_cluster import SSHCluster
 
@@ -332,7 +344,7 @@ class _Run:
         if durable_fs:
             self.say("every broker's data dir on the durable filesystem (infra/durable_fs)")
         return Cluster(self.client, self.options.topology, self.image_tag, self.run_id, self.say,
-                       clock_control=clock_control, durable_fs=durable_fs)
+                       clock_control=clock_control, durable_fs=durable_fs, request_proxy=request_proxy)
 
     def _shape_wan(self, ctx: NemesisContext, stack: ExitStack) -> None:
         """The standing WAN between DCs, for the whole run; removed after the nemeses' final heal."""

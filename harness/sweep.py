@@ -99,10 +99,10 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
     wan = dict(variant.wan)
     return RunOptions(
         topology=variant.topology, workload=variant.workload, workload_name=variant.workload_name,
-        workload_options=variant.group, nemesis="none",
+        workload_options=variant.workload_options, nemesis="none",
         timeline=tuple((step.at, step.nemesis, step.hold) for step in scenario.timeline),
         time_limit=scenario.time_limit, seed=seed, results_root=results_root,
-        kafka_version=scenario.kafka_version or kafka_versions.DEFAULT,
+        kafka_version=variant.kafka_version or scenario.kafka_version or kafka_versions.DEFAULT,
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",
         wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
         wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),

@@ -10,6 +10,7 @@ from typing import Protocol, Self
 from core.topology import Topology
 from infra.durable_fs.disks import DurableDisk
 from infra.kafka_node import KafkaNode
+from infra.request_proxy import RequestProxy
 
 
 class ClusterBackend(Protocol):
@@ -19,6 +20,7 @@ class ClusterBackend(Protocol):
     jmx_port: int | None  # where each node's JVM answers JMX on its loopback; None: the per-node JMX views are off
     teardown_action: str  # what teardown does, as the progress line says it
     disks: Mapping[str, DurableDisk]  # broker -> the durable filesystem under its data dir (power-loss nemeses)
+    request_proxy: RequestProxy | None  # between the clients and the brokers, when a request nemesis needs it
 
     def start(self) -> None:
         """Bring every node up; a partial start is rolled back before the error is raised."""
@@ -26,6 +28,10 @@ class ClusterBackend(Protocol):
 
     def bootstraps(self) -> dict[str, str]:
         """Bootstrap servers by Kafka cluster name (Topology.clusters)."""
+        ...
+
+    def client_bootstraps(self) -> dict[str, str]:
+        """What the workload's clients bootstrap from (through the request proxy when it is in the path)."""
         ...
 
     def collect_logs(self, destination: Path) -> None:

@@ -27,8 +27,9 @@ from core.waiting import wait_until
 from infra.backend import StartedInWith
 from infra.control.docker import DockerRemote
 from infra.durable_fs.disks import DurableDisk, DurableDisks
-from infra.kafka_config import DATA_DIR, LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
+from infra.kafka_config import CLIENT_PORT, DATA_DIR, LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
 from infra.kafka_node import KafkaNode, NodeSetup
+from infra.request_proxy import RequestProxy
 
 RUN_LABEL = "harness.run-id"
 NODE_LABEL = "harness.node"
@@ -55,10 +56,14 @@ class Cluster(StartedInWith):
 
     jmx_port: int | None = JMX_PORT
     teardown_action = "removing the cluster"
+    request_proxy: RequestProxy | None = None  # started with the network when the run asks for it
 
     def __init__(self, client: Any, topology: Topology, image: str, run_id: str, say: Say = lambda _: None,
-                 clock_control: bool = False, durable_fs: bool = False):
+                 clock_control: bool = False, durable_fs: bool = False, request_proxy: bool = False):
+        """`request_proxy`: put the request proxy (infra/request_proxy.py) between the clients and every broker."""
         self.client = client
+        self.wants_proxy = request_proxy
+        self.request_proxy = None
         self.clock_control = clock_control
         # Every broker's data dir on a durable filesystem of ours (infra/durable_fs), for power-loss nemeses.
         self.durable = DurableDisks(run_id) if durable_fs else None
@@ -90,6 +95,15 @@ class Cluster(StartedInWith):
     def bootstraps(self) -> dict[str, str]:
         return {name: self.bootstrap_for(name) for name in self.topology.clusters}
 
+    def client_bootstraps(self) -> dict[str, str]:
+        """What the workload's clients bootstrap from: the request proxy's listeners when it is in the path (its
+        brokers then advertise only proxy addresses to them), else the brokers themselves."""
+        proxy = self.request_proxy
+        if proxy is None:
+            return self.bootstraps()
+        return {name: ",".join(proxy.address(b.name) for b in self.topology.brokers_in(name))
+                for name in self.topology.clusters}
+
     def node(self, name: str) -> KafkaNode:
         return self.nodes[name]
 
@@ -114,6 +128,8 @@ class Cluster(StartedInWith):
         if self.durable is not None:
             for broker in self.topology.brokers:
                 self.durable.mount(broker.name)  # before the container: its data dir is this mount
+        if self.wants_proxy:
+            self._start_proxy()
         for node in self.topology.nodes:
             self._create_node(node)
         setups = {n.name: self._setup_for(n) for n in self.topology.nodes}
@@ -145,9 +161,23 @@ class Cluster(StartedInWith):
                 return False
         return True
 
+    def _start_proxy(self) -> None:
+        """On the bridge's gateway address: the host's clients and a client container both reach it there."""
+        assert self.subnet is not None
+        proxy = RequestProxy(str(self.subnet.network_address + 1),
+                             {b.name: (self.addresses[b.name], CLIENT_PORT) for b in self.topology.brokers})
+        self.request_proxy = proxy  # registered before it binds: teardown stops it
+        try:
+            proxy.start()
+        except OSError as error:
+            raise HarnessError(f"the request proxy could not listen on {proxy.listen_host}: {error.strerror}",
+                               hint="the harness must run on the Docker host, where the bridge's gateway is") from None
+
     def _setup_for(self, node: Node) -> NodeSetup:
+        proxy = self.request_proxy
+        listeners = {b.name: proxy.address(b.name) for b in self.topology.brokers} if proxy else None
         return NodeSetup(self.cluster_ids[self.topology.cluster_of(node)],
-                         properties_for(self.topology, node, self.addresses),
+                         properties_for(self.topology, node, self.addresses, listeners),
                          clock_control=self.clock_control, jmx_port=JMX_PORT)
 
     def _create_network(self) -> None:
@@ -249,6 +279,12 @@ class Cluster(StartedInWith):
     def teardown(self) -> list[str]:
         """Remove every container and the network; try every step, return what failed."""
         problems: list[str] = []
+        if self.request_proxy is not None:
+            try:
+                self.request_proxy.stop()  # releases what it holds before the brokers go
+            except Exception as error:  # noqa: BLE001
+                problems.append(f"request proxy: {error}")
+            self.request_proxy = None
         for name, container in list(self.containers.items()):
             try:
                 container.remove(force=True, v=True)

@@ -15,6 +15,10 @@ from collections.abc import Mapping
 from core.topology import ConfigValue, Node, Topology
 
 BROKER_PORT = 9092
+# With the request proxy in the path (infra/request_proxy.py) each broker has a second listener for the clients,
+# advertised as the proxy's address: clients that bootstrap through the proxy are told only proxy addresses,
+# while brokers, the admin client and the sampler keep the direct PLAINTEXT one.
+CLIENT_PORT = 9094
 CONTROLLER_PORT = 9093
 ZOOKEEPER_PORT = 2181
 ZOOKEEPER_PEER_PORTS = (2888, 3888)
@@ -54,7 +58,9 @@ def _internal_topic_defaults(topology: Topology, cluster: str) -> dict[str, Conf
     }
 
 
-def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, str],
+                      client_listener: str | None = None) -> dict[str, ConfigValue]:
+    """`client_listener`: the proxy's host:port for this broker, which the CLIENT listener advertises."""
     address = addresses[node.name]
     cluster = topology.cluster_of(node)
     if topology.mode == "zookeeper":
@@ -75,6 +81,11 @@ def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, st
             "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         }
+    if client_listener is not None:
+        props["listeners"] = f"{props['listeners']},CLIENT://0.0.0.0:{CLIENT_PORT}"
+        props["advertised.listeners"] = f"{props['advertised.listeners']},CLIENT://{client_listener}"
+        props["listener.security.protocol.map"] = (
+            str(props.get("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT")) + ",CLIENT:PLAINTEXT")
     props.update({
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": DATA_DIR,
@@ -177,9 +188,12 @@ def mirror_properties(topology: Topology, node: Node, addresses: Mapping[str, st
     return props
 
 
-def properties_for(topology: Topology, node: Node, addresses: Mapping[str, str]) -> dict[str, ConfigValue]:
+def properties_for(topology: Topology, node: Node, addresses: Mapping[str, str],
+                   client_listeners: Mapping[str, str] | None = None) -> dict[str, ConfigValue]:
     """What this node's process reads: server.properties of a broker or controller, a zoo.cfg, or an
-    mm2.properties."""
+    mm2.properties. `client_listeners`: broker name -> the request proxy's host:port for it (when in the path)."""
+    if node.role == "broker" and client_listeners:
+        return broker_properties(topology, node, addresses, client_listeners[node.name])
     render = {"broker": broker_properties, "controller": controller_properties,
               "zookeeper": zookeeper_properties, "mirror": mirror_properties}[node.role]
     return render(topology, node, addresses)

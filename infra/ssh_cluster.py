@@ -44,6 +44,7 @@ class SSHCluster(StartedInWith):
     jmx_port: int | None = None  # the machines' JMX is theirs to expose; the per-node views use metadata only
     teardown_action = "closing the SSH connections"
     disks: dict[str, object] = {}  # never the harness's filesystem on the operator's machines (read-only, empty)
+    request_proxy = None  # the operator's listeners are theirs: no proxy in the path, request nemeses are refused
 
     def __init__(self, targets: SSHTargets, run_id: str, say: Say = lambda _: None, clock_control: bool = False,
                  *, open_remotes: OpenRemotes | None = None, check: Preflight | None = None) -> None:
@@ -66,6 +67,9 @@ class SSHCluster(StartedInWith):
 
     def bootstraps(self) -> dict[str, str]:
         return {cluster: self.bootstrap_servers for cluster in self.topology.clusters}
+
+    def client_bootstraps(self) -> dict[str, str]:
+        return self.bootstraps()
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 

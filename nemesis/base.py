@@ -9,12 +9,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from core.topology import Topology
 from infra.durable_fs.disks import DurableDisk
 from infra.host_processes import HostProcesses
 from infra.kafka_node import KafkaNode
+from infra.request_proxy import RequestProxy
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class NemesisContext:
     topic: str = ""  # the workload's test topic
     host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
     disks: Mapping[str, DurableDisk] = field(default_factory=dict)  # broker -> its durable filesystem, if mounted
+    requests: RequestProxy | None = None  # the request proxy between clients and brokers, when it is in the path
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Requirements:
     dc: str | None = None  # the DC it is named after (outage-<dc>) must be in the topology
     clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
     durable_fs: bool = False  # every broker's data dir on the durable filesystem (containers only)
+    request_proxy: bool = False  # the clients reach the brokers through the request proxy (containers only)
 
     def unmet(self, topology: Topology) -> str | None:
         """None if `topology` has what is needed, else one sentence saying what it lacks."""
@@ -86,6 +89,17 @@ class Requirements:
 
 
 NO_REQUIREMENTS = Requirements()
+
+
+@runtime_checkable
+class EffectOnStop(Protocol):
+    """A nemesis whose fault may turn out to have done nothing, known only when it stops (a request hold that met
+    no such request). The schedule records `effect` with the stop and counts the fault as injected only if the
+    effect says `effective`; a fault that did nothing must never let the run read as VALID."""
+
+    def effect(self, fault: Fault) -> Mapping[str, Any]:
+        """After stop: what the fault did, with a boolean `effective`."""
+        ...
 
 
 class Nemesis(Protocol):

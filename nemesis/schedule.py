@@ -18,7 +18,7 @@ from typing import Any
 
 from core.clock import REAL_CLOCK, Clock
 from infra.recorder import HistoryRecorder
-from nemesis.base import Fault, Nemesis, NemesisContext
+from nemesis.base import EffectOnStop, Fault, Nemesis, NemesisContext
 
 PROCESS = "nemesis"
 
@@ -113,7 +113,7 @@ class NemesisSchedule:
             self._heal(nemesis)
             return None
         self._active[fault_id] = (nemesis, fault)
-        self.injected += fault.took_effect
+        self.injected += fault.took_effect and not isinstance(nemesis, EffectOnStop)  # those count at stop
         self.history.record(PROCESS, "info", f, {**fault.to_json(), "fault": fault_id})
         self.say(f"nemesis: {nemesis.name} " + fault.summary())
         return fault_id
@@ -136,6 +136,10 @@ class NemesisSchedule:
             self.history.record(PROCESS, "info", f, value, str(error))
             self._heal(nemesis)
         else:
+            if isinstance(nemesis, EffectOnStop):
+                effect = nemesis.effect(fault)
+                self.injected += bool(effect.get("effective"))
+                value = {**value, **effect}
             # A stop may say what the fault did while it was on (a disk fault: the operations it hit).
             self.history.record(PROCESS, "info", f, {**value, **observed} if isinstance(observed, dict) else value)
             self.say(f"nemesis: healed {nemesis.name}")

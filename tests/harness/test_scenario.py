@@ -159,3 +159,41 @@ def test_a_zookeeper_scenario_without_a_3x_pin_is_refused_with_the_fix(tmp_path)
         assert "has no ZooKeeper mode" in refused(tmp_path, zk)
     assert "has no ZooKeeper mode" in refused(tmp_path, 'kafka_version = "4.0.0"\n' + zk)
     assert "is not a release number" in refused(tmp_path, 'kafka_version = "three"\n' + zk)
+
+
+def test_a_txn_table_runs_the_txn_workload_and_the_control_may_change_it(tmp_path):
+    from harness.sweep import scenario_run_options
+    from workloads.txn import TxnOptions
+
+    _, s = load(tmp_path, MINIMAL.replace("[control]", "[txn]\nabort_probability = 0.3\n[control]")
+                + "[control.txn]\nmax_sends = 2\n")
+    assert (s.unsafe.workload_name, s.control.workload_name) == ("txn", "txn")
+    assert s.unsafe.txn == TxnOptions(abort_probability=0.3)
+    assert s.control.txn == TxnOptions(abort_probability=0.3, max_sends=2)
+    assert scenario_run_options(s, True, tmp_path).workload_options == s.control.txn
+
+
+def test_bad_txn_tables_are_one_line(tmp_path):
+    bad = MINIMAL.replace("[control]", "[txn]\nabort = 1\n[control]")
+    assert "[txn]: unknown key 'abort'" in refused(tmp_path, bad)
+    assert "the unsafe variant has no [txn] table" in refused(tmp_path, MINIMAL + "[control.txn]\nmax_sends = 2\n")
+    assert "[txn] not both" in refused(
+        tmp_path, MINIMAL.replace("[control]", "[txn]\nmax_sends = 2\n[group]\nmembers = 2\n[control]")
+    ).replace(",", "").replace(":", "")
+
+
+def test_a_control_may_run_the_fixed_release(tmp_path):
+    from harness.sweep import scenario_run_options
+
+    _, s = load(tmp_path, 'kafka_version = "3.9.1"\n' + MINIMAL + 'kafka_version = "4.3.1"\n')
+    assert scenario_run_options(s, False, tmp_path).kafka_version == "3.9.1"
+    assert scenario_run_options(s, True, tmp_path).kafka_version == "4.3.1"
+    assert "[control]: kafka_version" in refused(tmp_path, MINIMAL + 'kafka_version = "1.0"\n')
+
+
+def test_kafka_17754_holds_endtxn_on_3_9_and_its_control_runs_4_3_with_the_same_faults_and_clients():
+    s = scenario.find("kafka-17754-late-endtxn")
+    assert (s.kafka_version, s.control.kafka_version) == ("3.9.1", "4.3.1")
+    assert {step.nemesis for step in s.timeline} == {"strand-first-endtxn"}
+    assert s.unsafe.workload == s.control.workload and s.unsafe.txn == s.control.txn
+    assert (s.unsafe.workload.request_timeout_ms, s.unsafe.workload.delivery_timeout_ms) == (3000, 10000)

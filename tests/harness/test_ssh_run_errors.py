@@ -53,6 +53,8 @@ def hosts(tmp_path: Path) -> Path:
     (["--kafka-version", "3.8.1"], "--ssh cannot be combined with --kafka-version"),
     (["--nemesis", "kill,clock-bump"], "clock-bump needs managed nodes, but the operator's commands run c1, b1"),
     (["--nemesis", "explode"], "unknown nemesis 'explode'"),
+    (["--nemesis", "kill,delay-endtxn"], "delay-endtxn holds Kafka requests in a proxy between the clients and the "
+                                         "brokers; with --ssh the brokers' listeners are the operator's"),
     (["--replication", "3"], "replication factor 3 needs at least that many brokers; the topology has 1"),
 ])
 def test_what_cannot_work_on_the_machines_is_refused_up_front(hosts: Path, extra: list[str], fragment: str,

@@ -230,3 +230,21 @@ def test_a_cluster_id_never_starts_with_a_dash(monkeypatch) -> None:
     draws = iter([uuid.UUID(bytes=b"\xf8" + b"\x00" * 15), uuid.UUID(bytes=b"\x00" * 16)])
     monkeypatch.setattr(cluster_module.uuid, "uuid4", lambda: next(draws))
     assert cluster_module.new_cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def test_with_the_request_proxy_a_broker_advertises_a_client_listener_at_the_proxy() -> None:
+    t = topology.default_topology()
+    addresses = {n.name: f"172.30.9.{10 + i}" for i, n in enumerate(t.nodes)}
+    broker = t.brokers[0]
+    proxied = kafka_config.properties_for(t, broker, addresses, {b.name: f"172.30.9.1:{40000 + b.node_id}"
+                                                                  for b in t.brokers})
+    assert proxied["listeners"] == "PLAINTEXT://0.0.0.0:9092,CLIENT://0.0.0.0:9094"
+    assert proxied["advertised.listeners"] == (f"PLAINTEXT://{addresses[broker.name]}:9092,"
+                                               f"CLIENT://172.30.9.1:{40000 + broker.node_id}")
+    assert "CLIENT:PLAINTEXT" in str(proxied["listener.security.protocol.map"])
+    assert proxied["inter.broker.listener.name"] == "PLAINTEXT"  # brokers keep talking directly
+    plain = kafka_config.properties_for(t, broker, addresses)
+    assert "CLIENT" not in str(plain["listeners"]) + str(plain["advertised.listeners"])
+    controller = t.controllers[0]
+    assert kafka_config.properties_for(t, controller, addresses, {b.name: "x:1" for b in t.brokers}) == \
+        kafka_config.properties_for(t, controller, addresses)
