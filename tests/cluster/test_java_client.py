@@ -63,6 +63,7 @@ def java_run(tmp_path, workload, nemesis, name, seed):
     return test, history, verdict, results
 
 
+@pytest.mark.slow  # make test-all: make test keeps one Java run (the queue one) within its time
 def test_java_transactions_through_broker_kills_commit_abort_and_are_judged_by_the_txn_checker(tmp_path,
                                                                                                docker_client):
     test, history, verdict, results = java_run(tmp_path, "txn", "kill", "txn-java-kill", 11)
@@ -85,6 +86,7 @@ def test_java_transactions_through_broker_kills_commit_abort_and_are_judged_by_t
     assert labelled_leftovers(docker_client, test["run_id"]) == []
 
 
+@pytest.mark.slow  # make test-all, as the txn run
 def test_a_java_consumer_group_through_a_partition_rebalances_commits_and_is_judged_by_the_group_checker(
         tmp_path, docker_client):
     test, history, verdict, results = java_run(tmp_path, "group", "partition-leader", "group-java-partition-leader",

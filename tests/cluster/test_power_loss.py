@@ -66,6 +66,7 @@ def test_power_loss_of_every_node_drops_acknowledged_records_that_no_fsync_cover
     assert after < before  # acknowledged by all three replicas, gone from all three
 
 
+@pytest.mark.slow  # make test-all: make test keeps the unsafe half (bytes really lost)
 def test_with_an_fsync_per_message_the_same_power_loss_keeps_every_record(docker_client, node_image):
     fault, before, after = power_loss_all(docker_client, node_image, [("log.flush.interval.messages", 1)])
     assert after == before == 500
