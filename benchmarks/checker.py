@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,24 +42,40 @@ class Writer:
         self.file.close()
 
 
+def assign(w: Writer, consumers: Iterable[int], partitions: int) -> None:
+    for c in consumers:
+        w.event(c, "invoke", "assign", {"topic": "t", "partitions": list(range(partitions))})
+        w.event(c, "ok", "assign", {"topic": "t", "partitions": list(range(partitions))})
+
+
+def send(w: Writer, logs: list[list[int]], value: int) -> None:
+    """Value `value` acknowledged by producer value % 4 at the end of partition value % partitions."""
+    p, producer = value % len(logs), value % 4
+    sent = {"topic": "t", "value": value, "producer": f"p{producer}", "partition": p}
+    w.event(producer, "invoke", "send", sent)
+    logs[p].append(value)
+    w.event(producer, "ok", "send", {**sent, "offset": len(logs[p]) - 1})
+
+
+def drain(w: Writer, logs: list[list[int]]) -> None:
+    """Consumer 100 drains every partition to its log end."""
+    for p, log in enumerate(logs):
+        w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(log)})
+        w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(log)})
+
+
 def queue_history(path: Path, lines: int, partitions: int = 3, seed: int = 1) -> None:
     """Like a run of the queue workload: 4 producers, 2 consumers reading everything, faults now and then."""
     rng = random.Random(seed)
     w = Writer(path)
     logs: list[list[int]] = [[] for _ in range(partitions)]
     read = {c: [0] * partitions for c in (100, 101)}
-    for c in read:
-        w.event(c, "invoke", "assign", {"topic": "t", "partitions": list(range(partitions))})
-        w.event(c, "ok", "assign", {"topic": "t", "partitions": list(range(partitions))})
+    assign(w, read, partitions)
     value, fault = 0, 0
     while w.index < lines - 2 * partitions - 10:
         roll = rng.random()
         if roll < 0.6:
-            p, producer = value % partitions, value % 4
-            sent = {"topic": "t", "value": value, "producer": f"p{producer}", "partition": p}
-            w.event(producer, "invoke", "send", sent)
-            logs[p].append(value)
-            w.event(producer, "ok", "send", {**sent, "offset": len(logs[p]) - 1})
+            send(w, logs, value)
             value += 1
         elif roll < 0.9995:
             c = 100 + (w.index & 1)
@@ -82,9 +99,7 @@ def queue_history(path: Path, lines: int, partitions: int = 3, seed: int = 1) ->
             for p in range(partitions) for o in range(read[100][p], len(logs[p]))]
     w.event(100, "invoke", "poll", None)
     w.event(100, "ok", "poll", {"records": rest})
-    for p in range(partitions):
-        w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
-        w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
+    drain(w, logs)
     w.close()
 
 
@@ -117,18 +132,12 @@ def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) ->
     partitions, consumers = shape.partitions, [100 + c for c in range(shape.consumers)]
     logs: list[list[int]] = [[] for _ in range(partitions)]
     read = {c: [0] * partitions for c in consumers}
-    for c in consumers:
-        w.event(c, "invoke", "assign", {"topic": "t", "partitions": list(range(partitions))})
-        w.event(c, "ok", "assign", {"topic": "t", "partitions": list(range(partitions))})
+    assign(w, consumers, partitions)
     value, turn = 0, 0
     reserve = 2 * len(consumers) + 2 * partitions + 10
     while w.index < lines - reserve:
         for _ in range(shape.sends_per_poll):
-            p, producer = value % partitions, value % 4
-            sent = {"topic": "t", "value": value, "producer": f"p{producer}", "partition": p}
-            w.event(producer, "invoke", "send", sent)
-            logs[p].append(value)
-            w.event(producer, "ok", "send", {**sent, "offset": len(logs[p]) - 1})
+            send(w, logs, value)
             value += 1
         c = consumers[turn % len(consumers)]
         budget, records = rng.randrange(1, shape.records_per_poll + 1), []
@@ -147,9 +156,7 @@ def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) ->
         w.event(c, "invoke", "poll", None)
         w.event(c, "ok", "poll", {"records": [{"topic": "t", "partition": p, "offset": o, "value": logs[p][o]}
                                               for p in range(partitions) for o in range(read[c][p], len(logs[p]))]})
-    for p in range(partitions):
-        w.event(100, "invoke", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
-        w.event(100, "ok", "drain", {"topic": "t", "partition": p, "high_watermark": len(logs[p])})
+    drain(w, logs)
     w.close()
 
 
