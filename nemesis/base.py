@@ -94,12 +94,10 @@ NO_REQUIREMENTS = Requirements()
 @runtime_checkable
 class EffectOnStop(Protocol):
     """A nemesis whose fault may turn out to have done nothing, known only when it stops (a request hold that met
-    no such request). The schedule records `effect` with the stop and counts the fault as injected only if the
-    effect says `effective`; a fault that did nothing must never let the run read as VALID."""
+    no such request). Its `stop` returns what the fault did, with a boolean `effective`; the schedule counts the
+    fault as injected only if that is true: a fault that did nothing must never let the run read as VALID."""
 
-    def effect(self, fault: Fault) -> Mapping[str, Any]:
-        """After stop: what the fault did, with a boolean `effective`."""
-        ...
+    counts_at_stop: bool
 
 
 class Nemesis(Protocol):

@@ -24,7 +24,6 @@ selected nemeses with the run's seeded RNG as for every nemesis.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from core.errors import HarnessError
@@ -62,6 +61,7 @@ class RequestHold:
     """One `<mode>-<request>` nemesis; an EffectOnStop (what it held is known when it is released)."""
 
     requires = REQUIRES
+    counts_at_stop = True
 
     def __init__(self, name: str, mode: str, api_keys: frozenset[int], limit: int | None, what: str) -> None:
         self.name = name
@@ -69,7 +69,6 @@ class RequestHold:
         self.mode = mode
         self.api_keys = api_keys
         self.limit = limit
-        self._reports: dict[int, Mapping[str, Any]] = {}
 
     def start(self, ctx: NemesisContext) -> Fault:
         proxy = _proxy(ctx, self.name)
@@ -77,13 +76,10 @@ class RequestHold:
         return Fault(self.name, tuple(sorted(proxy.ports)), {
             "rule": rule, "api_keys": sorted(self.api_keys), "mode": self.mode, "limit": self.limit})
 
-    def stop(self, ctx: NemesisContext, fault: Fault) -> None:
-        rule = int(fault.details["rule"])
-        self._reports[rule] = _proxy(ctx, self.name).release(rule)
-
-    def effect(self, fault: Fault) -> Mapping[str, Any]:
-        report = self._reports.pop(int(fault.details["rule"]), {})
-        return {**report, "effective": int(report.get("held_total", 0)) > 0}  # type: ignore[call-overload]
+    def stop(self, ctx: NemesisContext, fault: Fault) -> dict[str, Any]:
+        """Release what the fault's rule holds; the report of what it held goes into the stop event."""
+        report = _proxy(ctx, self.name).release(int(fault.details["rule"]))
+        return {**report, "effective": int(report.get("held_total", 0)) > 0}
 
     def heal_all(self, ctx: NemesisContext) -> None:
         if ctx.requests is not None:

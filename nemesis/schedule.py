@@ -136,12 +136,12 @@ class NemesisSchedule:
             self.history.record(PROCESS, "info", f, value, str(error))
             self._heal(nemesis)
         else:
+            # A stop may say what the fault did while it was on (a disk fault: the operations it hit; a request
+            # hold: what it held, and whether that was anything, which is when such a fault counts as injected).
+            report = observed if isinstance(observed, dict) else {}
             if isinstance(nemesis, EffectOnStop):
-                effect = nemesis.effect(fault)
-                self.injected += bool(effect.get("effective"))
-                value = {**value, **effect}
-            # A stop may say what the fault did while it was on (a disk fault: the operations it hit).
-            self.history.record(PROCESS, "info", f, {**value, **observed} if isinstance(observed, dict) else value)
+                self.injected += bool(report.get("effective"))
+            self.history.record(PROCESS, "info", f, {**value, **report})
             self.say(f"nemesis: healed {nemesis.name}")
 
     def _heal(self, nemesis: Nemesis) -> None:
