@@ -130,7 +130,7 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
 
 def _needs_durable_fs(options: RunOptions, nemeses: list[Nemesis]) -> list[str]:
     """What asks for the durable filesystem under the brokers: --durable-fs, or the nemeses that need it."""
-    timeline = [registry.parse(name)[0] for _, name, _ in options.timeline]
+    timeline = [step.nemesis for step in _timeline(options)]
     return ((["--durable-fs"] if options.durable_fs else [])
             + [n.name for n in nemeses + timeline if n.requires.durable_fs])
 
@@ -170,7 +170,7 @@ def _validate_client(options: RunOptions, nemeses: list[Nemesis]) -> None:
     if options.ssh is not None:
         raise HarnessError("--client java runs its driver in a container on the cluster's Docker network",
                            hint="with --ssh, omit --client")
-    cut_clients = [n.name for n in nemeses + [registry.parse(name)[0] for _, name, _ in options.timeline]
+    cut_clients = [n.name for n in nemeses + [step.nemesis for step in _timeline(options)]
                    if n.requires.dc is not None]
     if cut_clients:
         raise HarnessError(f"{cut_clients[0]} cuts a DC off from the host's clients; the Java driver is not on "
