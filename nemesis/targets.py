@@ -57,7 +57,7 @@ def group_coordinator(ctx: NemesisContext) -> list[str]:
         raise TargetUnavailable(f"could not ask for the group coordinator: {error}") from None
     if not coordinators:
         raise TargetUnavailable("no consumer group of this run exists yet")
-    return _brokers_named(ctx, [coordinators[min(coordinators)]])
+    return brokers_named(ctx, [coordinators[min(coordinators)]])
 
 
 def _partition_zero(ctx: NemesisContext) -> tuple[int, tuple[int, ...]]:
@@ -69,7 +69,7 @@ def _partition_zero(ctx: NemesisContext) -> tuple[int, tuple[int, ...]]:
     raise TargetUnavailable(f"partition 0 of {ctx.topic} is unknown")
 
 
-def _brokers_named(ctx: NemesisContext, ids: list[int]) -> list[str]:
+def brokers_named(ctx: NemesisContext, ids: list[int]) -> list[str]:
     names = [b.name for b in ctx.topology.brokers if b.node_id in ids]
     if len(names) != len(ids):
         raise TargetUnavailable(f"brokers {ids} are not all in this topology")
@@ -81,7 +81,7 @@ def leader_of_partition_zero(ctx: NemesisContext) -> list[str]:
     leader, _ = _partition_zero(ctx)
     if leader < 0:
         raise TargetUnavailable(f"partition 0 of {ctx.topic} has no leader right now")
-    return _brokers_named(ctx, [leader])
+    return brokers_named(ctx, [leader])
 
 
 def dc_of_partition_zero_leader(ctx: NemesisContext) -> list[str]:
@@ -93,7 +93,7 @@ def dc_of_partition_zero_leader(ctx: NemesisContext) -> list[str]:
 
 def followers_of_partition_zero(ctx: NemesisContext) -> list[str]:
     leader, replicas = _partition_zero(ctx)
-    return _brokers_named(ctx, [r for r in replicas if r != leader])
+    return brokers_named(ctx, [r for r in replicas if r != leader])
 
 
 def quorum_views(ctx: NemesisContext) -> dict[str, tuple[int, int]]:
@@ -132,4 +132,4 @@ def _controller_broker(ctx: NemesisContext) -> str:
     controller = Admin(ctx.bootstrap_servers).controller_id()
     if controller < 0:
         raise TargetUnavailable("no broker reports a controller right now")
-    return _brokers_named(ctx, [controller])[0]
+    return brokers_named(ctx, [controller])[0]
