@@ -1,8 +1,9 @@
 """Disk faults on one broker's log dir, through the durable filesystem under it (infra/durable_fs): `disk-full`
 (ENOSPC on every write and create), `disk-eio` (EIO on every change and fsync), `disk-eio-read` (EIO on every
-read), `disk-slow` (200 ms more on every change and fsync). Heal turns the fault off; the stop event in the
-history says how many operations it failed or delayed (`hits`): 0 means the broker never touched its disk
-while the fault was on. Refused over SSH, like the power-loss nemeses (Requirements.durable_fs)."""
+read), `disk-slow` (200 ms more on every change and fsync). Heal turns the fault off and starts the broker again
+if the fault had stopped it; the stop event in the history says how many operations it failed or delayed
+(`hits`: 0 means the broker never touched its disk while the fault was on) and which brokers it restarted.
+Refused over SSH, like the power-loss nemeses (Requirements.durable_fs)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ class DiskFault:
         return Fault(self.name, (victim,), {"disk_fault": self._kind})
 
     def stop(self, ctx: NemesisContext, fault: Fault) -> dict[str, Any]:
-        return {"hits": {victim: ctx.disks[victim].clear() for victim in fault.targets}}
+        hits = {victim: ctx.disks[victim].clear() for victim in fault.targets}
+        # A broker whose only log dir failed halts (Kafka stops a broker with no log dir left): heal brings the
+        # service back, and the report says the fault had taken the broker down.
+        stopped = [victim for victim in fault.targets if ctx.nodes[victim].status() == "stopped"]
+        for victim in stopped:
+            ctx.nodes[victim].start()
+        return {"hits": hits, "restarted": stopped}
 
     def heal_all(self, ctx: NemesisContext) -> None:
         for disk in ctx.disks.values():

@@ -11,6 +11,7 @@ import pytest
 
 from core import topology
 from core.errors import HarnessError
+from infra.control.base import ExecResult
 from infra.control.fake import FakeRemote
 from infra.kafka_node import KafkaNode
 from nemesis import registry
@@ -139,6 +140,18 @@ def test_a_disk_fault_hits_one_broker_and_its_stop_says_how_many_operations_it_h
     (victim,) = fault.targets
     assert ctx.disks[victim].on[0] == kind  # type: ignore[attr-defined]
     assert [d.on for n, d in ctx.disks.items() if n != victim] == [None] * (len(ctx.disks) - 1)  # type: ignore[attr-defined]
-    assert nemesis.stop(ctx, fault) == {"hits": {victim: 7}}
+    assert nemesis.stop(ctx, fault) == {"hits": {victim: 7}, "restarted": []}
     nemesis.heal_all(ctx)
     assert all(d.on is None for d in ctx.disks.values())  # type: ignore[attr-defined]
+
+
+def test_a_broker_its_disk_fault_stopped_is_started_again_at_heal_and_the_stop_says_so() -> None:
+    ctx = context()
+    ctx.disks = {b.name: FakeFaultDisk(b.name) for b in ctx.topology.brokers}  # type: ignore[misc]
+    nemesis = registry.parse("disk-full")[0]
+    fault = nemesis.start(ctx)
+    (victim,) = fault.targets
+    remote = ctx.nodes[victim].remote
+    remote._respond = lambda command: ExecResult(0, "stopped", "") if command.endswith(" status") else None  # type: ignore[attr-defined]
+    assert nemesis.stop(ctx, fault) == {"hits": {victim: 7}, "restarted": [victim]}
+    assert remote.commands[-1].endswith(" start")  # type: ignore[attr-defined]
