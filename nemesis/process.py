@@ -1,5 +1,5 @@
 """Process faults on the Kafka JVM of chosen nodes: kill (SIGKILL), pause (SIGSTOP), restart (graceful),
-and a rolling restart of every broker. Heal brings every hit node back to running with its data intact.
+shutdown (graceful, held down until heal), and a rolling restart of every broker. Heal brings every hit node back to running with its data intact.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ PAUSE = Signal("STOP", "SIGSTOP the Kafka process of {about}; heal resumes it (S
                hit=Node.pause, undo=Node.resume, needs_heal=lambda node: node.status() == "paused")
 RESTART = Signal("TERM", "gracefully restart the Kafka process of {about} (controlled shutdown, then start)",
                  hit=_restart, undo=Node.start, needs_heal=lambda node: True)
+# Held down until heal, one target after another: the ISR shrinks by clean shutdowns, as in maintenance (KIP-966's
+# "last replica standing" case starts this way).
+SHUTDOWN = Signal("TERM", "gracefully stop the Kafka process of {about} one after another (controlled shutdown); "
+                  "heal starts it again", hit=Node.stop, undo=Node.start, needs_heal=lambda node: True)
 
 
 class ProcessNemesis:
@@ -152,6 +156,7 @@ NEMESES = {
     **_family("kill", KILL),
     **_family("pause", PAUSE),
     **_family("restart", RESTART),
+    **_family("shutdown", SHUTDOWN),
     "rolling-restart": RollingRestartNemesis,
     "destroy-dc": lambda: DestroyNemesis("destroy-dc", targets.random_dc, "one random DC"),
     "destroy-p0-leader-dc": lambda: DestroyNemesis(

@@ -98,6 +98,16 @@ def test_restart_stops_gracefully_then_starts():
     assert remotes[victim].commands == ["/opt/harness/kafka-node stop 300", "/opt/harness/kafka-node start"]
 
 
+def test_shutdown_stops_gracefully_and_stays_down_until_its_stop_starts_it():
+    ctx, remotes, _ = context()
+    nemesis = NEMESES["shutdown"]()
+    fault = nemesis.start(ctx)
+    (victim,) = fault.targets
+    assert remotes[victim].commands == ["/opt/harness/kafka-node stop 300"]
+    nemesis.stop(ctx, fault)
+    assert remotes[victim].commands == ["/opt/harness/kafka-node stop 300", "/opt/harness/kafka-node start"]
+
+
 def test_registry_rejects_an_unknown_name_with_the_nearest_known_one_not_all_of_them():
     with pytest.raises(HarnessError) as error:
         registry.parse("kill,partiton-dc")
