@@ -85,4 +85,7 @@ NEMESES = {
     "power-loss-dc": lambda: PowerLoss("power-loss-dc", targets.random_dc,
                                        "every node of one random DC at one instant"),
     "power-loss-all": lambda: PowerLoss("power-loss-all", _all, "every node at one instant"),
+    "power-loss-p0-majority-dc": lambda: PowerLoss(
+        "power-loss-p0-majority-dc", targets.dc_holding_most_of_partition_zero,
+        "every node of the DC holding most replicas of partition 0"),
 }

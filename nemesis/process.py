@@ -1,5 +1,6 @@
 """Process faults on the Kafka JVM of chosen nodes: kill (SIGKILL), pause (SIGSTOP), restart (graceful),
-shutdown (graceful, held down until heal), and a rolling restart of every broker. Heal brings every hit node back to running with its data intact.
+shutdown (graceful, held down until heal), and a rolling restart of every broker. Heal brings every hit node
+back to running with its data intact.
 """
 
 from __future__ import annotations

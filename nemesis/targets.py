@@ -91,6 +91,23 @@ def dc_of_partition_zero_leader(ctx: NemesisContext) -> list[str]:
     return [n.name for n in ctx.topology.in_dc(dc)]
 
 
+def dc_holding_most_of_partition_zero(ctx: NemesisContext) -> list[str]:
+    """Every node of the DC that holds the most replicas of partition 0 (ties: the leader's DC): in a two-DC
+    stretch with RF 3, the DC whose loss takes a majority of the replicas."""
+    leader, replicas = _partition_zero(ctx)
+    dc_of = {b.node_id: b.dc for b in ctx.topology.brokers}
+    counts: dict[str, int] = {}
+    for replica in replicas:
+        if replica in dc_of:
+            counts[dc_of[replica]] = counts.get(dc_of[replica], 0) + 1
+    if not counts:
+        raise TargetUnavailable(f"no replica of partition 0 of {ctx.topic} is a broker of this topology")
+    most = max(counts.values())
+    tied = sorted(dc for dc, count in counts.items() if count == most)
+    dc = dc_of.get(leader) if dc_of.get(leader) in tied else tied[0]
+    return [n.name for n in ctx.topology.in_dc(str(dc))]
+
+
 def followers_of_partition_zero(ctx: NemesisContext) -> list[str]:
     leader, replicas = _partition_zero(ctx)
     return brokers_named(ctx, [r for r in replicas if r != leader])
