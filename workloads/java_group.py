@@ -7,7 +7,12 @@ interval one member leaves or crashes (recorded as a `crash-member` fault) and a
 are GroupWorkload's through confluent-kafka: a last member of the same group reads the backlog from its
 committed offsets, then a plain consumer drains the topic.
 
-Auto-commit, a processing delay and abandoned crashes are librdkafka's only: the Java client reports no
+Protocols as GroupOptions.protocol_of: `classic`, `consumer` (KIP-848; the member leaves its session timeout and
+heartbeat interval to the coordinator, whose broker config GroupOptions.broker_config sets) or `mixed` (even
+slots consumer). Each member records its protocol on `subscribe`, and the member id and generation the Java
+client's groupMetadata() reports (on the consumer protocol the member epoch) on every rebalance and commit.
+
+Auto-commit, a processing delay, stalls and abandoned crashes are librdkafka's only: the Java client reports no
 auto-commit to the application (no on_commit), and the driver keeps no held records.
 """
 
@@ -34,10 +39,9 @@ def check_group_options(group: GroupOptions) -> None:
     if group.process_delay:
         raise HarnessError("--client java: the group workload's process_delay is librdkafka's only",
                            hint="set process_delay = 0 or omit --client java")
-    if group.group_protocol != "classic" or group.stall:
-        raise HarnessError("--client java runs the group workload on the classic protocol, without stalls: its "
-                           "members do not yet record the member epoch the KIP-848 ownership checks read",
-                           hint="omit --group-protocol / --stall-member, or omit --client java")
+    if group.stall:
+        raise HarnessError("--client java: --stall-member is librdkafka's only (the driver's members do not stall)",
+                           hint="omit --stall-member, or omit --client java")
     if group.abandon_on_crash:
         raise HarnessError("--client java: abandon_on_crash is librdkafka's only (a Java crash closes its consumer)",
                            hint="drop abandon_on_crash or omit --client java")
@@ -56,7 +60,7 @@ def group_properties(options: ClientOptions, group: GroupOptions, group_id: str,
         "delivery.report.timeout.ms": o.delivery_timeout_ms + 5000,
         "stop.timeout.ms": max(o.delivery_timeout_ms + 2000, 25_000),
         "group.prefix": f"harness-{run_id}-java", "ready.timeout.ms": int(group.ready_timeout * 1000),
-        "group.id": group_id, "group.members": members,
+        "group.id": group_id, "group.members": members, "group.protocol": group.group_protocol,
         "group.commit.interval.ms": int(group.commit_interval * 1000),
         "group.churn.interval.ms": int(group.churn_interval * 1000),
         "group.crash.probability": group.crash_probability, "group.seed": group.seed,

@@ -102,3 +102,32 @@ def test_a_java_consumer_group_through_a_partition_rebalances_commits_and_is_jud
     assert any(e["f"] == "start-partition-leader" for e in history), "the fault ran while they did"
     assert verdict["valid"] is True and verdict["run"]["complete_drain"] is True
     assert labelled_leftovers(docker_client, test["run_id"]) == []
+
+
+@pytest.mark.slow  # make test-all, as the other Java group run
+def test_a_mixed_java_group_under_a_paused_coordinator_records_member_epochs_and_is_judged(tmp_path, docker_client):
+    # KIP-848 through the Java client: even member slots on the consumer protocol, odd ones classic, in one group.
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "run", "--client", "java", "--workload", "group",
+         "--group-protocol", "mixed", "--nemesis", "pause-coordinator", "--nemesis-interval", "12",
+         "--time-limit", "40", "--seed", "5", "--results-dir", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (results,) = (tmp_path / "group-java-pause-coordinator").iterdir()
+    history = events(results / "history.jsonl")
+    java = [e for e in history if str(e.get("client", "")).startswith("java/")]
+    protocols = {e["value"]["protocol"] for e in java if e["f"] == "subscribe" and e["type"] == "ok"}
+    assert protocols == {"consumer", "classic"}
+    rebalances = [e["value"] for e in java if e["f"] == "rebalance" and e["type"] == "ok" and e["value"]["assigned"]]
+    assert rebalances and all(r["generation"] > 0 and r["member_id"] for r in rebalances), "the client said who"
+    commits = [e["value"] for e in java if e["f"] == "commit" and e["type"] == "ok"]
+    assert commits and all("generation" in c and "member_id" in c for c in commits)
+    paused = [e for e in history if e["f"] == "start-pause-coordinator" and e["type"] != "invoke"]
+    assert paused and not any("error" in e for e in paused), "the coordinator was found and paused"
+    test = orjson.loads((results / "test.json").read_bytes())
+    assert test["topology"]["broker_config"]["group.consumer.session.timeout.ms"] == 6_000
+    verdict = orjson.loads((results / "results.json").read_bytes())
+    group = next(iter(verdict["stats"]["groups"].values()))
+    assert set(group["protocols"]) == {"consumer", "classic"}
+    assert verdict["valid"] is True, verdict.get("anomalies")
+    assert labelled_leftovers(docker_client, test["run_id"]) == []

@@ -45,6 +45,14 @@ def test_the_group_settings_carry_the_group_options_and_the_runs_group():
     assert s["producer.bootstrap.servers"] == "b:9092" and s["rate"] == "40"
 
 
+@pytest.mark.parametrize("protocol", ["classic", "consumer", "mixed"])
+def test_the_group_settings_name_the_protocol_the_driver_gives_each_member_slot(protocol):
+    group = GroupOptions(group_protocol=protocol)
+    s = settings_of(group_properties(ClientOptions(), group, "g", 3, "b:9092", "kj-1"))
+    assert s["group.protocol"] == protocol
+    java_workloads.check("group", group)  # every protocol runs through the Java driver
+
+
 @pytest.mark.parametrize("name", ["queue", "txn", "group"])
 def test_the_java_driver_runs_queue_txn_and_group(name):
     java_workloads.check(name, None)
@@ -55,9 +63,8 @@ def test_the_java_driver_runs_queue_txn_and_group(name):
     ("group", GroupOptions(auto_commit=True), "manual commits only"),
     ("group", GroupOptions(process_delay=0.2), "process_delay is librdkafka's only"),
     ("group", GroupOptions(abandon_on_crash=True), "abandon_on_crash is librdkafka's only"),
-    ("group", GroupOptions(group_protocol="consumer"), "on the classic protocol, without stalls"),
-    ("group", GroupOptions(group_protocol="mixed"), "on the classic protocol, without stalls"),
-    ("group", GroupOptions(stall=5.0), "on the classic protocol, without stalls"),
+    ("group", GroupOptions(stall=5.0), "--stall-member is librdkafka's only"),
+    ("group", GroupOptions(group_protocol="consumer", stall=5.0), "--stall-member is librdkafka's only"),
 ])
 def test_what_the_java_driver_does_not_run_is_refused_in_one_line(name, options, fragment):
     with pytest.raises(HarnessError, match=fragment) as refused:

@@ -10,6 +10,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -25,6 +26,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * records it has so far, records the rebalance (and the commit of what it processed in the revoked partitions),
  * and begins a new poll. A record poll() returns after a callback came after it.
  *
+ * Protocol: "classic" or "consumer" (KIP-848: group.protocol=consumer, and no session timeout or heartbeat
+ * interval of the client's own, the coordinator owns them). Every rebalance and commit records the member id and
+ * generation the client reports (groupMetadata(); on the consumer protocol the generation is the member epoch).
+ *
  * Manual commits only: commitSync of what was processed, every commit interval and on revoke. A commit that
  * threw is written as an "error" line for the harness to classify (workloads/outcome.py); the member acts no
  * more unless its class is one the harness names definite (group.commit.definite), as after any info.
@@ -33,6 +38,7 @@ final class GroupMember implements ConsumerRebalanceListener {
     private final Config config;
     private final Events events;
     private final String group;
+    private final String protocol;
     private final Set<String> definiteCommitErrors;
     final String process;
     final KafkaConsumer<byte[], byte[]> consumer;
@@ -43,9 +49,10 @@ final class GroupMember implements ConsumerRebalanceListener {
     boolean alive = true; // false once crashed or after an info: its client may call back; it records nothing
     long lastCommit = System.nanoTime();
 
-    GroupMember(Config config, Events events) {
+    GroupMember(Config config, Events events, String protocol) {
         this.config = config;
         this.events = events;
+        this.protocol = protocol;
         this.group = config.text("group.id");
         this.definiteCommitErrors = Set.of(config.text("group.commit.definite").split(","));
         this.process = events.newProcess();
@@ -53,12 +60,18 @@ final class GroupMember implements ConsumerRebalanceListener {
         props.putAll(config.member);
         props.put("group.id", group);
         props.put("client.id", "java-member-" + process);
+        if (protocol.equals("consumer")) {
+            // the client refuses these on the consumer protocol: the coordinator sets them (broker config)
+            props.remove("session.timeout.ms");
+            props.remove("heartbeat.interval.ms");
+            props.put("group.protocol", "consumer");
+        }
         this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     void subscribe() {
         String value = "{\"topics\":[" + Events.str(config.topic) + "],\"group\":" + Events.str(group)
-                + ",\"offset_reset\":\"earliest\"}";
+                + ",\"offset_reset\":\"earliest\",\"protocol\":" + Events.str(protocol) + "}";
         events.op(process, "invoke", "subscribe", value);
         consumer.subscribe(List.of(config.topic), this);
         events.op(process, "ok", "subscribe", value);
@@ -132,7 +145,7 @@ final class GroupMember implements ConsumerRebalanceListener {
                     .append('}');
             request.put(new TopicPartition(config.topic, e.getKey()), new OffsetAndMetadata(e.getValue()));
         }
-        String json = value.append("]}").toString();
+        String json = value.append("]").append(membership()).append('}').toString();
         events.op(process, "invoke", "commit", json);
         lastCommit = System.nanoTime();
         try {
@@ -189,9 +202,20 @@ final class GroupMember implements ConsumerRebalanceListener {
 
     private void rebalanced(Collection<TopicPartition> assigned, Collection<TopicPartition> revoked, boolean lost) {
         String value = "{\"assigned\":" + pairs(assigned) + ",\"revoked\":" + pairs(revoked)
-                + (lost ? ",\"lost\":true" : "") + "}";
+                + (lost ? ",\"lost\":true" : "") + membership() + "}";
         events.op(process, "invoke", "rebalance", value);
         events.op(process, "ok", "rebalance", value);
+    }
+
+    /** `,"member_id":…,"generation":…` as the client reports them now, or "" when it says nothing yet. */
+    private String membership() {
+        ConsumerGroupMetadata now;
+        try {
+            now = consumer.groupMetadata();
+        } catch (RuntimeException unknown) {
+            return "";
+        }
+        return ",\"member_id\":" + Events.str(now.memberId()) + ",\"generation\":" + now.generationId();
     }
 
     private static String pairs(Collection<TopicPartition> partitions) {

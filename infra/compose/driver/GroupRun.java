@@ -29,7 +29,7 @@ final class GroupRun {
         while (stop.getCount() > 0) {
             GroupMember member;
             try {
-                member = new GroupMember(config, events);
+                member = new GroupMember(config, events, protocolOf(k));
                 member.subscribe();
             } catch (RuntimeException e) {
                 pause();
@@ -55,6 +55,15 @@ final class GroupRun {
                 member.leave();
             }
         }
+    }
+
+    /** As GroupOptions.protocol_of: a mixed group's even slots on the consumer protocol, odd ones classic. */
+    private String protocolOf(int k) {
+        String protocol = config.text("group.protocol");
+        if (!protocol.equals("mixed")) {
+            return protocol;
+        }
+        return k % 2 == 0 ? "consumer" : "classic";
     }
 
     void churn() {
