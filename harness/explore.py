@@ -242,13 +242,16 @@ def markdown(summary: Summary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paths(root: Path) -> list[Path]:
+    return [root / "explore.json", root / "explore.md"]
+
+
 def write(summary: Summary) -> list[Path]:
-    root = summary.plan.root
-    root.mkdir(parents=True, exist_ok=True)
-    paths = [root / "explore.json", root / "explore.md"]
-    paths[0].write_bytes(orjson.dumps(to_json(summary), option=orjson.OPT_INDENT_2) + b"\n")
-    paths[1].write_text(markdown(summary))
-    return paths
+    summary.plan.root.mkdir(parents=True, exist_ok=True)
+    written = paths(summary.plan.root)
+    written[0].write_bytes(orjson.dumps(to_json(summary), option=orjson.OPT_INDENT_2) + b"\n")
+    written[1].write_text(markdown(summary))
+    return written
 
 
 def check(plan: Plan) -> None:

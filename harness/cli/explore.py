@@ -58,7 +58,7 @@ def explore(budget: float, run_time: float, seed: int | None, kafka_version: str
     console.say(f"exploring for {budget:g} s, {run_time:g} s runs, seed {plan.seed}: Kafka {plan.kafka_version}, "
                 f"{client}, {workload} workload, faults {', '.join(plan.kinds)}; results in {plan.root}")
     summary = exploring.explore(plan, say=console.say)
-    paths = exploring.write(summary)
+    paths = exploring.paths(plan.root)  # written by the explore, after every run and at its end
     console.plain(paths[1].read_text())
     console.say(f"stopped ({summary.stopped}) after {len(summary.runs)} run(s), {len(summary.findings)} finding(s): "
                 + ", ".join(str(p) for p in paths))
