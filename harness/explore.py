@@ -67,6 +67,7 @@ class Explored:
     results: str = ""  # "" when removed (a VALID run)
     scenario: str = ""
     error: str = ""
+    faults_injected: int | None = None  # of the timeline's faults, those that hit something (None: not known)
 
     @property
     def finding(self) -> bool:
@@ -157,14 +158,24 @@ def _keep(plan: Plan, case: Case, number: int, seed: int, timeline: tuple[Timeli
           seconds: float) -> Explored:
     verdict = VALID if trial.valid is True else INVALID if trial.valid is False else str(trial.valid)
     path = _scenario_path(plan, number)
-    if verdict == VALID:  # it found nothing: its seed and timeline in the summary are all it leaves
+    injected = _faults_injected(trial.results)
+    if verdict == VALID:  # it found nothing: its seed, timeline and faults in the summary are all it leaves
         shutil.rmtree(_run_dir(case, number), ignore_errors=True)
         path.unlink(missing_ok=True)
-        return Explored(number, seed, timeline, verdict, (), seconds)
+        return Explored(number, seed, timeline, verdict, (), seconds, faults_injected=injected)
     if verdict == INVALID:
         path.write_text(scenario_text(plan, number, seed, timeline, trial.failures, trial.results))
     return Explored(number, seed, timeline, verdict, trial.failures, seconds, trial.results or _kept_dir(case, number),
-                    path.as_posix(), trial.error)
+                    path.as_posix(), trial.error, injected)
+
+
+def _faults_injected(results: str) -> int | None:
+    """What results.json says of the faults that took effect: a VALID run with none would have tested nothing."""
+    path = Path(results) / "results.json"
+    if not results or not path.is_file():
+        return None
+    injected = orjson.loads(path.read_bytes()).get("run", {}).get("faults_injected")
+    return int(injected) if isinstance(injected, int) else None
 
 
 # ---- the scenario file of a run ---------------------------------------------------------------------------------
@@ -227,9 +238,11 @@ def markdown(summary: Summary) -> str:
              f"{plan.run_time:g} s per run, budget {plan.budget:g} s, {summary.elapsed:.0f} s used; stopped: "
              f"{summary.stopped}. {len(summary.runs)} run(s): {counts}. Only `invalid` runs are findings; "
              "harness errors, `unknown` and `no-fault-injected` are neither findings nor valid.", "",
-             "| run | seed | timeline | verdict | anomalies | seconds | results |", "|---|---|---|---|---|---|---|"]
+             "| run | seed | timeline | faults injected | verdict | anomalies | seconds | results |",
+             "|---|---|---|---|---|---|---|---|"]
     for run in summary.runs:
-        lines.append(f"| {run.number} | {run.seed} | {describe(run.timeline)} | {run.verdict} | "
+        injected = "?" if run.faults_injected is None else f"{run.faults_injected}/{len(run.timeline)}"
+        lines.append(f"| {run.number} | {run.seed} | {describe(run.timeline)} | {injected} | {run.verdict} | "
                      f"{', '.join(run.anomalies) or '—'} | {run.seconds:.0f} | "
                      f"{run.results or 'removed (valid)'}{' — ' + run.error if run.error else ''} |")
     lines += ["", "## Findings", ""]

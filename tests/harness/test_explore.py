@@ -30,6 +30,7 @@ class FakeRuns:
         self.cases.append(case)
         results = case.options.results_root / f"run-{run}" / case.options.name() / "20261202T120000"
         results.mkdir(parents=True)
+        (results / "results.json").write_bytes(orjson.dumps({"run": {"faults_injected": 2}}))
         self.t += self.seconds
         verdict = self.verdicts[min(run - 1, len(self.verdicts) - 1)]
         if verdict is KeyboardInterrupt:
@@ -111,6 +112,7 @@ def test_a_finding_is_kept_with_a_scenario_file_that_reruns_its_timeline(tmp_pat
     summary = run(plan(tmp_path, budget=150.0), runs)
     valid, finding = summary.runs
     assert valid.verdict == "valid" and valid.results == "" and valid.scenario == ""
+    assert valid.faults_injected == 2  # read before its directory went: a VALID run tested something
     assert not (tmp_path / "explore" / "runs" / "run-1").exists()  # a VALID run leaves only its summary line
     assert not list((tmp_path / "explore" / "scenarios").glob("explore-001.toml"))
     assert finding.finding and finding.anomalies == ("lost-write",) and Path(finding.results).is_dir()
@@ -165,7 +167,9 @@ def test_explore_md_has_a_line_per_run_and_the_commands_for_each_finding(tmp_pat
     text = (tmp_path / "explore" / "explore.md").read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| run ")]
     assert len(rows) == len(summary.runs) == 3
-    assert rows[0].startswith(f"| 1 | {summary.runs[0].seed} | {explore.describe(summary.runs[0].timeline)} | invalid")
+    first = summary.runs[0]
+    assert rows[0].startswith(f"| 1 | {first.seed} | {explore.describe(first.timeline)} | 2/{len(first.timeline)} "
+                              "| invalid")
     assert "removed (valid)" in rows[1]
     finding = summary.runs[0]
     assert (f"- run 1, seed {finding.seed}: lost-write. Re-run: `harness run --scenario {finding.scenario} --seed "
