@@ -211,3 +211,25 @@ def test_without_an_engine_the_cli_stops_after_the_harness_errors_and_writes_the
     assert written["stopped"] == "harness errors" and written["counts"] == {"error": explore.MAX_ERRORS_IN_A_ROW}
     assert all("no Docker engine answers" in r["error"] for r in written["runs"])
     assert "stopped (harness errors) after 3 run(s), 0 finding(s)" in " ".join(result.stderr.split())
+
+
+def test_a_findings_results_directory_is_what_replay_and_shrink_read(tmp_path: Path) -> None:
+    # What the runner writes into test.json for an explore run reads back as a scenario run with its timeline,
+    # its seed, its client and a scenario file `harness shrink` can rewrite.
+    from harness import replay
+    from harness.run_options import to_json as run_options_json
+    from harness.shrink import timeline_toml
+
+    p = plan(tmp_path, client="java")
+    timeline = random_timeline.generate(11, 40.0, random_timeline.pool(random_timeline.KINDS, "queue"))
+    case = explore.run_case(p, 1, 11, timeline)
+    assert case.options is not None
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "test.json").write_bytes(orjson.dumps({"seed": 11, "run_options": run_options_json(case.options)}))
+    recorded = replay.read(results)
+    assert recorded.options == case.options and recorded.options.client == "java"
+    source = Path(recorded.options.scenario["source"])  # type: ignore[index]
+    assert scenario.find(str(source)).timeline == timeline
+    shrunk = ((timeline[0].at, timeline[0].nemesis, 1.0),)
+    assert "hold = 1\n" in timeline_toml(source.read_text(), "explore-shrunk", ["# shrunk"], shrunk)
