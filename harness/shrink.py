@@ -165,10 +165,6 @@ def _shorten(timeline: Timeline, fails: Callable[[Timeline], bool], min_hold: fl
 def scenario_toml(source_text: str, name: str, shrunk: Shrunk, anomaly: str, results: Path, seed: int) -> str:
     """The source scenario with its timeline replaced by the shrunk one, renamed, and a header saying how it was
     found: each phase's runs, and every run's timeline and outcome."""
-    body = re.sub(r"(?ms)^\[\[timeline\]\].*?(?=^\[|\Z)", "", source_text).rstrip() + "\n"
-    body, renamed = re.subn(r'(?m)^name\s*=\s*".*"$', f'name = "{name}"', body, count=1)
-    if not renamed:
-        raise HarnessError("the scenario file has no top-level `name = \"...\"` line to rename")
     header = [f"# Shrunk by `harness shrink {results}` (seed {seed}): the smallest timeline found under which",
               f"# {anomaly} still appeared. {shrunk.runs} run(s) in all"
               + (" (stopped at --max-runs: the search was not finished)." if shrunk.out_of_runs else ".")]
@@ -179,11 +175,21 @@ def scenario_toml(source_text: str, name: str, shrunk: Shrunk, anomaly: str, res
         header.append(f"#   {n}. {attempt.phase}: {_describe(attempt.timeline)}: "
                       f"{anomaly + ' appeared' if attempt.failed else 'not seen'}"
                       + (f" ({attempt.note})" if attempt.note else ""))
+    return timeline_toml(source_text, name, header, shrunk.timeline)
+
+
+def timeline_toml(source_text: str, name: str, header: Sequence[str], timeline: Timeline) -> str:
+    """A scenario file's text with its timeline replaced by `timeline`, renamed `name`, under `header` (comment
+    lines saying where it came from): what `harness shrink` and `harness explore` write."""
+    body = re.sub(r"(?ms)^\[\[timeline\]\].*?(?=^\[|\Z)", "", source_text).rstrip() + "\n"
+    body, renamed = re.subn(r'(?m)^name\s*=\s*".*"$', f'name = "{name}"', body, count=1)
+    if not renamed:
+        raise HarnessError("the scenario file has no top-level `name = \"...\"` line to rename")
     steps = "".join(f"\n[[timeline]]\nat = {_number(at)}\nnemesis = \"{nemesis}\"\nhold = {_number(hold)}\n"
-                    for at, nemesis, hold in shrunk.timeline)
+                    for at, nemesis, hold in timeline)
     text = "\n".join(header) + "\n" + body + steps
     parsed = tomllib.loads(text)  # what we wrote must read back as the timeline we found
-    assert tuple((float(s["at"]), s["nemesis"], float(s["hold"])) for s in parsed["timeline"]) == shrunk.timeline
+    assert tuple((float(s["at"]), s["nemesis"], float(s["hold"])) for s in parsed["timeline"]) == tuple(timeline)
     return text
 
 

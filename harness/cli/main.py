@@ -24,7 +24,8 @@ EXIT_ERROR = 2
 COMMAND_MODULES: dict[str, str] = {
     "run": "run", "nemeses": "run", "scenarios": "run", "check": "check", "up": "up", "down": "up",
     "compose": "up", "clean": "clean", "image": "image", "report": "report", "runs": "report",
-    "sweep": "sweep", "drill": "drill", "import": "importer", "replay": "replay", "shrink": "replay",
+    "sweep": "sweep", "explore": "explore", "drill": "drill", "import": "importer", "replay": "replay",
+    "shrink": "replay",
 }
 
 

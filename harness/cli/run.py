@@ -112,9 +112,10 @@ def run(**flags: Any) -> int:
     return result.exit_code
 
 
-# What a user may still choose with --scenario: where results go, the seed, the Kafka build, the output.
+# What a user may still choose with --scenario: where results go, the seed, the Kafka build, the client under
+# test (a scenario fixes the config and the faults, not the library: `harness explore` finds on either), the output.
 SCENARIO_LEAVES = frozenset({"scenario", "control", "seed", "results_dir", "test_name", "kafka_version", "image_tag",
-                             "as_json", "quiet"})
+                             "client", "client_version", "as_json", "quiet"})
 
 
 def _refuse_what_the_scenario_fixes(ctx: click.Context, flags: dict[str, Any]) -> None:

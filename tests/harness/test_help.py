@@ -40,6 +40,7 @@ def test_harness_without_arguments_prints_the_help_not_an_error() -> None:
     ("check", "harness check results/latest/history.jsonl"),
     ("report", "harness report results/latest"),
     ("sweep", "harness sweep --scenarios all --runs 3"),
+    ("explore", "harness explore --budget 300 --run-time 40 --seed 1"),
     ("up", "harness up --dcs 2 --brokers-per-dc 2"),
     ("drill", "harness drill --disaster"),
 ])
