@@ -10,6 +10,7 @@ An op whose value (or a record in it) carries `"cluster"` names a topic of that 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +49,9 @@ class Ingest:
         self.gaps: list[Step] = []
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
         self.producer_seq: dict[Any, int] = {}
-        # (producer, pid) -> (seq, offset, invoke, ok, row) of each acknowledged send, seq = order the producer took it
-        self.producer_sends: dict[tuple[Any, int], list[tuple[int, int, int, int, int]]] = {}
+        # (producer, pid) -> seq, row, seq, row, ... of each acknowledged send, seq = order the producer took it (its
+        # offset, invoke and ok are the row's own: 16 bytes a send, not a tuple of five ints)
+        self.producer_sends: dict[tuple[Any, int], array[int]] = {}
         self.records_read = 0
         self._last_index = -1  # indexes increase line by line, from 0
         self._error: Any = None  # the `error` of the completion being handled
@@ -152,7 +154,11 @@ class Ingest:
         if type(offset) is not int:
             raise TypeError(f"offset {offset!r} is not an int")
         log.acknowledged(row, pid, offset, index)
-        self.producer_sends.setdefault((producer, pid), []).append((seq, offset, invoke, index, row))
+        sends = self.producer_sends.get((producer, pid))
+        if sends is None:
+            sends = self.producer_sends[(producer, pid)] = array("q")
+        sends.append(seq)
+        sends.append(row)
         return pid, offset
 
     def _send_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:

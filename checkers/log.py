@@ -86,6 +86,7 @@ class Log:
         self.rows: dict[str, dict[Value, int]] = {}  # topic -> value -> row
         self.value: list[Value] = []
         self.topic: list[str] = []
+        self._names: dict[str, str] = {}
         self.status = array("b")
         self.invoke = array("q")  # op index of the send's (or txn's) invoke
         self.done = array("q")  # ... of its completion
@@ -133,7 +134,7 @@ class Log:
         if row is None:
             row = rows[value] = len(self.value)
             self.value.append(value)
-            self.topic.append(topic)
+            self.topic.append(self._names.setdefault(topic, topic))  # one str object per topic, not one per row
             self.status.append(UNSENT)
             for column in (self.invoke, self.done, self.txn, self.ack_pid, self.ack_offset, self.loc_pid,
                            self.loc_offset, self.loc_op, self.read_op):
