@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from checkers.groups import GroupTracker
@@ -28,6 +29,8 @@ Process = int | str
 # (process, pid, from offset, to offset, from op, to op): two successive reads of one partition by one process
 Step = tuple[Process, int, int, int, int, int]
 Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke handler kept
+_RECORD = itemgetter("topic", "partition", "offset", "value")
+_NAMES_CLUSTER = methodcaller("__contains__", "cluster")
 RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
 
 
@@ -203,26 +206,21 @@ class Ingest:
         # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
         current, last, top, started = NONE, NONE, NONE, False
         seen: dict[int, Any] = {}
-
-        def leave(pid: int, last: int, top: int) -> None:
-            positions[pid] = last
-            if top > max_read[pid]:
-                max_read[pid] = grew[pid] = top
-
-        for record in records:
-            topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
-            where = record.get("cluster", cluster)
-            if where is not None:
-                topic = in_cluster(where, topic)
-            if topic is not last_topic:
+        if cluster is not None or any(map(_NAMES_CLUSTER, records)):
+            records = [{**r, "topic": in_cluster(r.get("cluster", cluster), r["topic"])} for r in records]
+        # Each record unpacked by one C call; topics compared by value (the parser makes a new str every time).
+        for topic, partition, offset, value in map(_RECORD, records):
+            if topic != last_topic:
                 parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
             pid = parts.get(partition) if parts is not None else None
             if pid is None:
                 pid = log.pid(topic, partition)
                 parts, rows = pids[topic], rows_by_topic[topic]
             if pid != current:
-                if current != NONE:
-                    leave(current, last, top)
+                if current != NONE:  # leaving partition `current`
+                    positions[current] = last
+                    if top > max_read[current]:
+                        max_read[current] = grew[current] = top
                 current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
@@ -270,7 +268,9 @@ class Ingest:
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
         if current != NONE:
-            leave(current, last, top)
+            positions[current] = last
+            if top > max_read[current]:
+                max_read[current] = grew[current] = top
         self.records_read += len(records)
         for pid, offset in grew.items():  # one advance per op and partition: the witness op stays the same
             log.advance_offset[pid].append(offset)
