@@ -33,20 +33,12 @@ Found = dict[str, list[Anomaly]]
 @dataclass
 class Group:
     name: str
-    consumed: dict[int, set[int]] = field(default_factory=dict)  # pid -> offsets read by any member
+    # pid -> offsets read by any member; filled by the intake's read loop, which counts a re-read as redelivered
+    consumed: dict[int, set[int]] = field(default_factory=dict)
     members: set[Process] = field(default_factory=set)
     from_earliest: bool = False  # a member subscribed with offset_reset "earliest": the group owes the whole log
     redelivered: int = 0
     commits: int = 0
-
-    def consume(self, pid: int, offset: int) -> None:
-        offsets = self.consumed.get(pid)
-        if offsets is None:
-            offsets = self.consumed[pid] = set()
-        if offset in offsets:
-            self.redelivered += 1
-        else:
-            offsets.add(offset)
 
 
 @dataclass(frozen=True)

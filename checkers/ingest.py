@@ -191,6 +191,10 @@ class Ingest:
             position_ops = self.position_ops[process]
         consumed = self.groups.consumed_by(process)
         redelivered = consumed.redelivered if consumed is not None else 0
+        # The group's consumed offsets of the partition being read (Group.consume, inlined), and its re-reads.
+        group_sets: dict[int, set[int]] = consumed.consumed if consumed is not None else {}
+        consumed_here: set[int] = set()
+        again = 0
         in_txn = node != NONE
         peaks: dict[int, int] = {}  # pid -> highest offset read, where the op went backwards
         writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
@@ -222,6 +226,11 @@ class Ingest:
                     if top > max_read[current]:
                         max_read[current] = grew[current] = top
                 current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
+                if consumed is not None:
+                    here = group_sets.get(pid)
+                    if here is None:
+                        here = group_sets[pid] = set()
+                    consumed_here = here
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
@@ -262,7 +271,10 @@ class Ingest:
                     gap((process, pid, last, offset, position_ops[pid], op))
             last = offset
             if consumed is not None:
-                consumed.consume(pid, offset)
+                if offset in consumed_here:
+                    again += 1
+                else:
+                    consumed_here.add(offset)
             if in_txn:
                 writer = writer_of[row]
                 if writer != NONE and writer != node and writer not in writers:
@@ -278,6 +290,7 @@ class Ingest:
         for pid in firsts:
             position_ops[pid] = op
         if consumed is not None:
+            consumed.redelivered += again
             self.ownership.read(process, firsts, op, consumed.redelivered - redelivered)
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])

@@ -132,20 +132,37 @@ class Log:
             self.pids.setdefault(topic, {})
         row = rows.get(value)
         if row is None:
-            row = rows[value] = len(self.value)
-            self.value.append(value)
-            self.topic.append(self._names.setdefault(topic, topic))  # one str object per topic, not one per row
-            self.status.append(UNSENT)
-            for column in (self.invoke, self.done, self.txn, self.ack_pid, self.ack_offset, self.loc_pid,
-                           self.loc_offset, self.loc_op, self.read_op):
-                column.append(NONE)
+            row = self._new(rows, topic, value, UNSENT, NONE, NONE)
+        return row
+
+    def _new(self, rows: dict[Value, int], topic: str, value: Value, status: int, invoke: int, txn: int) -> int:
+        row = rows[value] = len(self.value)
+        self.value.append(value)
+        self.topic.append(self._names.setdefault(topic, topic))  # one str object per topic, not one per row
+        self.status.append(status)
+        self.invoke.append(invoke)
+        self.txn.append(txn)
+        self.done.append(NONE)
+        self.ack_pid.append(NONE)
+        self.ack_offset.append(NONE)
+        self.loc_pid.append(NONE)
+        self.loc_offset.append(NONE)
+        self.loc_op.append(NONE)
+        self.read_op.append(NONE)
         return row
 
     def sent(self, topic: Any, value: Any, invoke: int, txn: int, line: int) -> int:
         """A send of `value` was invoked at op `invoke`; values are unique per topic, so only once."""
         if type(topic) is not str:
             raise HistoryError(f"line {line}: send needs a string topic, got {topic!r}")
-        row = self.row(topic, hashable(value))
+        rows = self.rows.get(topic)
+        if rows is None:
+            rows = self.rows[topic] = {}
+            self.pids.setdefault(topic, {})
+        key = value if type(value) is int else hashable(value)
+        row = rows.get(key)
+        if row is None:  # the usual case: a value first mentioned by its send
+            return self._new(rows, topic, key, PENDING, invoke, txn)
         if self.invoke[row] != NONE:
             raise HistoryError(f"line {line}: value {value!r} sent to {topic} a second time (first by op "
                                f"{self.invoke[row]}); values must be unique per topic")
