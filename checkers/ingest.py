@@ -49,7 +49,11 @@ class Ingest:
         self.positions: dict[Process, dict[int, int]] = {}  # process -> pid -> offset it read last
         self.position_ops: dict[Process, dict[int, int]] = {}  # ... and the op that read it
         self.backwards: list[Step] = []
-        self.gaps: list[Step] = []
+        # Gaps between two successive reads, six ints each: (process number, pid, from offset, to offset, from op,
+        # to op). Most jump over nothing (a commit marker takes an offset), so they are kept flat until resolved.
+        self.gaps = array("q")
+        self.process_numbers: dict[Process, int] = {}
+        self.numbered_processes: list[Process] = []
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
         self.producer_seq: dict[Any, int] = {}
         # (producer, pid) -> seq, row, seq, row, ... of each acknowledged send, seq = order the producer took it (its
@@ -201,7 +205,11 @@ class Ingest:
         writer_of = log.txn
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
-        gap, backwards = self.gaps.append, self.backwards.append
+        gap, backwards = self.gaps.extend, self.backwards.append
+        number = self.process_numbers.get(process)
+        if number is None:
+            number = self.process_numbers[process] = len(self.numbered_processes)
+            self.numbered_processes.append(process)
         grew: dict[int, int] = {}  # pid -> the highest offset read yet, where this op raised it
         last_topic: Any = None
         parts: Any = None
@@ -257,7 +265,7 @@ class Ingest:
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
-                    gap((process, pid, last, offset, op, op))
+                    gap((number, pid, last, offset, op, op))
                     gapped[pid] = None
             else:
                 firsts[pid] = offset
@@ -268,7 +276,7 @@ class Ingest:
                 elif offset <= last:
                     backwards((process, pid, last, offset, position_ops[pid], op))
                 elif offset != last + 1:
-                    gap((process, pid, last, offset, position_ops[pid], op))
+                    gap((number, pid, last, offset, position_ops[pid], op))
             last = offset
             if consumed is not None:
                 if offset in consumed_here:

@@ -30,15 +30,15 @@ def resolve_gaps(ingest: Ingest) -> Skips:
     at, exists, between = log.at, log.exists, log.existing_between
     cache: dict[int, list[int]] = {}
     skips: Skips = []
-    for gap in ingest.gaps:
-        _, pid, low, high, _, _ = gap
+    gaps, processes = ingest.gaps, ingest.numbered_processes
+    for number, pid, low, high, op1, op2 in zip(*(gaps[k::6] for k in range(6)), strict=True):
         if high - low == 2:
             if low + 1 in at[pid] and exists(pid, low + 1):
-                skips.append((gap, [low + 1]))
+                skips.append(((processes[number], pid, low, high, op1, op2), [low + 1]))
         else:
             over = between(pid, low, high, cache)
             if over:
-                skips.append((gap, over))
+                skips.append(((processes[number], pid, low, high, op1, op2), over))
     return skips
 
 
