@@ -16,7 +16,7 @@ from operator import itemgetter, methodcaller
 from typing import Any
 
 from checkers.groups import GroupTracker
-from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
+from checkers.log import FAIL, INFO, NONE, Log, Offsets, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
 from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
@@ -217,7 +217,8 @@ class Ingest:
         # The partition being read, kept in locals while the records stay in it (they usually come a partition at
         # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
         current, last, top, started = NONE, NONE, NONE, False
-        seen: dict[int, Any] = {}
+        seen = Offsets()
+        seen_rows, seen_base = seen.rows, seen.base
         if cluster is not None or any(map(_NAMES_CLUSTER, records)):
             records = [{**r, "topic": in_cluster(r.get("cluster", cluster), r["topic"])} for r in records]
         # Each record unpacked by one C call; topics compared by value (the parser makes a new str every time).
@@ -234,6 +235,7 @@ class Ingest:
                     if top > max_read[current]:
                         max_read[current] = grew[current] = top
                 current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
+                seen_rows, seen_base = seen.rows, seen.base
                 if consumed is not None:
                     here = group_sets.get(pid)
                     if here is None:
@@ -243,14 +245,16 @@ class Ingest:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
                 value = hashable(value)
-            known = seen.get(offset, MISSING)
-            if known is MISSING:
-                seen[offset] = value
-            elif known != value:
-                log.conflict(pid, offset, known, value)
             row = rows.get(value)
             if row is None:
                 row = log.row(topic, value)
+            i = offset - seen_base
+            known = seen_rows[i] if 0 <= i < len(seen_rows) else seen.row(offset)
+            if known == NONE:
+                seen.put(offset, row)
+                seen_base = seen.base
+            elif known != row:
+                log.conflict(pid, offset, log.value[known], value)
             if read_op[row] == NONE:
                 read_op[row] = op
             where = loc_pid[row]

@@ -27,13 +27,16 @@ def resolve_gaps(ingest: Ingest) -> Skips:
     Most gaps jump over nothing (a transaction's commit marker takes an offset); they are dropped here, so the
     analyses after this look only at real skips."""
     log = ingest.log
-    at, exists, between = log.at, log.exists, log.existing_between
+    at, status, between = log.at, log.status, log.existing_between
     cache: dict[int, list[int]] = {}
     skips: Skips = []
     gaps, processes = ingest.gaps, ingest.numbered_processes
     for number, pid, low, high, op1, op2 in zip(*(gaps[k::6] for k in range(6)), strict=True):
         if high - low == 2:
-            if low + 1 in at[pid] and exists(pid, low + 1):
+            offsets = at[pid]  # Log.exists, inlined: this runs once per commit marker read over
+            i = low + 1 - offsets.base
+            row = offsets.rows[i] if 0 <= i < len(offsets.rows) else offsets.far.get(low + 1, NONE)
+            if row != NONE and status[row] != FAIL:
                 skips.append(((processes[number], pid, low, high, op1, op2), [low + 1]))
         else:
             over = between(pid, low, high, cache)
@@ -178,8 +181,8 @@ def _sends(ingest: Ingest, evidence: Evidence, found: Found) -> None:
 
 def _step_facts(log: Log, pid: int, o1: int, o2: int, op1: int, op2: int) -> dict[str, object]:
     return {"topic": log.partitions[pid][0], "partition": log.partitions[pid][1],
-            "from": {"offset": o1, "value": log.at[pid].get(o1), "op": op1},
-            "to": {"offset": o2, "value": log.at[pid].get(o2), "op": op2}}
+            "from": {"offset": o1, "value": log.value_at(pid, o1), "op": op1},
+            "to": {"offset": o2, "value": log.value_at(pid, o2), "op": op2}}
 
 
 def _backwards(ingest: Ingest, evidence: Evidence, found: Found) -> None:
@@ -209,4 +212,4 @@ def _skips(ingest: Ingest, evidence: Evidence, skipped: Skips, explained: Mappin
             f"process {process!r} read {log.name(pid)} offset {o1} and then offset {o2} {where}, skipping "
             f"{len(over)} existing record{'s' if len(over) != 1 else ''} ({evidence.offsets(over, SHOWN)}).",
             process=process, **_step_facts(log, pid, o1, o2, op1, op2), skipped=len(over),
-            skipped_offsets=over[:SHOWN], skipped_values=[log.at[pid].get(o) for o in over[:SHOWN]]))
+            skipped_offsets=over[:SHOWN], skipped_values=[log.value_at(pid, o) for o in over[:SHOWN]]))
