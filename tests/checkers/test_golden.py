@@ -9,6 +9,7 @@ import gzip
 import json
 
 from tests.checkers.golden.record import CORPUS, run_check
+from tests.checkers.golden.shapes import cases, digest
 
 
 def test_every_recorded_history_gets_the_recorded_result_byte_for_byte():
@@ -21,3 +22,13 @@ def test_every_recorded_history_gets_the_recorded_result_byte_for_byte():
             assert got == case["result"], f"history {number} of {CORPUS.name} ({case['workload']}): result changed"
             checked += 1
     assert checked > 1000
+
+
+def test_every_benchmark_shape_intact_and_broken_gets_the_recorded_result():
+    """The benchmark's own shapes (500-record polls, 64 partitions, 32 consumers, txn, group), small, and broken
+    copies of each: digests recorded with the checker of 23d2c74 (golden/shapes.json)."""
+    recorded = json.loads((CORPUS.parent / "shapes.json").read_text())
+    got = {name: digest(lines, workload) for name, workload, lines in cases()}
+    assert got.keys() == recorded.keys()
+    changed = sorted(name for name in got if got[name] != recorded[name])
+    assert not changed, f"results changed for {changed}"
