@@ -57,7 +57,7 @@ class Ingest:
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
         self.producer_seq: dict[Any, int] = {}
         # (producer, pid) -> seq, row, seq, row, ... of each acknowledged send, seq = order the producer took it (its
-        # offset, invoke and ok are the row's own: 16 bytes a send, not a tuple of five ints)
+        # offset, invoke and ok are the row's own: 8 bytes a send, not a tuple of five ints)
         self.producer_sends: dict[tuple[Any, int], array[int]] = {}
         self.records_read = 0
         self._last_index = -1  # indexes increase line by line, from 0
@@ -163,7 +163,7 @@ class Ingest:
         log.acknowledged(row, pid, offset, index)
         sends = self.producer_sends.get((producer, pid))
         if sends is None:
-            sends = self.producer_sends[(producer, pid)] = array("q")
+            sends = self.producer_sends[(producer, pid)] = array("i")
         sends.append(seq)
         sends.append(row)
         return pid, offset

@@ -51,7 +51,7 @@ class Offsets:
 
     def __init__(self) -> None:
         self.base = NONE  # the offset rows[0] stands for, once the first offset is known
-        self.rows = array("q")
+        self.rows = array("i")  # rows, 4 bytes each (a row is an index into memory-held columns)
         self.far: dict[int, int] = {}
         self.count = 0  # offsets known
 
@@ -93,7 +93,7 @@ class Offsets:
         return sorted(found + far) if far else found
 
 
-_UNKNOWN = array("q", [NONE])
+_UNKNOWN = array("i", [NONE])
 
 
 class OpTimes:
@@ -144,10 +144,10 @@ class Log:
         self.status = array("b")
         self.invoke = array("q")  # op index of the send's (or txn's) invoke
         self.done = array("q")  # ... of its completion
-        self.txn = array("q")  # txn node that wrote it
-        self.ack_pid = array("q")
+        self.txn = array("i")  # txn node that wrote it (4-byte columns: nodes, pids and rows fit in 31 bits)
+        self.ack_pid = array("i")
         self.ack_offset = array("q")
-        self.loc_pid = array("q")  # first sighting
+        self.loc_pid = array("i")  # first sighting
         self.loc_offset = array("q")
         self.loc_op = array("q")
         self.read_op = array("q")  # first op that read it
