@@ -1,9 +1,14 @@
 """Checker speed: a 1,000,000-line queue history against a bare json.loads loop, and 100,000 transactions.
 
     python benchmarks/checker.py [--lines 1000000] [--txns 100000] [--repeat 3]
+    python benchmarks/checker.py --shapes all [--big] [--repeat 3]     # every named history shape, one row each
+    python benchmarks/checker.py --shape issue --shape txn --repeat 1  # some of them (names: SHAPES)
 
 Each measurement runs in a fresh subprocess (so peak RSS is the checker's own) and the median of `--repeat`
 runs is reported. Targets (issue 4): queue check <= 3x the bare json.loads loop, peak <= 1.5 GB; 100k txns <= 10 s.
+Issue 19: every shape <= 2x its own json.loads loop and <= 1 GB. The generated histories are deterministic and
+valid (the measurement asserts that the checker says so); `--big` adds the default shape at 10,000,000 lines,
+measured once.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,30 +108,24 @@ def queue_history(path: Path, lines: int, partitions: int = 3, seed: int = 1) ->
     w.close()
 
 
-@dataclass(frozen=True)
-class Shape:
-    """A queue history's shape: how many partitions and consumers, how many sends between two polls, and how
-    many records a poll returns at most (all partitions together)."""
+CHUNK = 500  # records a consumer's catch-up poll returns at most (max.poll.records' default)
 
-    name: str
+
+@dataclass(frozen=True)
+class QueueShape:
+    """A queue history's shape: partitions and consumers; each round, `sends` sends round-robin over the
+    partitions, then `polls` polls, each by the next consumer in turn, taking up to `records` new records (a random
+    1..records, all partitions together). Every consumer reads everything; what it has not read when the history
+    ends it reads in catch-up polls of at most CHUNK records (no real poll returns the whole log at once)."""
+
     partitions: int
     consumers: int
-    sends_per_poll: int
-    records_per_poll: int
+    sends: int
+    polls: int
+    records: int
 
 
-SHAPES = (
-    Shape("3 partitions, 1 record a poll", 3, 2, 1, 1),
-    Shape("8 partitions, a poll every 8 sends, <= 8 records", 8, 2, 8, 8),
-    Shape("64 partitions, <= 500 records a poll", 64, 2, 250, 500),
-    Shape("16 partitions, 32 consumers", 16, 32, 4, 16),
-    Shape("3 partitions, 2 consumers, <= 100 records a poll", 3, 2, 50, 100),
-)
-
-
-def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) -> None:
-    """Sends round-robin over the partitions, `sends_per_poll` of them, then one poll by the next consumer taking
-    up to `records_per_poll` new records from the partitions in turn; every consumer reads everything."""
+def shaped_queue_history(path: Path, lines: int, shape: QueueShape, seed: int = 3) -> None:
     rng = random.Random(seed)
     w = Writer(path)
     partitions, consumers = shape.partitions, [100 + c for c in range(shape.consumers)]
@@ -134,15 +133,11 @@ def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) ->
     read = {c: [0] * partitions for c in consumers}
     assign(w, consumers, partitions)
     value, turn = 0, 0
-    reserve = 2 * len(consumers) + 2 * partitions + 10
-    while w.index < lines - reserve:
-        for _ in range(shape.sends_per_poll):
-            send(w, logs, value)
-            value += 1
-        c = consumers[turn % len(consumers)]
-        budget, records = rng.randrange(1, shape.records_per_poll + 1), []
+
+    def poll(c: int, budget: int, first: int) -> int:
+        records: list[dict[str, int | str]] = []
         for k in range(partitions):
-            p = (turn + k) % partitions
+            p = (first + k) % partitions
             take = logs[p][read[c][p]:read[c][p] + budget - len(records)]
             records += [{"topic": "t", "partition": p, "offset": read[c][p] + i, "value": v}
                         for i, v in enumerate(take)]
@@ -151,11 +146,87 @@ def shaped_queue_history(path: Path, lines: int, shape: Shape, seed: int = 3) ->
                 break
         w.event(c, "invoke", "poll", None)
         w.event(c, "ok", "poll", {"records": records})
-        turn += 1
+        return len(records)
+
+    # Room for the catch-up polls and the drain: estimated from how far the consumers fall behind as we go.
+    while w.index < lines - 2 * partitions - 10 - 2 * sum(
+            (value - sum(read[c]) + CHUNK - 1) // CHUNK + 1 for c in consumers):
+        for _ in range(shape.sends):
+            send(w, logs, value)
+            value += 1
+        for _ in range(shape.polls):
+            poll(consumers[turn % len(consumers)], rng.randrange(1, shape.records + 1), turn)
+            turn += 1
     for c in consumers:  # each reads the rest
-        w.event(c, "invoke", "poll", None)
-        w.event(c, "ok", "poll", {"records": [{"topic": "t", "partition": p, "offset": o, "value": logs[p][o]}
-                                              for p in range(partitions) for o in range(read[c][p], len(logs[p]))]})
+        while poll(c, CHUNK, 0):
+            pass
+    drain(w, logs)
+    w.close()
+
+
+def group_history(path: Path, lines: int, partitions: int = 12, members: int = 4, seed: int = 4) -> None:
+    """A consumer group: `members` subscribe to group g; each round 16 sends, then every member polls its own
+    partitions (up to 32 records) and commits what it read; every 200 rounds the partitions move one member on:
+    each member commits, revokes all it holds, then each is assigned its new share at the next generation and
+    resumes from the group's committed offsets. The members read the rest, and a drain ends it."""
+    rng = random.Random(seed)
+    w = Writer(path)
+    group = [200 + m for m in range(members)]
+    logs: list[list[int]] = [[] for _ in range(partitions)]
+    committed = [0] * partitions
+    position = [0] * partitions
+    generation, shift = 1, 0
+
+    def owned(m: int) -> list[int]:
+        return [p for p in range(partitions) if (p + shift) % members == group.index(m)]
+
+    def rebalance(m: int, assigned: list[int], revoked: list[int]) -> None:
+        change = {"assigned": [["t", p] for p in assigned], "revoked": [["t", p] for p in revoked],
+                  "member_id": f"m{m}", "generation": generation}
+        w.event(m, "invoke", "rebalance", change)
+        w.event(m, "ok", "rebalance", change)
+
+    def poll_and_commit(m: int, budget: int) -> int:
+        records: list[dict[str, int | str]] = []
+        for p in owned(m):
+            take = logs[p][position[p]:position[p] + budget - len(records)]
+            records += [{"topic": "t", "partition": p, "offset": position[p] + i, "value": v}
+                        for i, v in enumerate(take)]
+            position[p] += len(take)
+        w.event(m, "invoke", "poll", None)
+        w.event(m, "ok", "poll", {"records": records})
+        commit = {"group": "g", "offsets": [{"topic": "t", "partition": p, "offset": position[p]} for p in owned(m)],
+                  "member_id": f"m{m}", "generation": generation}
+        w.event(m, "invoke", "commit", commit)
+        w.event(m, "ok", "commit", commit)
+        for p in owned(m):
+            committed[p] = position[p]
+        return len(records)
+
+    for m in group:
+        sub = {"topics": ["t"], "group": "g", "offset_reset": "earliest"}
+        w.event(m, "invoke", "subscribe", sub)
+        w.event(m, "ok", "subscribe", sub)
+    for m in group:
+        rebalance(m, owned(m), [])
+    value, rounds = 0, 0
+    while w.index < lines - 4 * members * (1 + (value - sum(position)) // CHUNK) - 2 * partitions - 10:
+        for _ in range(16):
+            send(w, logs, value)
+            value += 1
+        for m in group:
+            poll_and_commit(m, rng.randrange(1, 33))
+        rounds += 1
+        if rounds % 200 == 0:  # commit, revoke everything, then hand each member its next share
+            for m in group:
+                rebalance(m, [], owned(m))
+            shift, generation = shift + 1, generation + 1
+            for m in group:
+                rebalance(m, owned(m), [])
+            assert position == committed
+    for m in group:  # each reads the rest of its partitions
+        while poll_and_commit(m, CHUNK):
+            pass
     drain(w, logs)
     w.close()
 
@@ -231,20 +302,60 @@ def run(kind: str, path: Path, workload: str, repeat: int) -> tuple[float, float
     return statistics.median(seconds), statistics.median(cpus), max(peaks)
 
 
+@dataclass(frozen=True)
+class Case:
+    """One named history of the shapes table: its title, the workload it is checked as, and how to write it."""
+
+    title: str
+    workload: str
+    write: Callable[[Path, int, int], None]  # (path, lines, txns)
+
+
+def _queue(shape: QueueShape) -> Callable[[Path, int, int], None]:
+    return lambda path, lines, txns: shaped_queue_history(path, lines, shape)
+
+
+SHAPES: dict[str, Case] = {
+    "default": Case("default: 3 partitions, 2 consumers, 0-2 records a partition a poll, faults", "queue",
+                    lambda path, lines, txns: queue_history(path, lines)),
+    "p3": Case("3 partitions, 2 consumers, 4 sends a round, <= 8 records a poll", "queue",
+               _queue(QueueShape(3, 2, 4, 2, 8))),
+    "p64": Case("64 partitions, 2 consumers, 64 sends a round, <= 128 records a poll", "queue",
+                _queue(QueueShape(64, 2, 64, 2, 128))),
+    "r1": Case("8 partitions, 2 consumers, 1 record a poll", "queue", _queue(QueueShape(8, 2, 1, 2, 1))),
+    "r500": Case("8 partitions, 2 consumers, 250 sends a round, <= 500 records a poll", "queue",
+                 _queue(QueueShape(8, 2, 250, 2, 500))),
+    "issue": Case("8 partitions, a poll every 8 sends, <= 8 records (issue 19)", "queue",
+                  _queue(QueueShape(8, 2, 8, 1, 8))),
+    "c32": Case("16 partitions, 32 consumers, 32 sends a round, <= 64 records a poll", "queue",
+                _queue(QueueShape(16, 32, 32, 32, 64))),
+    "txn": Case("txn: consume-transform-produce, --txns transactions", "txn",
+                lambda path, lines, txns: txn_history(path, txns)),
+    "group": Case("group: 4 members, 12 partitions, commit after each poll, a rebalance every 200 rounds", "group",
+                  lambda path, lines, txns: group_history(path, lines)),
+}
+BIG = Case("default shape, 10,000,000 lines (--big)", "queue",
+           lambda path, lines, txns: queue_history(path, 10_000_000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--txns", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--shapes", action="store_true", help="measure every queue shape in SHAPES and the txn "
-                        "history instead, one table row each (the ratio to a bare json.loads loop, peak RSS)")
+    parser.add_argument("--shape", action="append", default=[], choices=sorted(SHAPES),
+                        help="measure this named history shape (repeatable), one table row each")
+    parser.add_argument("--shapes", choices=["all"], help="measure every named shape")
+    parser.add_argument("--big", action="store_true", help="with --shape/--shapes: add the 10,000,000-line queue "
+                        "history (measured once, whatever --repeat says)")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(*args.measure)
         return
-    if args.shapes:
-        shapes(args.lines, args.txns, args.repeat)
+    if args.shapes or args.shape or args.big:
+        names = list(SHAPES) if args.shapes == "all" else args.shape
+        shapes([SHAPES[n] for n in names] + ([BIG] if args.big else []), args.lines, args.txns, args.repeat)
         return
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; wall and CPU seconds are medians "
           f"of {args.repeat} fresh processes", flush=True)
@@ -272,31 +383,29 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
-def shapes(lines: int, txns: int, repeat: int) -> None:
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; medians of {repeat} fresh "
-          "processes; ratio = check wall / bare json.loads loop wall", flush=True)
-    print("| shape | lines | MB | json.loads loop (s) | check (s) | ratio | check peak (MB) |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+def shapes(cases: list[Case], lines: int, txns: int, repeat: int) -> None:
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; wall seconds are medians of "
+          f"{repeat} fresh processes each; ratio = check / bare json.loads loop over the same file", flush=True)
+    print("| shape | lines | MB | json.loads loop (s) | check (s) | ratio wall | ratio CPU | check peak RSS (MB) | "
+          "loop peak RSS (MB) | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cases: list[tuple[str, Path, str]] = []
-        for shape in SHAPES:
-            path = Path(tmp) / "queue.jsonl"
-            shaped_queue_history(path, lines, shape)
-            cases.append((shape.name, path, "queue"))
-            _row(*cases[-1], repeat)
-        path = Path(tmp) / "txn.jsonl"
-        txn_history(path, txns)
-        _row(f"txn, {txns:,} transactions", path, "txn", repeat)
+        for case in cases:
+            path = Path(tmp) / "history.jsonl"
+            case.write(path, lines, txns)
+            _row(case, path, 1 if case is BIG else repeat)
+            path.unlink()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
-def _row(name: str, path: Path, workload: str, repeat: int) -> None:
+def _row(case: Case, path: Path, repeat: int) -> None:
     with path.open("rb") as handle:
         count = sum(1 for _ in handle)
-    bare, _, _ = run("json", path, workload, repeat)
-    checked, _, peak = run("check", path, workload, repeat)
-    print(f"| {name} | {count:,} | {os.path.getsize(path) / 1e6:.0f} | {bare:.2f} | {checked:.2f} | "
-          f"{checked / bare:.2f}x | {peak:.0f} |", flush=True)
+    bare, bare_cpu, bare_peak = run("json", path, case.workload, repeat)
+    checked, checked_cpu, peak = run("check", path, case.workload, repeat)
+    print(f"| {case.title} | {count:,} | {os.path.getsize(path) / 1e6:.0f} | {bare:.2f} | {checked:.2f} | "
+          f"{checked / bare:.2f}x | {checked_cpu / bare_cpu:.2f}x | {peak:.0f} | {bare_peak:.0f} | "
+          f"{os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

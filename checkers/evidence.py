@@ -35,4 +35,4 @@ class Evidence:
         return self.log.value[row] if row != NONE else None
 
     def value_at(self, pid: int, offset: int) -> Any:
-        return self.log.at[pid].get(offset)
+        return self.log.value_at(pid, offset)

@@ -33,20 +33,12 @@ Found = dict[str, list[Anomaly]]
 @dataclass
 class Group:
     name: str
-    consumed: dict[int, set[int]] = field(default_factory=dict)  # pid -> offsets read by any member
+    # pid -> offsets read by any member; filled by the intake's read loop, which counts a re-read as redelivered
+    consumed: dict[int, set[int]] = field(default_factory=dict)
     members: set[Process] = field(default_factory=set)
     from_earliest: bool = False  # a member subscribed with offset_reset "earliest": the group owes the whole log
     redelivered: int = 0
     commits: int = 0
-
-    def consume(self, pid: int, offset: int) -> None:
-        offsets = self.consumed.get(pid)
-        if offsets is None:
-            offsets = self.consumed[pid] = set()
-        if offset in offsets:
-            self.redelivered += 1
-        else:
-            offsets.add(offset)
 
 
 @dataclass(frozen=True)
@@ -160,7 +152,7 @@ def group_anomalies(tracker: GroupTracker, log: Log, evidence: Evidence) -> tupl
             f"({evidence.offsets(missing)}) were never consumed by any member of the group.",
             group=r.group, topic=log.partitions[r.pid][0], partition=log.partitions[r.pid][1],
             committed=r.committed, first_read=r.first, process=r.process, skipped=len(missing),
-            skipped_offsets=missing[:20], skipped_values=[log.at[r.pid].get(o) for o in missing[:20]]))
+            skipped_offsets=missing[:20], skipped_values=[log.value_at(r.pid, o) for o in missing[:20]]))
     _commits_past_unconsumed(tracker, log, evidence, found, cache, reported)
     for g in tracker.regressions:
         found.setdefault("commit-regression", []).append(evidence(
@@ -206,4 +198,4 @@ def _commits_past_unconsumed(tracker: GroupTracker, log: Log, evidence: Evidence
             f"group, before or after: its position passed them unread.",
             group=name, topic=log.partitions[pid][0], partition=log.partitions[pid][1], committed=committed,
             highest_commit=highest, skipped=len(missing), skipped_offsets=missing[:20],
-            skipped_values=[log.at[pid].get(o) for o in missing[:20]]))
+            skipped_values=[log.value_at(pid, o) for o in missing[:20]]))

@@ -10,11 +10,13 @@ An op whose value (or a record in it) carries `"cluster"` names a topic of that 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from checkers.groups import GroupTracker
-from checkers.log import FAIL, INFO, MISSING, NONE, Log, OpTimes, hashable, qualify
+from checkers.log import FAIL, INFO, NONE, Log, Offsets, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
 from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
@@ -27,6 +29,8 @@ Process = int | str
 # (process, pid, from offset, to offset, from op, to op): two successive reads of one partition by one process
 Step = tuple[Process, int, int, int, int, int]
 Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke handler kept
+_RECORD = itemgetter("topic", "partition", "offset", "value")
+_NAMES_CLUSTER = methodcaller("__contains__", "cluster")
 RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
 
 
@@ -45,11 +49,16 @@ class Ingest:
         self.positions: dict[Process, dict[int, int]] = {}  # process -> pid -> offset it read last
         self.position_ops: dict[Process, dict[int, int]] = {}  # ... and the op that read it
         self.backwards: list[Step] = []
-        self.gaps: list[Step] = []
+        # Gaps between two successive reads, six ints each: (process number, pid, from offset, to offset, from op,
+        # to op). Most jump over nothing (a commit marker takes an offset), so they are kept flat until resolved.
+        self.gaps = array("q")
+        self.process_numbers: dict[Process, int] = {}
+        self.numbered_processes: list[Process] = []
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
         self.producer_seq: dict[Any, int] = {}
-        # (producer, pid) -> (seq, offset, invoke, ok, row) of each acknowledged send, seq = order the producer took it
-        self.producer_sends: dict[tuple[Any, int], list[tuple[int, int, int, int, int]]] = {}
+        # (producer, pid) -> seq, row, seq, row, ... of each acknowledged send, seq = order the producer took it (its
+        # offset, invoke and ok are the row's own: 8 bytes a send, not a tuple of five ints)
+        self.producer_sends: dict[tuple[Any, int], array[int]] = {}
         self.records_read = 0
         self._last_index = -1  # indexes increase line by line, from 0
         self._error: Any = None  # the `error` of the completion being handled
@@ -152,7 +161,11 @@ class Ingest:
         if type(offset) is not int:
             raise TypeError(f"offset {offset!r} is not an int")
         log.acknowledged(row, pid, offset, index)
-        self.producer_sends.setdefault((producer, pid), []).append((seq, offset, invoke, index, row))
+        sends = self.producer_sends.get((producer, pid))
+        if sends is None:
+            sends = self.producer_sends[(producer, pid)] = array("i")
+        sends.append(seq)
+        sends.append(row)
         return pid, offset
 
     def _send_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending, line: int) -> None:
@@ -182,13 +195,21 @@ class Ingest:
             position_ops = self.position_ops[process]
         consumed = self.groups.consumed_by(process)
         redelivered = consumed.redelivered if consumed is not None else 0
+        # The group's consumed offsets of the partition being read (Group.consume, inlined), and its re-reads.
+        group_sets: dict[int, set[int]] = consumed.consumed if consumed is not None else {}
+        consumed_here: set[int] = set()
+        again = 0
         in_txn = node != NONE
         peaks: dict[int, int] = {}  # pid -> highest offset read, where the op went backwards
         writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
         writer_of = log.txn
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
-        gap, backwards = self.gaps.append, self.backwards.append
+        gap, backwards = self.gaps.extend, self.backwards.append
+        number = self.process_numbers.get(process)
+        if number is None:
+            number = self.process_numbers[process] = len(self.numbered_processes)
+            self.numbered_processes.append(process)
         grew: dict[int, int] = {}  # pid -> the highest offset read yet, where this op raised it
         last_topic: Any = None
         parts: Any = None
@@ -196,40 +217,44 @@ class Ingest:
         # The partition being read, kept in locals while the records stay in it (they usually come a partition at
         # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
         current, last, top, started = NONE, NONE, NONE, False
-        seen: dict[int, Any] = {}
-
-        def leave(pid: int, last: int, top: int) -> None:
-            positions[pid] = last
-            if top > max_read[pid]:
-                max_read[pid] = grew[pid] = top
-
-        for record in records:
-            topic, partition, offset, value = record["topic"], record["partition"], record["offset"], record["value"]
-            where = record.get("cluster", cluster)
-            if where is not None:
-                topic = in_cluster(where, topic)
-            if topic is not last_topic:
+        seen = Offsets()
+        seen_rows, seen_base = seen.rows, seen.base
+        if cluster is not None or any(map(_NAMES_CLUSTER, records)):
+            records = [{**r, "topic": in_cluster(r.get("cluster", cluster), r["topic"])} for r in records]
+        # Each record unpacked by one C call; topics compared by value (the parser makes a new str every time).
+        for topic, partition, offset, value in map(_RECORD, records):
+            if topic != last_topic:
                 parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
             pid = parts.get(partition) if parts is not None else None
             if pid is None:
                 pid = log.pid(topic, partition)
                 parts, rows = pids[topic], rows_by_topic[topic]
             if pid != current:
-                if current != NONE:
-                    leave(current, last, top)
+                if current != NONE:  # leaving partition `current`
+                    positions[current] = last
+                    if top > max_read[current]:
+                        max_read[current] = grew[current] = top
                 current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
+                seen_rows, seen_base = seen.rows, seen.base
+                if consumed is not None:
+                    here = group_sets.get(pid)
+                    if here is None:
+                        here = group_sets[pid] = set()
+                    consumed_here = here
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
                 value = hashable(value)
-            known = seen.get(offset, MISSING)
-            if known is MISSING:
-                seen[offset] = value
-            elif known != value:
-                log.conflict(pid, offset, known, value)
             row = rows.get(value)
             if row is None:
                 row = log.row(topic, value)
+            i = offset - seen_base
+            known = seen_rows[i] if 0 <= i < len(seen_rows) else seen.row(offset)
+            if known == NONE:
+                seen.put(offset, row)
+                seen_base = seen.base
+            elif known != row:
+                log.conflict(pid, offset, log.value[known], value)
             if read_op[row] == NONE:
                 read_op[row] = op
             where = loc_pid[row]
@@ -244,7 +269,7 @@ class Ingest:
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
-                    gap((process, pid, last, offset, op, op))
+                    gap((number, pid, last, offset, op, op))
                     gapped[pid] = None
             else:
                 firsts[pid] = offset
@@ -255,16 +280,21 @@ class Ingest:
                 elif offset <= last:
                     backwards((process, pid, last, offset, position_ops[pid], op))
                 elif offset != last + 1:
-                    gap((process, pid, last, offset, position_ops[pid], op))
+                    gap((number, pid, last, offset, position_ops[pid], op))
             last = offset
             if consumed is not None:
-                consumed.consume(pid, offset)
+                if offset in consumed_here:
+                    again += 1
+                else:
+                    consumed_here.add(offset)
             if in_txn:
                 writer = writer_of[row]
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
         if current != NONE:
-            leave(current, last, top)
+            positions[current] = last
+            if top > max_read[current]:
+                max_read[current] = grew[current] = top
         self.records_read += len(records)
         for pid, offset in grew.items():  # one advance per op and partition: the witness op stays the same
             log.advance_offset[pid].append(offset)
@@ -272,6 +302,7 @@ class Ingest:
         for pid in firsts:
             position_ops[pid] = op
         if consumed is not None:
+            consumed.redelivered += again
             self.ownership.read(process, firsts, op, consumed.redelivered - redelivered)
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])

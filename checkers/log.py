@@ -42,6 +42,60 @@ def hashable(value: Any) -> Value:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+class Offsets:
+    """One partition's offset -> row of the first value known there (NONE: nothing known). Dense, as a partition's
+    offsets are: an int array from the first offset seen, 8 bytes an offset instead of a dict entry and an int
+    object; offsets below it, or so far beyond its end that holes would outnumber the offsets known, go to a dict."""
+
+    __slots__ = ("base", "rows", "far", "count")
+
+    def __init__(self) -> None:
+        self.base = NONE  # the offset rows[0] stands for, once the first offset is known
+        self.rows = array("i")  # rows, 4 bytes each (a row is an index into memory-held columns)
+        self.far: dict[int, int] = {}
+        self.count = 0  # offsets known
+
+    def row(self, offset: int) -> int:
+        i = offset - self.base
+        if 0 <= i < len(self.rows):  # rows is empty until base is set
+            return self.rows[i]
+        return self.far.get(offset, NONE)
+
+    def put(self, offset: int, row: int) -> None:
+        """Record `row` at `offset`, where nothing is known yet."""
+        if self.base == NONE and offset >= 0:
+            self.base = offset
+        i, n = offset - self.base, len(self.rows)
+        if self.base == NONE or i < 0:
+            self.far[offset] = row
+        elif i < n:
+            self.rows[i] = row
+        elif i < 2 * self.count + 1024:  # holes stay fewer than the offsets known (plus a page)
+            if i > n:
+                self.rows.extend(_UNKNOWN * (i - n))
+            self.rows.append(row)
+        else:
+            self.far[offset] = row
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, offset: int) -> bool:
+        return self.row(offset) != NONE
+
+    def between(self, low: int, high: int) -> list[int]:
+        """The known offsets strictly between low and high, sorted."""
+        rows, base = self.rows, self.base
+        found = [] if base == NONE else [
+            base + i for i in range(max(0, low + 1 - base), min(len(rows), high - base)) if rows[i] != NONE]
+        far = [o for o in self.far if low < o < high]
+        return sorted(found + far) if far else found
+
+
+_UNKNOWN = array("i", [NONE])
+
+
 class OpTimes:
     """Op index -> time, in an array when indexes are line numbers (the format's rule), a dict otherwise."""
 
@@ -74,7 +128,7 @@ class Log:
         # partitions
         self.pids: dict[str, dict[int, int]] = {}  # topic -> partition -> pid
         self.partitions: list[tuple[str, int]] = []
-        self.at: list[dict[int, Value]] = []  # pid -> offset -> first value known at that offset
+        self.at: list[Offsets] = []  # pid -> offset -> row of the first value known at that offset
         self.conflicts: dict[tuple[int, int], list[Value]] = {}  # (pid, offset) -> every value seen there
         self.max_read: list[int] = []
         # pid -> the highest offset read so far, each time an op raised it (one entry per op: its highest offset
@@ -86,13 +140,14 @@ class Log:
         self.rows: dict[str, dict[Value, int]] = {}  # topic -> value -> row
         self.value: list[Value] = []
         self.topic: list[str] = []
+        self._names: dict[str, str] = {}
         self.status = array("b")
         self.invoke = array("q")  # op index of the send's (or txn's) invoke
         self.done = array("q")  # ... of its completion
-        self.txn = array("q")  # txn node that wrote it
-        self.ack_pid = array("q")
+        self.txn = array("i")  # txn node that wrote it (4-byte columns: nodes, pids and rows fit in 31 bits)
+        self.ack_pid = array("i")
         self.ack_offset = array("q")
-        self.loc_pid = array("q")  # first sighting
+        self.loc_pid = array("i")  # first sighting
         self.loc_offset = array("q")
         self.loc_op = array("q")
         self.read_op = array("q")  # first op that read it
@@ -111,7 +166,7 @@ class Log:
                 raise TypeError(f"partition {partition!r} of topic {topic!r}")
             pid = parts[partition] = len(self.partitions)
             self.partitions.append((topic, partition))
-            self.at.append({})
+            self.at.append(Offsets())
             self.max_read.append(NONE)
             self.advance_offset.append(array("q"))
             self.advance_op.append(array("q"))
@@ -131,20 +186,37 @@ class Log:
             self.pids.setdefault(topic, {})
         row = rows.get(value)
         if row is None:
-            row = rows[value] = len(self.value)
-            self.value.append(value)
-            self.topic.append(topic)
-            self.status.append(UNSENT)
-            for column in (self.invoke, self.done, self.txn, self.ack_pid, self.ack_offset, self.loc_pid,
-                           self.loc_offset, self.loc_op, self.read_op):
-                column.append(NONE)
+            row = self._new(rows, topic, value, UNSENT, NONE, NONE)
+        return row
+
+    def _new(self, rows: dict[Value, int], topic: str, value: Value, status: int, invoke: int, txn: int) -> int:
+        row = rows[value] = len(self.value)
+        self.value.append(value)
+        self.topic.append(self._names.setdefault(topic, topic))  # one str object per topic, not one per row
+        self.status.append(status)
+        self.invoke.append(invoke)
+        self.txn.append(txn)
+        self.done.append(NONE)
+        self.ack_pid.append(NONE)
+        self.ack_offset.append(NONE)
+        self.loc_pid.append(NONE)
+        self.loc_offset.append(NONE)
+        self.loc_op.append(NONE)
+        self.read_op.append(NONE)
         return row
 
     def sent(self, topic: Any, value: Any, invoke: int, txn: int, line: int) -> int:
         """A send of `value` was invoked at op `invoke`; values are unique per topic, so only once."""
         if type(topic) is not str:
             raise HistoryError(f"line {line}: send needs a string topic, got {topic!r}")
-        row = self.row(topic, hashable(value))
+        rows = self.rows.get(topic)
+        if rows is None:
+            rows = self.rows[topic] = {}
+            self.pids.setdefault(topic, {})
+        key = value if type(value) is int else hashable(value)
+        row = rows.get(key)
+        if row is None:  # the usual case: a value first mentioned by its send
+            return self._new(rows, topic, key, PENDING, invoke, txn)
         if self.invoke[row] != NONE:
             raise HistoryError(f"line {line}: value {value!r} sent to {topic} a second time (first by op "
                                f"{self.invoke[row]}); values must be unique per topic")
@@ -162,12 +234,13 @@ class Log:
 
     def place(self, row: int, pid: int, offset: int, op: int) -> None:
         """`row`'s value was seen at (pid, offset) by op `op`: check the offset and the value's places."""
-        value = self.value[row]
-        known = self.at[pid].get(offset, MISSING)
-        if known is MISSING:
-            self.at[pid][offset] = value
-        elif known != value:
-            self.conflict(pid, offset, known, value)
+        at = self.at[pid]
+        i = offset - at.base  # Offsets.row, inlined: once per acknowledged send
+        known = at.rows[i] if 0 <= i < len(at.rows) else at.far.get(offset, NONE)
+        if known == NONE:
+            at.put(offset, row)
+        elif known != row:
+            self.conflict(pid, offset, self.value[known], self.value[row])
         if self.loc_pid[row] == NONE:
             self.loc_pid[row], self.loc_offset[row], self.loc_op[row] = pid, offset, op
         elif self.loc_pid[row] != pid or self.loc_offset[row] != offset:
@@ -189,24 +262,20 @@ class Log:
             return []
         return [(self.loc_pid[row], self.loc_offset[row], self.loc_op[row]), *self.extra.get(row, ())]
 
+    def value_at(self, pid: int, offset: int) -> Value:
+        """The first value known at (pid, offset), None if none is."""
+        row = self.at[pid].row(offset)
+        return self.value[row] if row != NONE else None
+
     def exists(self, pid: int, offset: int) -> bool:
         """A record is at (pid, offset) that readers should see: acknowledged or read, and not aborted."""
-        value = self.at[pid].get(offset, MISSING)
-        if value is MISSING:
-            return False
-        row = self.rows[self.partitions[pid][0]].get(value)
-        return row is None or self.status[row] != FAIL
+        row = self.at[pid].row(offset)
+        return row != NONE and self.status[row] != FAIL
 
     def existing_between(self, pid: int, low: int, high: int, sorted_offsets: dict[int, list[int]]) -> list[int]:
-        """Offsets strictly between low and high holding a record that exists; sorted offsets cached per pid."""
-        at = self.at[pid]
-        if high - low <= 64 or len(at) <= 64:
-            candidates: Any = range(low + 1, high) if high - low <= len(at) else sorted(o for o in at if low < o < high)
-        else:
-            import bisect
-
-            offsets = sorted_offsets.get(pid)
-            if offsets is None:
-                offsets = sorted_offsets[pid] = sorted(at)
-            candidates = offsets[bisect.bisect_right(offsets, low):bisect.bisect_left(offsets, high)]
-        return [o for o in candidates if o in at and self.exists(pid, o)]
+        """Offsets strictly between low and high holding a record that exists (`sorted_offsets`: unused, kept
+        for the callers' cache)."""
+        at, status = self.at[pid], self.status
+        if high - low <= 64:
+            return [o for o in range(low + 1, high) if (row := at.row(o)) != NONE and status[row] != FAIL]
+        return [o for o in at.between(low, high) if status[at.row(o)] != FAIL]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from checkers.cycles import explain_cycle, find_cycles
 from checkers.evidence import Evidence
 from checkers.ingest import Ingest
-from checkers.log import OK, Log
+from checkers.log import NONE, OK, Log
 from checkers.queue import Skips
 from checkers.result import Anomaly
 from checkers.txns import dependency_graph
@@ -98,9 +98,8 @@ def _offsets(pairs: list[tuple[int, int]]) -> str:
 
 
 def _writer_txn(log: Log, pid: int, offset: int) -> int | None:
-    value = log.at[pid].get(offset)
-    row = log.rows[log.partitions[pid][0]].get(value)
-    return None if row is None or log.txn[row] < 0 else log.txn[row]
+    row = log.at[pid].row(offset)
+    return None if row == NONE or log.txn[row] < 0 else log.txn[row]
 
 
 def _send_skips(ingest: Ingest, evidence: Evidence, found: Found) -> None:

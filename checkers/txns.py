@@ -21,6 +21,7 @@ from checkers.log import FAIL, INFO, NONE, OK, PENDING, Log
 
 WW, WR, RW = 0, 1, 2
 KINDS = ("ww", "wr", "rw")
+_OUTCOME = {"ok": OK, "fail": FAIL}
 Process = int | str
 
 
@@ -46,7 +47,7 @@ class TxnTable:
 
     def completed(self, node: int, index: int, type_: str) -> None:
         self.done[node] = index
-        self.status[node] = {"ok": OK, "fail": FAIL}.get(type_, INFO)
+        self.status[node] = _OUTCOME.get(type_, INFO)
 
     def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
         self.writes.setdefault(node, []).append((pid, offset, row))
