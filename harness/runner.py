@@ -306,7 +306,7 @@ class _Run:
             say(f"workload {workload.name}: {options.workload.rate:g} sends/s for {options.time_limit:g} s; "
                 f"nemesis: {options.nemesis} every {options.nemesis_interval:g} s (seed {self.seed})")
             self.progress.phase("faults", options.time_limit)
-            workload.start()
+            _start(workload)
             if hasattr(workload, "client_info"):  # the version the Java driver reported, as it runs
                 self.results.update_json("test.json", "client", workload.client_info())
             schedule.start()
@@ -371,6 +371,18 @@ class _Run:
                              for (a, b), ms in sorted(pairs.items()))
         self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way"
                  f"{f' ({per_pair})' if per_pair else ''}, {o.wan_loss_pct:g}% loss, via {info['mechanism']}")
+
+
+def _start(workload: Workload) -> None:
+    """Start the workload's clients, or end the run here: no fault is injected against a workload that did not
+    start (the ExitStack then stops what it did start and tears the cluster down)."""
+    try:
+        workload.start()
+    except HarnessError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a client library's refusal, said in one line
+        raise HarnessError(f"the {workload.name} workload did not start: {type(error).__name__}: {error}",
+                           hint="the run stopped before any fault; see the broker logs in the results") from error
 
 
 def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:
