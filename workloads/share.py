@@ -93,6 +93,12 @@ class ShareOptions:
         return {"group.share.min.record.lock.duration.ms": min(15_000, self.lock_duration_ms),
                 "group.share.max.record.lock.duration.ms": max(60_000, self.lock_duration_ms)}
 
+    def controller_config(self) -> dict[str, int]:
+        """The KRaft controllers validate a GROUP resource's configs (incrementalAlterConfigs is forwarded to
+        them) against their own group.share.* bounds: the same as the brokers' (seen on 4.3.1: a broker with the
+        lowered bound and a controller without it refuse the config)."""
+        return self.broker_config()
+
     def answers(self) -> tuple[list[str], list[float]]:
         if self.ack_mode == "implicit":
             return ["accept"], [1.0]
@@ -114,6 +120,7 @@ class ShareWorkload:
         self.history = history
         self.logger = logger
         self.group = f"harness-{run_id}-share"
+        self.share_group = self.group  # what the share-coordinator nemeses aim at
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random(self.share.seed)
