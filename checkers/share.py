@@ -1,7 +1,8 @@
 """Share groups (KIP-932): which member the broker handed each record to, under which delivery count, and what
 the member answered (accept, release, reject). Rules (docs/history-format.md, "Share groups"):
 
-- share-double-lock: an applied ack of record r by process P (an `ok` `share-ack` whose entry has no `error`),
+- share-double-lock: an applied ack of record r by process P (an `ok` `share-ack` whose entry has no `error`;
+  an entry's `invalid-record-state` is a refusal, any other error leaves it unknown),
   while another process Q's `share-poll` delivering r was invoked after P's last delivery of r completed and
   completed before P's ack was invoked: Q acquired r while P still held it, since the broker took P's answer as
   the holder's (an acquisition that had expired, or moved to another member, is refused with
@@ -35,6 +36,9 @@ Key = tuple[str, str, int, int]  # group, topic, partition, offset
 Found = dict[str, list[Anomaly]]
 SETTLING = frozenset({"accept", "reject"})
 ACK_TYPES = frozenset({"accept", "release", "reject"})
+# Entry errors that say the broker refused the ack (the record was not acquired by this member); any other error
+# (a timeout, a lost connection) leaves it unknown, like an info.
+REFUSALS = frozenset({"invalid-record-state"})
 
 
 @dataclass(frozen=True)
@@ -207,8 +211,13 @@ class ShareTracker:
             raise TypeError(f"share-ack ok lists {len(answered)} acks, its invoke {len(pending)}")
         for entry, done in zip(pending, answered, strict=True):
             stats["acks"] += 1
-            if done.get("error") is not None:
-                stats["acks_refused"] += 1
+            error = done.get("error")
+            if error is not None:
+                if error in REFUSALS:
+                    stats["acks_refused"] += 1
+                else:  # a timeout or a lost connection: the broker may have applied it
+                    stats["acks_unknown"] += 1
+                    entry.record.maybe_settled |= entry.type in SETTLING
                 continue
             record = entry.record
             stats[{"accept": "accepted", "reject": "rejected", "release": "released"}[entry.type]] += 1

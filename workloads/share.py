@@ -56,8 +56,8 @@ class ShareOptions:
     delivery_count_limit: int = 5  # share.delivery.count.limit of the group
     stall: float = 0.0  # seconds a member holds records without answering (0: never)
     stall_probability: float = 0.05  # with stall > 0: the share of non-empty polls a stall follows
-    final_idle: float | None = None  # share-drain: quiet seconds that end it; None: lock duration + 5 s
-    final_read_timeout: float = 90.0
+    final_idle: float | None = None  # share-drain: quiet seconds that end it; None: lock duration + 50 s
+    final_read_timeout: float = 150.0
     setup_timeout: float = 60.0  # start(): the group config must be accepted within this
     seed: int = 0
 
@@ -78,7 +78,9 @@ class ShareOptions:
 
     @property
     def idle(self) -> float:
-        return self.final_idle if self.final_idle is not None else self.lock_duration_ms / 1000 + 5
+        # Well past every lock and a fresh member's join (heartbeats every 5 s): a share-partition that
+        # delivers nothing for this long after every fault healed is not just slow.
+        return self.final_idle if self.final_idle is not None else self.lock_duration_ms / 1000 + 50
 
     def group_config(self) -> dict[str, str]:
         """What the GROUP resource gets (incrementalAlterConfigs): group configs, not the brokers' group.share.*."""
