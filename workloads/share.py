@@ -255,9 +255,10 @@ class ShareWorkload:
     def _ack(self, consumer: Any, process: int, messages: list[Any], answer: Any) -> bool:
         """One `share-ack` op answering every message of the last poll; False when it ended in info."""
         acks = []
+        explicit = self.share.ack_mode == "explicit"
         for m in messages:
-            kind = answer()
-            if self.share.ack_mode == "explicit":
+            kind = answer() if explicit else "accept"  # implicit: commit_sync accepts what the last poll returned
+            if explicit:
                 consumer.acknowledge(m, ACK_TYPES[kind])
             acks.append({"topic": m.topic(), "partition": m.partition(), "offset": m.offset(), "type": kind})
         self.history.invoke(process, "share-ack", {"group": self.group, "acks": acks})
