@@ -15,12 +15,13 @@ from checkers.mirror import has_mirror_ops, mirror_anomalies
 from checkers.ownership import ownership_anomalies
 from checkers.queue import queue_anomalies, resolve_gaps
 from checkers.result import Anomaly, CheckResult, verdict
+from checkers.share import share_anomalies
 from checkers.stats import ops_by_outcome, send_stats
 from checkers.txn_check import txn_anomalies
 from core.anomalies import family
 from core.history import Event, number_events, read_events
 
-WORKLOADS = ("queue", "txn", "group", "mirror", "auto")
+WORKLOADS = ("queue", "txn", "group", "mirror", "share", "auto")
 
 
 def check_file(path: str | os.PathLike[str], workload: str = "queue") -> CheckResult:
@@ -43,6 +44,8 @@ def _known(workload: str) -> None:
 def detect(ingest: Ingest) -> str:
     if has_mirror_ops(ingest.ops):
         return "mirror"
+    if ingest.share.active():
+        return "share"
     if len(ingest.txns):
         return "txn"
     if ingest.groups.groups:
@@ -105,6 +108,10 @@ def analyse(ingest: Ingest, workload: str, events: int) -> CheckResult:
                                                          ingest.clusters)
         for name, more in mirror_found.items():
             found.setdefault(name, []).extend(more)
+    if workload == "share" or workload == "auto" and ingest.share.active():
+        checked += family("share")
+        share_found, stats["share"] = share_anomalies(ingest.share, ingest.log, evidence)
+        found.update(share_found)
     stats["sends"] = send_stats(ingest)
     stats["anomaly_counts"] = {name: len(a) for name, a in sorted(found.items())}
     stats["checked"] = checked  # the catalog kinds this check looked for (JUnit has one case each)

@@ -20,6 +20,7 @@ from checkers.log import FAIL, INFO, NONE, Log, Offsets, OpTimes, hashable, qual
 from checkers.mirror_reads import MirrorTracker
 from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
+from checkers.share import ShareTracker
 from checkers.txns import TxnTable
 from core.errors import HistoryError
 from core.faults import FaultTimeline
@@ -43,6 +44,7 @@ class Ingest:
         self.groups = GroupTracker()
         self.ownership = OwnershipTracker()
         self.mirror = MirrorTracker()
+        self.share = ShareTracker()
         self._qualified: dict[tuple[Any, Any], str] = {}  # (cluster, topic or group) -> "cluster:name"
         self.pending: dict[Process, Pending] = {}
         self.ops: dict[tuple[str, str], int] = {}
@@ -63,12 +65,15 @@ class Ingest:
         self._last_index = -1  # indexes increase line by line, from 0
         self._error: Any = None  # the `error` of the completion being handled
         self._invokes: dict[str, Callable[[int, Any, Process, int], Any]] = {
-            "send": self._send_invoked, "txn": self._txn_invoked, "commit": self._commit_invoked}
+            "send": self._send_invoked, "txn": self._txn_invoked, "commit": self._commit_invoked,
+            "share-ack": self._share_ack_invoked}
         self._completions: dict[str, Callable[[str, int, Any, Process, Pending, int], None]] = {
             "send": self._send_done, "poll": self._poll_done, "txn": self._txn_done, "drain": self._drain_done,
             "commit": self._commit_done, "subscribe": self._reset_done, "assign": self._reset_done,
             "seek": self._reset_done, "rebalance": self._reset_done, "mirror-poll": self._mirror_poll_done,
-            "mirror-drain": self._mirror_drain_done}
+            "mirror-drain": self._mirror_drain_done, "share-subscribe": self._share_subscribe_done,
+            "share-poll": self._share_poll_done, "share-ack": self._share_ack_done,
+            "share-drain": self._share_drain_done}
 
     # ---- dispatch ----------------------------------------------------------------------------------------
 
@@ -418,6 +423,30 @@ class Ingest:
                            line: int) -> None:
         if type_ == "ok":
             self.mirror.drained(index, invoked[2], value)
+
+    # ---- share groups (KIP-932): their own tracker; a share poll moves no consumer position ------------------
+
+    def _share_subscribe_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                              line: int) -> None:
+        if type_ != "fail":
+            self.share.subscribed(process, invoked[2])
+
+    def _share_poll_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                         line: int) -> None:
+        if type_ == "ok":
+            self.share.polled(process, invoked[0], index, value)
+
+    def _share_ack_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
+        return self.share.ack_invoked(process, value)
+
+    def _share_ack_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                        line: int) -> None:
+        self.share.ack_done(process, type_, invoked[0], index, value, invoked[3])
+
+    def _share_drain_done(self, type_: str, index: int, value: Any, process: Process, invoked: Pending,
+                          line: int) -> None:
+        if type_ == "ok":
+            self.share.drained(invoked[0], invoked[2])
 
 
 def _fault_of(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 # Every `f` a client process may write (docs/history-format.md); nemesis ops may use any f.
 CLIENT_FS = frozenset({"send", "poll", "txn", "commit", "assign", "subscribe", "seek", "rebalance", "drain",
-                       "mirror-poll", "mirror-drain"})
+                       "mirror-poll", "mirror-drain", "share-subscribe", "share-poll", "share-ack", "share-drain"})
 TXN_MICRO_FS = frozenset({"send", "poll", "commit"})
 _KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
           bool: "a boolean", type(None): "null"}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Family = Literal["queue", "txn", "group", "mirror", "split-brain"]
+Family = Literal["queue", "txn", "group", "share", "mirror", "split-brain"]
 Harm = Literal["loss", "reorder"]
 EXACT_RULES = "docs/history-format.md#anomalies-exactly-as-checked"
 SPLIT_BRAIN_RULES = "docs/history-format.md#split-brain-findings-cluster-statejsonl"
@@ -103,6 +103,26 @@ CATALOG: Mapping[str, AnomalyKind] = _kinds(
     AnomalyKind("zombie-commit", "group", True,
                 "a commit accepted from a fenced member: it never handed the partition over, the group had already "
                 "given it to another member, and the coordinator took its commit", "checkers/ownership.py"),
+    # ---- share groups, KIP-932 (checkers/share.py)
+    AnomalyKind("share-lost", "share", True,
+                "acknowledged, and when the share group had nothing left to deliver (the final share drain) it had "
+                "neither accepted nor rejected it, nor delivered it at its delivery limit", "checkers/share.py",
+                harm="loss"),
+    AnomalyKind("share-unsettled", "share", False,
+                "acknowledged and not settled by the share group, with no share drain after it",
+                "checkers/share.py", allowed_because="no share drain came after it, so nothing proves the group "
+                                                     "should have settled it yet"),
+    AnomalyKind("share-double-lock", "share", True,
+                "a record acquired by a second member while the first still held it: the broker took the first "
+                "member's later answer as the holder's", "checkers/share.py"),
+    AnomalyKind("share-redelivered-after-ack", "share", True,
+                "a record delivered again after an accept or reject of it had been applied", "checkers/share.py",
+                harm="reorder"),
+    AnomalyKind("share-delivery-count-regression", "share", True,
+                "a record's delivery count went down from one delivery to a later one", "checkers/share.py"),
+    AnomalyKind("share-delivery-limit-exceeded", "share", True,
+                "a record delivered with a delivery count above the group's share.delivery.count.limit",
+                "checkers/share.py"),
     # ---- MirrorMaker 2 between clusters (checkers/mirror.py)
     AnomalyKind("lost-in-mirror", "mirror", True,
                 "acknowledged in one cluster, never read in another cluster's remote topic, although the final mirror "

@@ -20,10 +20,11 @@ from core.topology import Topology
 from workloads.group import GroupOptions
 from workloads.mirror import FailoverPlan
 from workloads.options import ClientOptions
+from workloads.share import ShareOptions
 from workloads.txn import TxnOptions
 
 FORMAT = 1
-_WORKLOAD_OPTIONS = {cls.__name__: cls for cls in (TxnOptions, GroupOptions, FailoverPlan)}
+_WORKLOAD_OPTIONS = {cls.__name__: cls for cls in (TxnOptions, GroupOptions, FailoverPlan, ShareOptions)}
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class RunOptions:
     workload: ClientOptions = field(default_factory=ClientOptions)
     workload_name: str = "queue"
     # The workload's own options (TxnOptions, GroupOptions, FailoverPlan: workloads/registry.py), None: defaults.
-    workload_options: TxnOptions | GroupOptions | FailoverPlan | None = None
+    workload_options: TxnOptions | GroupOptions | FailoverPlan | ShareOptions | None = None
     nemesis: str = "partition-dc"
     nemesis_interval: float = 10.0
     time_limit: float = 60.0

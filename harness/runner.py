@@ -92,16 +92,18 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
 
 
 def with_workload_broker_config(options: RunOptions) -> RunOptions:
-    """The broker settings the workload's own options need (a KIP-848 group: the broker-side session timeout),
-    under the topology's own: a setting the topology names is kept. Not on --ssh: that Kafka is the machines'."""
-    needs = getattr(options.workload_options, "broker_config", None)
-    wanted = needs() if callable(needs) and options.ssh is None else {}
-    own = dict(options.topology.broker_config)
-    extra = {k: v for k, v in wanted.items() if k not in own}
-    if not extra:
-        return options
-    topology = replace(options.topology, broker_config=tuple(sorted({**own, **extra}.items())))
-    return replace(options, topology=topology)
+    """The node settings the workload's own options need (a KIP-848 group: the broker-side session timeout; a
+    share group: the bounds of its group configs, which the controllers validate), under the topology's own: a
+    setting the topology names is kept. Not on --ssh: that Kafka is the machines'."""
+    topology = options.topology
+    for kind in ("broker_config", "controller_config"):
+        needs = getattr(options.workload_options, kind, None)
+        wanted = needs() if callable(needs) and options.ssh is None else {}
+        own = dict(getattr(topology, kind))
+        extra = {k: v for k, v in wanted.items() if k not in own}
+        if extra:
+            topology = replace(topology, **{kind: tuple(sorted({**own, **extra}.items()))})
+    return options if topology is options.topology else replace(options, topology=topology)
 
 
 def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
@@ -281,7 +283,8 @@ class _Run:
             stack.callback(host.stop_all)  # after the nemeses healed, before the cluster goes
             ctx = NemesisContext(options.topology, cluster.nodes, cluster.addresses, random.Random(self.seed),
                                  bootstrap_servers=cluster.bootstrap_servers, topic=topic, host=host,
-                                 disks=cluster.disks, requests=cluster.request_proxy)
+                                 disks=cluster.disks, requests=cluster.request_proxy,
+                                 share_group=getattr(workload, "share_group", ""))
             if cluster.request_proxy is not None:
                 say("request proxy between the clients and the brokers: " + ", ".join(
                     f"{b} at {cluster.request_proxy.address(b)}" for b in sorted(cluster.request_proxy.ports)))
@@ -306,7 +309,7 @@ class _Run:
             say(f"workload {workload.name}: {options.workload.rate:g} sends/s for {options.time_limit:g} s; "
                 f"nemesis: {options.nemesis} every {options.nemesis_interval:g} s (seed {self.seed})")
             self.progress.phase("faults", options.time_limit)
-            workload.start()
+            _start(workload)
             if hasattr(workload, "client_info"):  # the version the Java driver reported, as it runs
                 self.results.update_json("test.json", "client", workload.client_info())
             schedule.start()
@@ -371,6 +374,18 @@ class _Run:
                              for (a, b), ms in sorted(pairs.items()))
         self.say(f"WAN between DCs: {o.wan_latency_ms:g} ms ± {o.wan_jitter_ms:g} ms one way"
                  f"{f' ({per_pair})' if per_pair else ''}, {o.wan_loss_pct:g}% loss, via {info['mechanism']}")
+
+
+def _start(workload: Workload) -> None:
+    """Start the workload's clients, or end the run here: no fault is injected against a workload that did not
+    start (the ExitStack then stops what it did start and tears the cluster down)."""
+    try:
+        workload.start()
+    except HarnessError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a client library's refusal, said in one line
+        raise HarnessError(f"the {workload.name} workload did not start: {type(error).__name__}: {error}",
+                           hint="the run stopped before any fault; see the broker logs in the results") from error
 
 
 def _write_report(results: ResultsDir, say: Callable[[str], None]) -> None:

@@ -55,6 +55,13 @@ class Admin:
                 found[group] = int(coordinator.id)
         return found
 
+    def topic_id(self, topic: str, timeout: float = 5.0) -> str:
+        """The topic's id as Kafka writes it (`Uuid.toString()`: URL-safe base64 without padding)."""
+        from confluent_kafka import TopicCollection
+
+        (future,) = self.client.describe_topics(TopicCollection([topic]), request_timeout=timeout).values()
+        return str(future.result(timeout=timeout).topic_id)
+
     def partitions(self, topic: str, timeout: float = 5.0) -> list[PartitionState]:
         metadata = self.client.list_topics(topic=topic, timeout=timeout)
         info = metadata.topics.get(topic)

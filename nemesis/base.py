@@ -58,6 +58,7 @@ class NemesisContext:
     host: HostProcesses | None = None  # host-side helper processes of this run (e.g. a packet delayer)
     disks: Mapping[str, DurableDisk] = field(default_factory=dict)  # broker -> its durable filesystem, if mounted
     requests: RequestProxy | None = None  # the request proxy between clients and brokers, when it is in the path
+    share_group: str = ""  # the workload's share group (KIP-932), if it has one
 
 
 @dataclass(frozen=True)

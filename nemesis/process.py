@@ -23,6 +23,8 @@ _TARGETS: dict[str, tuple[Chooser, str]] = {
     "-p0-leader": (targets.leader_of_partition_zero, "the leader of partition 0 of the test topic"),
     "-p0-followers": (targets.followers_of_partition_zero, "the followers of partition 0 of the test topic"),
     "-coordinator": (targets.group_coordinator, "the group coordinator of the run's consumer group"),
+    "-share-coordinator": (targets.share_coordinator, "the share coordinator of the run's share group (the leader "
+                           "of the __share_group_state partition of a random test partition)"),
 }
 
 

@@ -60,6 +60,45 @@ def group_coordinator(ctx: NemesisContext) -> list[str]:
     return brokers_named(ctx, [coordinators[min(coordinators)]])
 
 
+SHARE_STATE_TOPIC = "__share_group_state"
+
+
+def java_string_hash(text: str) -> int:
+    """Java's String.hashCode (UTF-16 code units, 32-bit signed overflow)."""
+    h = 0
+    for unit in text.encode("utf-16-be").hex(" ", 2).split():
+        h = (31 * h + int(unit, 16)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def share_state_partition(group: str, topic_id: str, partition: int, state_partitions: int) -> int:
+    """The `__share_group_state` partition that keeps the state of one share-partition (Kafka 4.x's
+    ShareCoordinatorService.partitionFor: abs(hashCode of "group:topicId:partition") mod the partition count,
+    with Utils.abs mapping Integer.MIN_VALUE to 0)."""
+    h = java_string_hash(f"{group}:{topic_id}:{partition}")
+    return (0 if h == -(1 << 31) else abs(h)) % state_partitions
+
+
+def share_coordinator(ctx: NemesisContext) -> list[str]:
+    """The share coordinator of a random test partition: the leader of the `__share_group_state` partition that
+    keeps the run's share group's state for it."""
+    if not ctx.bootstrap_servers or not ctx.topic or not ctx.share_group:
+        raise TargetUnavailable("no share group in this run (the share workload has one)")
+    admin = Admin(ctx.bootstrap_servers)
+    try:
+        topic_id = admin.topic_id(ctx.topic)
+        state = {p.partition: p.leader for p in admin.partitions(SHARE_STATE_TOPIC)}
+        partitions = [p.partition for p in admin.partitions(ctx.topic)]
+    except Exception as error:  # the admin request timed out or the cluster is down: no target now
+        raise TargetUnavailable(f"could not ask for the share coordinator: {error}") from None
+    if not state or not partitions:
+        raise TargetUnavailable(f"{SHARE_STATE_TOPIC} does not exist yet (no share group has state)")
+    leader = state.get(share_state_partition(ctx.share_group, topic_id, ctx.rng.choice(partitions), len(state)), -1)
+    if leader < 0:
+        raise TargetUnavailable(f"that {SHARE_STATE_TOPIC} partition has no leader right now")
+    return brokers_named(ctx, [leader])
+
+
 def _partition_zero(ctx: NemesisContext) -> tuple[int, tuple[int, ...]]:
     if not ctx.bootstrap_servers or not ctx.topic:
         raise TargetUnavailable("no test topic")

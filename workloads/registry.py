@@ -54,6 +54,13 @@ def _group(client: ClientOptions, bootstraps: Mapping[str, str], history: Histor
     return GroupWorkload(client, _only(bootstraps), history, run_id, logger, group=options)
 
 
+def _share(client: ClientOptions, bootstraps: Mapping[str, str], history: HistoryRecorder, run_id: str,
+           logger: Any, options: Any) -> Workload:
+    from workloads.share import ShareWorkload
+
+    return ShareWorkload(client, _only(bootstraps), history, run_id, logger, share=options)
+
+
 def _mirror(client: ClientOptions, bootstraps: Mapping[str, str], history: HistoryRecorder, run_id: str,
             logger: Any, options: Any) -> Workload:
     from workloads.mirror import MirrorWorkload
@@ -65,12 +72,15 @@ def _specs() -> dict[str, WorkloadSpec]:
     # The options types are imported here, not the workloads: those import confluent-kafka.
     from workloads.group import GroupOptions
     from workloads.mirror import FailoverPlan
+    from workloads.share import ShareOptions
     from workloads.txn import TxnOptions
 
     specs = (
         WorkloadSpec("queue", "producers send unique integers, consumers read them back", "one", None, _queue),
         WorkloadSpec("txn", "transactions of sends and reads (read committed)", "one", TxnOptions, _txn),
         WorkloadSpec("group", "a consumer group with commits, crashes and rebalances", "one", GroupOptions, _group),
+        WorkloadSpec("share", "a share group (KIP-932) whose members accept, release and reject records", "one",
+                     ShareOptions, _share),
         WorkloadSpec("mirror", "queue clients in every cluster, MirrorMaker 2 between them", "each", FailoverPlan,
                      _mirror),
     )

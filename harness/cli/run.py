@@ -19,6 +19,7 @@ from harness.runner import RunOptions
 from nemesis.wan_plan import parse_pair_latencies
 from workloads.group import GroupOptions
 from workloads.options import ClientOptions
+from workloads.share import ShareOptions
 
 
 @click.command(epilog="""\b
@@ -91,6 +92,18 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
 @click.option("--stall-member", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
               help="--workload group: on half the churn turns a member stops polling this many seconds (past "
               "max.poll.interval.ms, 8 s), then commits what it processed before it polls again.")
+@click.option("--share-ack-mode", type=click.Choice(["explicit", "implicit"]), default="explicit", show_default=True,
+              help="--workload share: explicit (each record accepted, released or rejected) or implicit (the "
+              "client accepts what the last poll returned).")
+@click.option("--share-mix", default="0.8,0.15,0.05", show_default=True,
+              help="--workload share, explicit mode: weights of accept, release, reject.")
+@click.option("--share-lock-duration", type=SHORT_SECONDS, default=10.0, show_default=True,
+              help="--workload share: share.record.lock.duration.ms of the group, in seconds.")
+@click.option("--share-delivery-limit", type=count(2, 10), default=5, show_default=True,
+              help="--workload share: share.delivery.count.limit of the group.")
+@click.option("--share-stall", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
+              help="--workload share: on 5%% of its polls a member holds the records this many seconds before "
+              "answering (past the lock duration: the group hands them to another member).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--test-name", help="Name of the results folder (default: <workload>-<nemeses>): a plain name "
               "(letters, digits, . _ + -), not a path and not `latest`.")
@@ -127,6 +140,20 @@ def _refuse_what_the_scenario_fixes(ctx: click.Context, flags: dict[str, Any]) -
                            hint="drop the flag, or copy the scenario's TOML file, edit it and pass its path")
 
 
+SHARE_DEFAULTS = {"share_ack_mode": "explicit", "share_mix": "0.8,0.15,0.05", "share_lock_duration": 10.0,
+                  "share_delivery_limit": 5, "share_stall": 0.0}
+
+
+def _share_options(f: dict[str, Any]) -> ShareOptions:
+    try:
+        accept, release, reject = (float(w) for w in f["share_mix"].split(","))
+    except ValueError:
+        raise HarnessError(f"--share-mix {f['share_mix']!r} is not three weights", hint="e.g. 0.8,0.15,0.05") from None
+    return ShareOptions(ack_mode=f["share_ack_mode"], accept=accept, release=release, reject=reject,
+                        lock_duration_ms=int(f["share_lock_duration"] * 1000),
+                        delivery_count_limit=f["share_delivery_limit"], stall=f["share_stall"], seed=f["seed"] or 0)
+
+
 def options_from_flags(f: dict[str, Any]) -> RunOptions:
     if f["control"] and not f["scenario"]:
         raise HarnessError("--control needs --scenario NAME")
@@ -144,10 +171,15 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
     if f["workload_name"] == "group":
         group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"],
                              group_protocol=f["group_protocol"], stall=f["stall_member"])
+    elif f["workload_name"] == "share":
+        group = _share_options(f)
     elif f["auto_commit"] or f["process_delay"]:
         raise HarnessError("--auto-commit and --process-delay need --workload group")
     elif f["group_protocol"] != "classic" or f["stall_member"]:
         raise HarnessError("--group-protocol and --stall-member need --workload group")
+    if f["workload_name"] != "share" and any(f.get(k, v) != v for k, v in SHARE_DEFAULTS.items()):
+        raise HarnessError("--share-ack-mode, --share-mix, --share-lock-duration, --share-delivery-limit and "
+                           "--share-stall need --workload share")
     topo = _topology(f)
     return RunOptions(
         topology=topo,

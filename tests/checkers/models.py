@@ -305,3 +305,87 @@ def mirror_history(seed: int, steps: int = 80, partitions: int = 2, clusters: tu
         counts = Counter(v for part in remote[flow] for v in part)
         twice[f"{flow[0]}→{flow[1]}"] = sum(1 for n in counts.values() if n > 1)
     return h, twice
+
+
+# ---- share groups (KIP-932) -----------------------------------------------------------------------------------
+
+@dataclass
+class ShareModel:
+    """A correct share group over one partition: a record is available, acquired by one member, or settled
+    (accepted, rejected, archived at the delivery limit). Each acquisition raises its delivery count; a lock may
+    expire at any step, and the holder's later ack of that partition is then refused."""
+
+    rng: random.Random
+    limit: int = 3
+    members: int = 3
+    h: History = field(default_factory=History)
+    count: dict[int, int] = field(default_factory=dict)  # offset -> delivery count
+    state: dict[int, Any] = field(default_factory=dict)  # offset -> "available" | member | "settled"
+    held: dict[int, list[int]] = field(default_factory=dict)  # member -> offsets of its last poll
+    offset: int = 0
+
+    def send(self) -> None:
+        self.h.send(0, self.offset + 1000, at=(0, self.offset))
+        self.state[self.offset], self.count[self.offset] = "available", 0
+        self.offset += 1
+
+    def release(self, offset: int) -> None:
+        self.state[offset] = "settled" if self.count[offset] >= self.limit else "available"
+
+    def poll(self, member: int, most: int = 3) -> None:
+        free = [o for o in sorted(self.state) if self.state[o] == "available"][:self.rng.randint(0, most)]
+        for o in free:
+            self.state[o], self.count[o] = member, self.count[o] + 1
+        self.held[member] = free
+        self.h.share_poll(member, *((0, o, o + 1000, self.count[o]) for o in free))
+
+    def expire(self) -> None:
+        locked = [o for o, s in self.state.items() if isinstance(s, int) and not isinstance(s, bool)]
+        if locked:
+            self.release(self.rng.choice(locked))
+
+    def ack(self, member: int, answers: tuple[str, ...] = ("accept", "release", "reject")) -> None:
+        offsets = self.held.pop(member, [])
+        if not offsets:
+            return
+        acks = [(0, o, self.rng.choice(answers)) for o in offsets]
+        if any(self.state[o] != member for o in offsets):  # a lock expired: the partition's acks are refused
+            self.h.share_ack(member, *acks, refused=(0,))
+            for o in offsets:
+                if self.state[o] == member:
+                    self.release(o)  # ... and the rest of its locks run out later, here at once
+            return
+        self.h.share_ack(member, *acks)
+        for _, o, kind in acks:
+            if kind == "release":
+                self.release(o)
+            else:
+                self.state[o] = "settled"
+
+
+def share_history(seed: int, steps: int = 60, limit: int = 3) -> History:
+    """Sends, polls, acks and lock expiries in random order, then a last member that accepts everything and a
+    share drain once nothing is left."""
+    m = ShareModel(random.Random(seed), limit=limit)
+    for member in range(1, m.members + 1):
+        m.h.share_subscribe(member, limit=limit)
+    for _ in range(steps):
+        step = m.rng.random()
+        member = m.rng.randint(1, m.members)
+        if step < 0.3:
+            m.send()
+        elif step < 0.4:
+            m.expire()
+        elif member in m.held:
+            m.ack(member)
+        else:
+            m.poll(member)
+    for member in list(m.held):
+        m.ack(member)
+    last = m.members + 1
+    m.h.share_subscribe(last, limit=limit)
+    while any(s == "available" for s in m.state.values()):
+        m.poll(last, most=5)
+        m.ack(last, ("accept",))
+    m.h.share_drain(last)
+    return m.h

@@ -153,6 +153,29 @@ class History:
         done = {"ops": ops} if outcome == "ok" else {"ops": invoked}
         return self.op(process, "txn", {"ops": invoked}, outcome, done)
 
+    # ---- share groups (KIP-932) ---------------------------------------------------------------------------
+
+    def share_subscribe(self, process: Any, group: str = "sg", topic: str = TOPIC, limit: int = 5) -> tuple[int, int]:
+        return self.op(process, "share-subscribe", {"topics": [topic], "group": group, "ack_mode": "explicit",
+                                                    "lock_duration_ms": 10_000, "delivery_count_limit": limit})
+
+    def share_poll(self, process: Any, *rs: tuple[int, int, Any, int], group: str = "sg", topic: str = TOPIC,
+                   outcome: str = "ok") -> tuple[int, int]:
+        """Records (partition, offset, value, delivery count) acquired by `process`; (invoke, completion)."""
+        got = [{"topic": topic, "partition": p, "offset": o, "value": v, "delivery_count": c} for p, o, v, c in rs]
+        return self.op(process, "share-poll", {"group": group}, outcome,
+                       {"group": group, "records": got} if outcome == "ok" else {"group": group})
+
+    def share_ack(self, process: Any, *acks: tuple[int, int, str], group: str = "sg", topic: str = TOPIC,
+                  outcome: str = "ok", refused: tuple[int, ...] = ()) -> tuple[int, int]:
+        """Acks (partition, offset, accept|release|reject); `refused`: partitions the broker refused."""
+        asked = [{"topic": topic, "partition": p, "offset": o, "type": t} for p, o, t in acks]
+        done = [{**a, "error": "invalid-record-state"} if a["partition"] in refused else a for a in asked]
+        return self.op(process, "share-ack", {"group": group, "acks": asked}, outcome, {"group": group, "acks": done})
+
+    def share_drain(self, process: Any, group: str = "sg", topic: str = TOPIC, outcome: str = "ok") -> tuple[int, int]:
+        return self.op(process, "share-drain", {"group": group, "topic": topic, "idle_ms": 15_000}, outcome)
+
     # ---- nemesis -----------------------------------------------------------------------------------------
 
     def start(self, nemesis: str, fault: int | None = None, **details: Any) -> tuple[int, int]:

@@ -110,8 +110,8 @@ ACK = {**SEND, "partition": 0, "offset": 0}
 @pytest.mark.parametrize("events, message", [
     ([ev(0, 0, "invoke", "Send", SEND)],
      "line 1: unknown op f 'Send' by process 0 (did you mean 'send'?); client ops are assign, commit, drain, "
-     "mirror-drain, mirror-poll, poll, rebalance, seek, send, subscribe, txn, and nemesis ops have process "
-     '"nemesis"'),
+     "mirror-drain, mirror-poll, poll, rebalance, seek, send, share-ack, share-drain, share-poll, share-subscribe, "
+     'subscribe, txn, and nemesis ops have process "nemesis"'),
     ([ev(0, 0, "invoke", "read")], "line 1: unknown op f 'read' by process 0; client ops are"),
     ([ev(0, 0, "invoke", "send", SEND), ev(0, 0, "ok", "send", ACK)],
      "line 2: index 0 repeats the previous op's: every op has its own index, increasing line by line"),

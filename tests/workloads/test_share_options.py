@@ -1,0 +1,48 @@
+"""The share workload's settings: what the group gets on its GROUP resource, what the brokers and controllers
+need to accept it, and the mistakes refused before a cluster starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import HarnessError
+from core.topology import default_topology
+from harness.runner import RunOptions, with_workload_broker_config
+from workloads.share import ShareOptions
+
+
+def test_the_group_owes_every_record_and_carries_its_lock_and_limit() -> None:
+    assert ShareOptions(lock_duration_ms=5_000, delivery_count_limit=3).group_config() == {
+        "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": "5000",
+        "share.delivery.count.limit": "3"}
+
+
+def test_a_short_lock_widens_the_bounds_on_brokers_and_controllers_alike() -> None:
+    # 4.3.1 refused a 10 s lock with INVALID_CONFIG while only the brokers had the lowered bound: the
+    # controllers validate a GROUP resource's configs with their own group.share.min.record.lock.duration.ms.
+    options = with_workload_broker_config(RunOptions(topology=default_topology(), workload_name="share",
+                                                     workload_options=ShareOptions(lock_duration_ms=5_000)))
+    for config in (dict(options.topology.broker_config), dict(options.topology.controller_config)):
+        assert config["group.share.min.record.lock.duration.ms"] == 5_000
+        assert config["group.share.max.record.lock.duration.ms"] == 60_000
+    default = ShareOptions().broker_config()
+    assert default["group.share.min.record.lock.duration.ms"] == 10_000
+
+
+def test_implicit_mode_only_accepts() -> None:
+    assert ShareOptions(ack_mode="implicit").answers() == (["accept"], [1.0])
+    kinds, weights = ShareOptions(accept=1, release=2, reject=3).answers()
+    assert dict(zip(kinds, weights, strict=True)) == {"accept": 1, "release": 2, "reject": 3}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"ack_mode": "auto"}, "--share-ack-mode 'auto' is not one of explicit, implicit"),
+    ({"delivery_count_limit": 11}, "outside Kafka's 2 to 10"),
+    ({"delivery_count_limit": 1}, "outside Kafka's 2 to 10"),
+    ({"lock_duration_ms": 500}, "outside 1 s to 1 h"),
+    ({"accept": 0, "release": 0, "reject": 0}, "not all 0"),
+    ({"members": 0}, "at least one member"),
+])
+def test_mistakes_are_refused_with_one_line(bad: dict[str, object], message: str) -> None:
+    with pytest.raises(HarnessError, match=message):
+        ShareOptions(**bad)  # type: ignore[arg-type]
