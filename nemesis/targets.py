@@ -65,9 +65,10 @@ SHARE_STATE_TOPIC = "__share_group_state"
 
 def java_string_hash(text: str) -> int:
     """Java's String.hashCode (UTF-16 code units, 32-bit signed overflow)."""
+    data = text.encode("utf-16-be")
     h = 0
-    for unit in text.encode("utf-16-be").hex(" ", 2).split():
-        h = (31 * h + int(unit, 16)) & 0xFFFFFFFF
+    for high, low in zip(data[::2], data[1::2], strict=True):
+        h = (31 * h + (high << 8 | low)) & 0xFFFFFFFF
     return h - (1 << 32) if h >= 1 << 31 else h
 
 
