@@ -116,6 +116,11 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
     if options.topology.model == "active-active" and options.ssh is not None:
         raise HarnessError("--ssh runs one stretched cluster; active-active topologies run in containers")
     workloads.check_options(chosen, options.workload_options)
+    fits = getattr(options.workload_options, "check_node_config", None)
+    if callable(fits):  # the topology's own settings the workload's options must fit (they win over its needs)
+        t = options.topology
+        fits({"broker_config": dict(t.broker_config), "controller_config": dict(t.controller_config),
+              **{f"{dc.name} broker_config": dict(dc.broker_config) for dc in t.dcs}})
     if options.time_limit <= 0 or options.nemesis_interval <= 0:
         raise HarnessError("--time-limit and --nemesis-interval must be positive")
     # Active-active: each cluster gets min(--replication, its brokers); one broker per DC means RF 1 there.

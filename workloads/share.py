@@ -101,6 +101,22 @@ class ShareOptions:
         lowered bound and a controller without it refuse the config)."""
         return self.broker_config()
 
+    def check_node_config(self, configs: dict[str, dict[str, object]]) -> None:
+        """A topology's own group.share.* bounds win over the widened ones (broker_config), so a lock duration or
+        delivery limit outside them would be refused by Kafka only once the cluster runs: refuse it here.
+        `configs`: where -> that node config (the topology's brokers, each DC's brokers, its controllers)."""
+        for where, config in configs.items():
+            for value, low, high, flag in (
+                    (self.lock_duration_ms, "group.share.min.record.lock.duration.ms",
+                     "group.share.max.record.lock.duration.ms", "--share-lock-duration"),
+                    (self.delivery_count_limit, "group.share.min.delivery.count.limit",
+                     "group.share.max.delivery.count.limit", "--share-delivery-limit")):
+                least, most = config.get(low), config.get(high)
+                if (least is not None and value < int(str(least))) or (most is not None and value > int(str(most))):
+                    raise HarnessError(f"{flag} {value} is outside the topology's {where} bounds "
+                                       f"{low}={least}, {high}={most}",
+                                       hint="Kafka would refuse the share group's config once the cluster runs")
+
     def answers(self) -> tuple[list[str], list[float]]:
         if self.ack_mode == "implicit":
             return ["accept"], [1.0]

@@ -3,11 +3,13 @@ need to accept it, and the mistakes refused before a cluster starts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.errors import HarnessError
 from core.topology import default_topology
-from harness.runner import RunOptions, with_workload_broker_config
+from harness.runner import RunOptions, _validate, with_workload_broker_config
 from workloads.share import ShareOptions
 
 
@@ -46,3 +48,25 @@ def test_implicit_mode_only_accepts() -> None:
 def test_mistakes_are_refused_with_one_line(bad: dict[str, object], message: str) -> None:
     with pytest.raises(HarnessError, match=message):
         ShareOptions(**bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"broker_config": {"group.share.min.record.lock.duration.ms": 15_000}},
+     "--share-lock-duration 5000 is outside the topology's broker_config bounds"),
+    ({"controller_config": {"group.share.max.delivery.count.limit": 3}},
+     "--share-delivery-limit 5 is outside the topology's controller_config bounds"),
+])
+def test_a_topology_whose_own_share_bounds_exclude_the_options_is_refused_before_the_cluster(
+        config: dict[str, dict[str, object]], message: str) -> None:
+    topology = replace(default_topology(), **{k: tuple(v.items()) for k, v in config.items()})
+    options = RunOptions(topology=topology, workload_name="share",
+                         workload_options=ShareOptions(lock_duration_ms=5_000, delivery_count_limit=5))
+    with pytest.raises(HarnessError, match=message):
+        _validate(options)
+
+
+def test_a_topology_whose_share_bounds_take_the_options_passes() -> None:
+    topology = replace(default_topology(), broker_config=(("group.share.min.record.lock.duration.ms", 1_000),
+                                                          ("group.share.max.delivery.count.limit", 5)))
+    _validate(RunOptions(topology=topology, workload_name="share",
+                         workload_options=ShareOptions(lock_duration_ms=5_000, delivery_count_limit=5)))
