@@ -40,11 +40,21 @@ def has_consumer_protocol(version: str) -> bool:
     return major(version) >= 4
 
 
-def check_mode(version: str, mode: str) -> None:
-    """A ZooKeeper topology on a KRaft-only release is refused before anything starts."""
+def has_dynamic_quorum(version: str) -> bool:
+    """KIP-853's dynamic KRaft quorum (kraft.version 1, `--initial-controllers`, add/remove-controller): 3.9+."""
+    major_, minor = (int(part) for part in check(version).split(".")[:2])
+    return (major_, minor) >= (3, 9)
+
+
+def check_mode(version: str, mode: str, kraft_voters: str = "static") -> None:
+    """A ZooKeeper topology on a KRaft-only release, or a dynamic quorum on a release without one, is refused
+    before anything starts."""
     if mode == "zookeeper" and not has_zookeeper(version):
         raise HarnessError(f"Kafka {version} has no ZooKeeper mode (Kafka 4 is KRaft only)",
                            hint=f"--kafka-version {ZOOKEEPER_RELEASE} for ZooKeeper mode, or --mode kraft")
+    if kraft_voters == "dynamic" and not has_dynamic_quorum(version):
+        raise HarnessError(f"Kafka {version} has no dynamic KRaft quorum (KIP-853 came in 3.9)",
+                           hint="--kafka-version 3.9.1 or newer, or kraft_voters = \"static\"")
 
 
 def parse_list(text: str, what: str = "--kafka-versions") -> tuple[str, ...]:

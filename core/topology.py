@@ -13,6 +13,12 @@ Two multi-DC models (`model`, docs/topologies.md):
   MirrorMaker 2 nodes (role `mirror`, names `<dc>-mirror<i>`); a DC's mirror nodes copy the other clusters'
   test topics into their own DC's cluster.
 
+`kraft_voters = "dynamic"` (KIP-853, Kafka 3.9+) formats the controllers with `--initial-controllers` and has every
+node find the quorum through `controller.quorum.bootstrap.servers`, so voters can be added and removed while the
+cluster runs (nemesis/quorum.py). A DC's `spare_controllers` are controllers formatted with
+`--no-initial-controllers`: they start as observers, for the add-controller nemesis to promote. The default,
+"static", lists the voters in `controller.quorum.voters`, which no one can change without a restart.
+
 `wan`: the standing WAN a topology file asks for, one `WanLink` per DC pair (a one-way latency added to each
 direction, as nemesis/wan_plan.py applies it); pairs it does not name are not shaped. The runner applies it when
 no --wan-* flag is given.
@@ -38,6 +44,7 @@ CONTROLLER_ID_BASE = 100
 MIRROR_ID_BASE = 200
 MODES = ("kraft", "zookeeper")
 MODELS = ("stretch", "active-active")
+KRAFT_VOTERS = ("static", "dynamic")
 STRETCH_CLUSTER = "main"  # the name of the one cluster of a stretch topology
 PRESETS = Path(str(files("core").joinpath("topologies")))  # package data: found in a wheel install too
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -51,6 +58,7 @@ class DataCenter:
     controllers: int = 1
     broker_config: tuple[tuple[str, ConfigValue], ...] = ()
     mirrors: int = 0  # MirrorMaker 2 nodes (active-active only): they copy the other DCs' topics into this DC
+    spare_controllers: int = 0  # controllers started as observers, not voters (kraft_voters = "dynamic" only)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class Node:
     name: str  # e.g. "dc1-broker1"; the container is "<run-id>-<name>"
     role: str  # "broker", "controller" (KRaft), "zookeeper" (ZooKeeper mode) or "mirror" (MirrorMaker 2)
     dc: str
+    spare: bool = False  # a controller that starts as an observer, outside the initial voter set
 
     @property
     def is_broker(self) -> bool:
@@ -86,6 +95,7 @@ class Topology:
     mode: str = "kraft"  # or "zookeeper": ZooKeeper servers instead of KRaft controllers
     model: str = "stretch"  # or "active-active": one cluster per DC, joined by MirrorMaker 2
     wan: tuple[WanLink, ...] = ()
+    kraft_voters: str = "static"  # or "dynamic": a KIP-853 quorum whose voters can change while it runs
     nodes: tuple[Node, ...] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +108,15 @@ class Topology:
     @property
     def controllers(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.role == "controller")
+
+    @property
+    def initial_voters(self) -> tuple[Node, ...]:
+        """The controllers the quorum is formatted with (every controller but the spares)."""
+        return tuple(n for n in self.controllers if not n.spare)
+
+    @property
+    def dynamic_quorum(self) -> bool:
+        return self.mode == "kraft" and self.kraft_voters == "dynamic"
 
     @property
     def zookeepers(self) -> tuple[Node, ...]:
@@ -153,12 +172,15 @@ class Topology:
             "mode": self.mode,
             "model": self.model,
             "clusters": list(self.clusters),
+            **({"kraft_voters": self.kraft_voters} if self.dynamic_quorum else {}),
             "dcs": [{"name": d.name, "brokers": d.brokers, "controllers": d.controllers, "mirrors": d.mirrors,
+                     **({"spare_controllers": d.spare_controllers} if d.spare_controllers else {}),
                      "broker_config": dict(d.broker_config)} for d in self.dcs],
             "wan": [link.to_json() for link in self.wan],
             "broker_config": dict(self.broker_config),
             "controller_config": dict(self.controller_config),
-            "nodes": [{"id": n.node_id, "name": n.name, "role": n.role, "dc": n.dc} for n in self.nodes],
+            "nodes": [{"id": n.node_id, "name": n.name, "role": n.role, "dc": n.dc,
+                       **({"spare": True} if n.spare else {})} for n in self.nodes],
         }
 
 
@@ -167,9 +189,9 @@ def _number_nodes(dcs: tuple[DataCenter, ...], mode: str = "kraft") -> tuple[Nod
     broker_id, controller_id, mirror_id = 0, CONTROLLER_ID_BASE, MIRROR_ID_BASE
     role = "zookeeper" if mode == "zookeeper" else "controller"
     for dc in dcs:
-        for i in range(1, dc.controllers + 1):
+        for i in range(1, dc.controllers + dc.spare_controllers + 1):
             controller_id += 1
-            nodes.append(Node(controller_id, f"{dc.name}-{role}{i}", role, dc.name))
+            nodes.append(Node(controller_id, f"{dc.name}-{role}{i}", role, dc.name, spare=i > dc.controllers))
         for i in range(1, dc.brokers + 1):
             broker_id += 1
             nodes.append(Node(broker_id, f"{dc.name}-broker{i}", "broker", dc.name))
@@ -251,7 +273,7 @@ def load(path: str | Path) -> Topology:
 
 
 def from_dict(raw: dict[str, Any], source: str = "topology") -> Topology:
-    known = {"name", "mode", "model", "dc", "wan", "broker_config", "controller_config"}
+    known = {"name", "mode", "model", "dc", "wan", "broker_config", "controller_config", "kraft_voters"}
     _reject_unknown(raw, known, source)
     dcs_raw = raw.get("dc")
     if not isinstance(dcs_raw, list) or not dcs_raw:
@@ -261,13 +283,14 @@ def from_dict(raw: dict[str, Any], source: str = "topology") -> Topology:
         where = f"{source}: dc #{i + 1}"
         if not isinstance(dc, dict):
             raise HarnessError(f"{where} must be a table")
-        _reject_unknown(dc, {"name", "brokers", "controllers", "mirrors", "broker_config"}, where)
+        _reject_unknown(dc, {"name", "brokers", "controllers", "mirrors", "broker_config", "spare_controllers"}, where)
         dcs.append(DataCenter(
             name=_string(dc.get("name", f"dc{i + 1}"), f"{where} name"),
             brokers=_count(dc.get("brokers", 1), f"{where} brokers", 0),
             controllers=_count(dc.get("controllers", 1), f"{where} controllers", 0),
             broker_config=_config(dc.get("broker_config", {}), f"{where} broker_config"),
             mirrors=_count(dc.get("mirrors", 0), f"{where} mirrors", 0),
+            spare_controllers=_count(dc.get("spare_controllers", 0), f"{where} spare_controllers", 0),
         ))
     wan_raw = raw.get("wan", [])
     if not isinstance(wan_raw, list):
@@ -280,6 +303,7 @@ def from_dict(raw: dict[str, Any], source: str = "topology") -> Topology:
         mode=_mode(raw.get("mode", "kraft"), f"{source}: mode"),
         model=_model(raw.get("model", "stretch"), f"{source}: model"),
         wan=tuple(_wan_link(link, f"{source}: wan #{i + 1}") for i, link in enumerate(wan_raw)),
+        kraft_voters=_kraft_voters(raw.get("kraft_voters", "static"), f"{source}: kraft_voters"),
     )
     return validate(topology, source)
 
@@ -294,6 +318,7 @@ def validate(topology: Topology, source: str = "topology") -> Topology:
     if duplicates:
         raise HarnessError(f"{source}: DC name {duplicates[0]!r} is used twice")
     _model(topology.model, f"{source}: model")
+    _validate_voters(topology, source)
     if not topology.brokers:
         raise HarnessError(f"{source}: has no brokers")
     if topology.model == "active-active":
@@ -302,7 +327,7 @@ def validate(topology: Topology, source: str = "topology") -> Topology:
         if topology.mirrors:
             raise HarnessError(f"{source}: mirrors (MirrorMaker 2 nodes) need model = \"active-active\"",
                                hint="a stretch topology is one cluster; there is nothing to mirror")
-        _check_quorum(topology.quorum, topology.mode, f"{source}:", "in total (`controllers` per DC)")
+        _check_quorum(_voters(topology.quorum), topology.mode, f"{source}:", "in total (`controllers` per DC)")
     _validate_wan(topology, source)
     if len(topology.nodes) > 40:
         raise HarnessError(f"{source}: {len(topology.nodes)} nodes is more than this harness runs on one machine (40)")
@@ -319,11 +344,33 @@ def _validate_active_active(topology: Topology, source: str) -> None:
         if not dc.brokers:
             raise HarnessError(f"{source}: DC {dc.name!r} has no brokers", hint="every DC of an active-active "
                                "topology is a cluster of its own and needs at least one broker")
-        _check_quorum(topology.quorum_in(dc.name), topology.mode, f"{source}: DC {dc.name!r}",
+        _check_quorum(_voters(topology.quorum_in(dc.name)), topology.mode, f"{source}: DC {dc.name!r}",
                       "in each DC (each DC is a cluster with its own quorum)")
     if not topology.mirrors:
         raise HarnessError(f"{source}: an active-active topology without mirrors copies nothing between its clusters",
                            hint="set `mirrors = 1` in the DCs that receive the others' topics")
+
+
+def _voters(quorum: tuple[Node, ...]) -> tuple[Node, ...]:
+    return tuple(n for n in quorum if not n.spare)
+
+
+def _validate_voters(topology: Topology, source: str) -> None:
+    _kraft_voters(topology.kraft_voters, f"{source}: kraft_voters")
+    if topology.kraft_voters == "dynamic" and topology.mode != "kraft":
+        raise HarnessError(f"{source}: kraft_voters = \"dynamic\" needs mode = \"kraft\"",
+                           hint="a dynamic quorum is KRaft's (KIP-853); ZooKeeper mode has none")
+    spares = [dc.name for dc in topology.dcs if dc.spare_controllers]
+    if spares and topology.kraft_voters != "dynamic":
+        raise HarnessError(f"{source}: DC {spares[0]!r} has spare_controllers, which need kraft_voters = \"dynamic\"",
+                           hint="a static quorum (controller.quorum.voters) cannot take a new voter")
+
+
+def _kraft_voters(value: Any, where: str) -> str:
+    if value not in KRAFT_VOTERS:
+        raise HarnessError(f"{where} must be one of {', '.join(KRAFT_VOTERS)}, got {value!r}",
+                           hint="dynamic: a KIP-853 quorum whose voters can be added and removed (Kafka 3.9+)")
+    return str(value)
 
 
 def _check_quorum(quorum: tuple[Node, ...], mode: str, where: str, scope: str) -> None:

@@ -35,7 +35,7 @@ def check(options: RunOptions, nemeses: list[Nemesis]) -> None:
         bounded(hold, f"timeline step {name}: hold (seconds)", 0, DAY_S)
     if options.ssh is None and options.image is None:
         image.check_version(options.kafka_version)
-        kafka_versions.check_mode(options.kafka_version, options.topology.mode)
+        kafka_versions.check_mode(options.kafka_version, options.topology.mode, options.topology.kraft_voters)
     _check_wan(options)
     _check_group_protocol(options)
     timeline = [registry.parse(name)[0] for _, name, _ in options.timeline]

@@ -74,7 +74,7 @@ def run_test(options: RunOptions, say: Callable[[str], None] | None = None,
             if options.image is not None:  # an image of ours says its release in a label; others are trusted
                 labelled = image.labelled_version(client, options.image)
                 if labelled is not None:
-                    kafka_versions.check_mode(labelled, options.topology.mode)
+                    kafka_versions.check_mode(labelled, options.topology.mode, options.topology.kraft_voters)
             driver_libs = _java_driver_libs(options, say) if options.client == "java" else None
             _write_test_json(results, options, seed, run_id, image_tag)
             with HistoryRecorder(results.history) as history:
@@ -129,7 +129,7 @@ def _validate(options: RunOptions) -> tuple[list[Nemesis], SSHTargets | None]:
                            f"the topology has {len(options.topology.brokers)}")
     image.check_version(options.kafka_version)
     if options.image is None and options.ssh is None:
-        kafka_versions.check_mode(options.kafka_version, options.topology.mode)
+        kafka_versions.check_mode(options.kafka_version, options.topology.mode, options.topology.kraft_voters)
     _validate_client(options, nemeses)
     _validate_durable(options, nemeses)
     return nemeses, ssh

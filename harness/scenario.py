@@ -160,7 +160,7 @@ def _kafka_version(value: Any, topologies: tuple[Topology, ...], source: str) ->
     version = kafka_versions.check(value, f"{source}: kafka_version") if value is not None else None
     for topo in topologies:
         try:
-            kafka_versions.check_mode(version or kafka_versions.DEFAULT, topo.mode)
+            kafka_versions.check_mode(version or kafka_versions.DEFAULT, topo.mode, topo.kraft_voters)
         except HarnessError as error:
             raise HarnessError(f"{source}: {error.message}",
                                hint=f'pin kafka_version = "{kafka_versions.ZOOKEEPER_RELEASE}" at the top') from None

@@ -34,7 +34,7 @@ class RunAxis:
 
 
 def _kafka_fits(options: RunOptions) -> None:
-    kafka_versions.check_mode(options.kafka_version, options.topology.mode)
+    kafka_versions.check_mode(options.kafka_version, options.topology.mode, options.topology.kraft_voters)
 
 
 def kafka_axis(values: Sequence[str] = ()) -> RunAxis:

@@ -27,7 +27,15 @@ from core.waiting import wait_until
 from infra.backend import StartedInWith
 from infra.control.docker import DockerRemote
 from infra.durable_fs.disks import DurableDisk, DurableDisks
-from infra.kafka_config import CLIENT_PORT, DATA_DIR, LOG_DIR, ZOOKEEPER_PORT, bootstrap_servers, properties_for
+from infra.kafka_config import (
+    CLIENT_PORT,
+    DATA_DIR,
+    LOG_DIR,
+    ZOOKEEPER_PORT,
+    bootstrap_servers,
+    format_arguments,
+    properties_for,
+)
 from infra.kafka_node import KafkaNode, NodeSetup
 from infra.request_proxy import RequestProxy
 
@@ -74,6 +82,8 @@ class Cluster(StartedInWith):
         # One Kafka cluster id per cluster of the topology (one when stretched, one per DC when active-active).
         self.cluster_ids = {name: new_cluster_id() for name in topology.clusters}
         self.cluster_id = self.cluster_ids[topology.clusters[0]]
+        # A dynamic quorum's initial voters are formatted with each one's metadata directory id (KIP-853).
+        self.directory_ids = {c.name: new_cluster_id() for c in topology.initial_voters}
         self.network: Any = None
         self.subnet: ipaddress.IPv4Network | None = None
         self.containers: dict[str, Any] = {}
@@ -178,7 +188,8 @@ class Cluster(StartedInWith):
         listeners = {b.name: proxy.address(b.name) for b in self.topology.brokers} if proxy else None
         return NodeSetup(self.cluster_ids[self.topology.cluster_of(node)],
                          properties_for(self.topology, node, self.addresses, listeners),
-                         clock_control=self.clock_control, jmx_port=JMX_PORT)
+                         clock_control=self.clock_control, jmx_port=JMX_PORT,
+                         format_args=format_arguments(self.topology, node, self.addresses, self.directory_ids))
 
     def _create_network(self) -> None:
         import docker.errors

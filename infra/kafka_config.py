@@ -38,6 +38,35 @@ def quorum_voters(topology: Topology, addresses: Mapping[str, str], cluster: str
     return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}" for c in voters)
 
 
+def quorum_settings(topology: Topology, addresses: Mapping[str, str], cluster: str) -> dict[str, ConfigValue]:
+    """How a KRaft node finds its quorum. Static: the voters themselves (`controller.quorum.voters`). Dynamic
+    (KIP-853): only where to ask (`controller.quorum.bootstrap.servers`, the initial voters); the voter set lives
+    in the metadata log, so add-controller and remove-controller can change it while the cluster runs."""
+    if not topology.dynamic_quorum:
+        return {"controller.quorum.voters": quorum_voters(topology, addresses, cluster)}
+    voters = (n for n in topology.quorum_in(cluster) if n.role == "controller" and not n.spare)
+    return {"controller.quorum.bootstrap.servers": ",".join(f"{addresses[c.name]}:{CONTROLLER_PORT}" for c in voters)}
+
+
+def initial_controllers(topology: Topology, addresses: Mapping[str, str], cluster: str,
+                        directory_ids: Mapping[str, str]) -> str:
+    """`kafka-storage format --initial-controllers`: id@host:port:directory-id of each initial voter."""
+    voters = (n for n in topology.quorum_in(cluster) if n.role == "controller" and not n.spare)
+    return ",".join(f"{c.node_id}@{addresses[c.name]}:{CONTROLLER_PORT}:{directory_ids[c.name]}" for c in voters)
+
+
+def format_arguments(topology: Topology, node: Node, addresses: Mapping[str, str],
+                     directory_ids: Mapping[str, str]) -> str:
+    """What `kafka-storage format` needs beyond the cluster id for this node: in a dynamic quorum, an initial
+    voter is formatted with the initial voter set and a spare with none (it starts as an observer)."""
+    if not topology.dynamic_quorum or node.role != "controller":
+        return ""
+    if node.spare:
+        return "--no-initial-controllers"
+    return "--initial-controllers " + initial_controllers(topology, addresses, topology.cluster_of(node),
+                                                          directory_ids)
+
+
 def zookeeper_connect(topology: Topology, addresses: Mapping[str, str]) -> str:
     return ",".join(f"{addresses[z.name]}:{ZOOKEEPER_PORT}" for z in topology.zookeepers)
 
@@ -75,7 +104,7 @@ def broker_properties(topology: Topology, node: Node, addresses: Mapping[str, st
         props = {
             "process.roles": "broker",
             "node.id": node.node_id,
-            "controller.quorum.voters": quorum_voters(topology, addresses, cluster),
+            **quorum_settings(topology, addresses, cluster),
             "controller.listener.names": "CONTROLLER",
             "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}",
             "advertised.listeners": f"PLAINTEXT://{address}:{BROKER_PORT}",
@@ -103,7 +132,7 @@ def controller_properties(topology: Topology, node: Node, addresses: Mapping[str
     props: dict[str, ConfigValue] = {
         "process.roles": "controller",
         "node.id": node.node_id,
-        "controller.quorum.voters": quorum_voters(topology, addresses, topology.cluster_of(node)),
+        **quorum_settings(topology, addresses, topology.cluster_of(node)),
         "controller.listener.names": "CONTROLLER",
         "listeners": f"CONTROLLER://{addresses[node.name]}:{CONTROLLER_PORT}",
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT",

@@ -57,6 +57,7 @@ class NodeSetup:
     log_dir: str = LOG_DIR
     clock_control: bool = False  # start the JVM under libfaketime so clock nemeses can move its wall clock
     jmx_port: int | None = None  # remote JMX on 127.0.0.1 of the node (per-node views), off by default
+    format_args: str = ""  # more `kafka-storage format` arguments (a dynamic quorum's initial voters)
 
 
 class KafkaNode:
@@ -90,6 +91,7 @@ class KafkaNode:
             "CLUSTER_ID": setup.cluster_id,
             "PROPERTIES": f"{NODE_DIR}/{config_file}",
             "CLOCK": "faketime" if setup.clock_control else "",
+            "FORMAT_ARGS": setup.format_args,
         }
         env_text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in env.items())
         self.remote.upload(f"{NODE_DIR}/node.env", env_text.encode())

@@ -22,7 +22,7 @@ Examples:
   harness drill --disaster --outage 60           dc1's brokers destroyed
   harness drill --topology stretch-3dc --fail dc2""")
 @click.option("--topology", "topology_file", default="active-active", show_default=True,
-              help="A preset name (active-active, stretch-3dc, stretch-2dc, two-cities-three-dcs) or TOML file.")
+              help="A preset name (`harness up --help` lists them) or TOML file.")
 @click.option("--fail", "fail_dc", default="dc1", show_default=True, help="The DC that is lost.")
 @click.option("--disaster", is_flag=True, help="Destroy the DC's brokers (disks wiped), not only cut it off.")
 @click.option("--steady", type=SECONDS, default=20.0, show_default=True, help="Seconds of load before the failure.")

@@ -38,7 +38,7 @@ def cluster_version(kafka_version: str | None, topo: topology.Topology, given: s
     `given`: the user's own image or machines; the runner checks an image of ours by its label when it is used."""
     version = kafka_versions.check(kafka_version or kafka_versions.DEFAULT)
     if given is None:
-        kafka_versions.check_mode(version, topo.mode)
+        kafka_versions.check_mode(version, topo.mode, topo.kraft_voters)
     return version
 
 

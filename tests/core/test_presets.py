@@ -10,13 +10,20 @@ from core import topology
 from core.errors import HarnessError
 from harness.cli.options import resolve_topology
 
-PRESETS = ("active-active", "stretch-2dc", "stretch-3dc", "two-cities-three-dcs")
+PRESETS = ("active-active", "dynamic-quorum", "stretch-2dc", "stretch-3dc", "two-cities-three-dcs")
 
 
 def test_every_preset_parses_and_is_named_after_its_file():
     assert topology.presets() == PRESETS
     for name in PRESETS:
         assert topology.resolve(name).name == name
+
+
+def test_dynamic_quorum_has_three_voters_and_one_spare_controller_in_dc1():
+    t = topology.resolve("dynamic-quorum")
+    assert t.dynamic_quorum
+    assert [c.name for c in t.initial_voters] == ["dc1-controller1", "dc2-controller1", "dc3-controller1"]
+    assert [c.name for c in t.controllers if c.spare] == ["dc1-controller2"]
 
 
 def test_the_stretch_3dc_preset_is_exactly_the_default_topology():
@@ -73,7 +80,7 @@ def test_an_unknown_name_or_missing_file_lists_the_presets_in_one_line(spec, mes
     with pytest.raises(HarnessError) as error:
         topology.resolve(spec)
     assert message in str(error.value)
-    assert "presets: active-active, stretch-2dc, stretch-3dc, two-cities-three-dcs" in str(error.value)
+    assert "presets: active-active, dynamic-quorum, stretch-2dc, stretch-3dc, two-cities-three-dcs" in str(error.value)
     assert "\n" not in str(error.value)
 
 

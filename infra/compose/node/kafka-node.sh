@@ -4,7 +4,7 @@
 # with `kafka-node start|stop|kill|pause|resume|status|format|wipe` — the same commands over docker exec or SSH.
 set -eu
 here=$(dirname "$0")
-. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [MAIN_ARGS JAVA CLOCK]
+. "$here/node.env"   # ROLE MAIN_CLASS KAFKA_HOME DATA_DIR LOG_DIR HEAP_OPTS CLUSTER_ID PROPERTIES [MAIN_ARGS JAVA CLOCK FORMAT_ARGS]
 pidfile="$here/kafka.pid"
 clockfile="$here/clock"
 strobepid="$here/clock-strobe.pid"
@@ -56,9 +56,12 @@ case "${1:-}" in
     mkdir -p "$DATA_DIR" "$LOG_DIR"
     # The tool's output goes to format.log; when it fails, its last lines go to stderr too, so that the
     # harness's error (or `docker logs` of a compose node) says why instead of only "exit 1".
+    # FORMAT_ARGS: a dynamic quorum's --initial-controllers (ids, addresses, directory ids) or --no-initial-controllers.
+    # shellcheck disable=SC2086
     "$java" -cp "$KAFKA_HOME/libs/*" -Dlog4j.configuration="file:$here/log4j.properties" \
       -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$LOG_DIR" \
-      kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$PROPERTIES" --ignore-formatted >"$LOG_DIR/format.log" 2>&1 || {
+      kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$PROPERTIES" --ignore-formatted ${FORMAT_ARGS:-} \
+      >"$LOG_DIR/format.log" 2>&1 || {
       status=$?
       echo "kafka-node: kafka-storage format exited $status; the end of $LOG_DIR/format.log:" >&2
       tail -n 20 "$LOG_DIR/format.log" >&2
