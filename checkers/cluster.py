@@ -7,6 +7,11 @@ CheckResult out. Each sample is one moment; a node's *claim* is what its own vie
   ZooKeeper mode its metadata names itself as controller;
 - it leads a test partition at some leader epoch — its own metadata names itself as that partition's leader.
 
+Apart from the claims, each controller's quorum-state file (the sample's `controllers`: the leader and KRaft epoch
+it last recorded, a file Kafka replaces atomically) is a vote record: Raft elects at most one leader per epoch, so
+two leaders named for one epoch, by any controllers at any times, is a broken quorum, grace or not. Voter-set
+changes (KIP-853's add-controller / remove-controller) must keep that; they are where it would break.
+
 A node that did not answer (unreachable, JMX stale) claims nothing at that moment: a claim holds over a run of
 consecutive samples that all show it, so gaps never join two runs. Two runs of different nodes overlap over
 [latest start, earliest end]; an overlap longer than the grace window (failover is never instantaneous: the
@@ -82,10 +87,13 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
     faults = faults if faults is not None else FaultTimeline()
     tracker = _Tracker()
     stats = _Availability()
+    epochs = _QuorumEpochs()
     regressions: list[Anomaly] = []
     for sample in sorted(samples, key=lambda s: s["time"]):
         t = int(sample["time"])
         stats.add(t, sample)
+        if isinstance(sample.get("controllers"), dict):
+            epochs.add(t, sample["controllers"])
         views = sample.get("views")
         if isinstance(views, dict):
             regressions.extend(tracker.add(t, str(sample.get("mode", "kraft")), views, faults))
@@ -96,11 +104,13 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
         "split-brain-controller": tuple(a for a in overlaps if a.name == "split-brain-controller"),
         "isolated-controller": tuple(a for a in overlaps if a.name == "isolated-controller"),
         "leader-epoch-regression": tuple(regressions),
+        "kraft-epoch-two-leaders": tuple(epochs.findings(faults)),
     }
     same, stale = _leader_overlaps(tracker.claims.leader, grace, faults)
     found["split-brain-leader"], found["stale-leader"] = tuple(same), tuple(stale)
     result_stats = {**stats.to_json(), "grace_s": grace_s, "views": tracker.samples_with_views,
                     "controller_views": sorted(tracker.controller_sources),
+                    "kraft_epochs": len(epochs.leaders), "quorum_samples": epochs.samples,
                     "anomaly_counts": {name: len(a) for name, a in sorted(found.items()) if a}}
     result_stats["checked"] = list(ANOMALIES) if tracker.samples_with_views else []
     failing = any(found[name] for name in ANOMALIES if fails(name))
@@ -288,6 +298,41 @@ def _leader_overlaps(runs: Mapping[tuple[int, str, int], list[Run]], grace: int,
                     f"led it at epoch {new.epoch}, {_window(start, end)} (a zombie leader)", facts,
                     faults.active(start, end)))
     return same, stale
+
+
+# ---- one leader per KRaft epoch --------------------------------------------------------------------------
+
+class _QuorumEpochs:
+    """For each KRaft epoch, every leader any controller's quorum-state file named for it, with where and when
+    it was first seen: memory grows with the epochs, not the samples."""
+
+    def __init__(self) -> None:
+        self.leaders: dict[int, dict[int, tuple[str, int]]] = {}  # epoch -> leader id -> (node, first time)
+        self.samples = 0
+
+    def add(self, t: int, controllers: Mapping[str, Any]) -> None:
+        self.samples += 1
+        for node, view in sorted(controllers.items()):
+            if not isinstance(view, dict):
+                continue
+            leader, epoch = int(view.get("leader", -1)), int(view.get("epoch", -1))
+            if leader >= 0 and epoch >= 0:
+                self.leaders.setdefault(epoch, {}).setdefault(leader, (node, t))
+
+    def findings(self, faults: FaultTimeline) -> Iterator[Anomaly]:
+        for epoch, named in sorted(self.leaders.items()):
+            if len(named) < 2:
+                continue
+            sightings = sorted(named.items(), key=lambda item: item[1][1])
+            said = "; ".join(f"{node} named {leader} (first at t={t / NS:.1f} s)" for leader, (node, t) in sightings)
+            first, last = sightings[0][1][1], sightings[-1][1][1]
+            yield Anomaly(
+                "kraft-epoch-two-leaders", (),
+                f"KRaft epoch {epoch} had {len(named)} leaders: {said}; Raft elects at most one per epoch",
+                {"epoch": epoch, "leaders": sorted(named),
+                 "seen": [{"leader": leader, "node": node, "t_s": round(t / NS, 3)} for leader, (node, t) in sightings],
+                 "window_s": [round(first / NS, 3), round(last / NS, 3)]},
+                faults.active(first, last))
 
 
 # ---- availability ------------------------------------------------------------------------------------------

@@ -161,6 +161,9 @@ CATALOG: Mapping[str, AnomalyKind] = _kinds(
     AnomalyKind("leader-epoch-regression", "split-brain", True,
                 "one node's view of a partition's leader epoch went backwards", "checkers/cluster.py",
                 doc=SPLIT_BRAIN_RULES),
+    AnomalyKind("kraft-epoch-two-leaders", "split-brain", True,
+                "the controllers' quorum-state files named two different leaders for one KRaft epoch (Raft elects at "
+                "most one per epoch; no grace window applies)", "checkers/cluster.py", doc=SPLIT_BRAIN_RULES),
     AnomalyKind("isolated-controller", "split-brain", False,
                 "two controller claims overlap, but one claimant was cut off from every other node all along (a stale "
                 "belief that commands no one — e.g. a ZooKeeper-mode zombie leader that was also the controller)",

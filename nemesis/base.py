@@ -76,11 +76,20 @@ class Requirements:
     clock_control: bool = False  # every JVM started under libfaketime (containers, or SSH nodes the harness manages)
     durable_fs: bool = False  # every broker's data dir on the durable filesystem (containers only)
     request_proxy: bool = False  # the clients reach the brokers through the request proxy (containers only)
+    dynamic_quorum: bool = False  # a KIP-853 quorum (kraft_voters = "dynamic") whose voters can change
+    spare_controllers: int = 0  # controllers outside the initial voters, for add-controller to promote
 
     def unmet(self, topology: Topology) -> str | None:
         """None if `topology` has what is needed, else one sentence saying what it lacks."""
         if self.dc is not None and self.dc not in topology.dc_names():
             return f"no DC named {self.dc!r} in topology {topology.name!r} (DCs are {', '.join(topology.dc_names())})"
+        if self.dynamic_quorum and not topology.dynamic_quorum:
+            return (f"needs a dynamic KRaft quorum (kraft_voters = \"dynamic\"), topology {topology.name!r} has a "
+                    "static one (controller.quorum.voters), whose voters cannot change: try --topology dynamic-quorum")
+        spares = sum(1 for c in topology.controllers if c.spare)
+        if spares < self.spare_controllers:
+            return (f"needs at least {self.spare_controllers} spare controller (`spare_controllers` in a DC), "
+                    f"topology {topology.name!r} has {spares}: try --topology dynamic-quorum")
         for count, have, what in ((self.dcs, len(topology.dcs), "DCs"), (self.nodes, len(topology.nodes), "nodes"),
                                   (self.quorum, len(topology.quorum), "controllers (or ZooKeeper servers)")):
             if have < count:

@@ -15,7 +15,7 @@ from core.topology import Topology
 from nemesis.base import NamedFamily, Nemesis
 
 _MODULES = ("nemesis.partition", "nemesis.process", "nemesis.clock", "nemesis.wan", "nemesis.outage",
-            "nemesis.power", "nemesis.disk", "nemesis.corruption", "nemesis.requests")
+            "nemesis.power", "nemesis.disk", "nemesis.corruption", "nemesis.requests", "nemesis.quorum")
 NONE = "none"
 
 
