@@ -10,7 +10,10 @@ CheckResult out. Each sample is one moment; a node's *claim* is what its own vie
 Apart from the claims, each controller's quorum-state file (the sample's `controllers`: the leader and KRaft epoch
 it last recorded, a file Kafka replaces atomically) is a vote record: Raft elects at most one leader per epoch, so
 two leaders named for one epoch, by any controllers at any times, is a broken quorum, grace or not. Voter-set
-changes (KIP-853's add-controller / remove-controller) must keep that; they are where it would break.
+changes (KIP-853's add-controller / remove-controller) must keep that; they are where it would break. Where the
+nodes report `raft_voters` (raft-metrics `number-of-voters`, a dynamic quorum on Kafka 4.0+), the voter counts of
+the nodes that answered must agree again within the grace window after a change; a node cut off from the
+largest side of an active partition is left out (it cannot learn of the change until the cut heals).
 
 A node that did not answer (unreachable, JMX stale) claims nothing at that moment: a claim holds over a run of
 consecutive samples that all show it, so gaps never join two runs. Two runs of different nodes overlap over
@@ -88,6 +91,7 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
     tracker = _Tracker()
     stats = _Availability()
     epochs = _QuorumEpochs()
+    voter_counts = _VoterCounts()
     regressions: list[Anomaly] = []
     for sample in sorted(samples, key=lambda s: s["time"]):
         t = int(sample["time"])
@@ -97,6 +101,7 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
         views = sample.get("views")
         if isinstance(views, dict):
             regressions.extend(tracker.add(t, str(sample.get("mode", "kraft")), views, faults))
+            voter_counts.add(t, views, faults)
     tracker.close()
     grace = int(grace_s * NS)
     overlaps = list(_controller_overlaps(tracker.claims.controller, grace, faults, tracker.nodes))
@@ -105,12 +110,14 @@ def check_cluster(samples: Iterable[Mapping[str, Any]], faults: FaultTimeline | 
         "isolated-controller": tuple(a for a in overlaps if a.name == "isolated-controller"),
         "leader-epoch-regression": tuple(regressions),
         "kraft-epoch-two-leaders": tuple(epochs.findings(faults)),
+        "voter-count-divergence": tuple(voter_counts.findings(grace, faults)),
     }
     same, stale = _leader_overlaps(tracker.claims.leader, grace, faults)
     found["split-brain-leader"], found["stale-leader"] = tuple(same), tuple(stale)
     result_stats = {**stats.to_json(), "grace_s": grace_s, "views": tracker.samples_with_views,
                     "controller_views": sorted(tracker.controller_sources),
                     "kraft_epochs": len(epochs.leaders), "quorum_samples": epochs.samples,
+                    "voter_count_samples": voter_counts.samples,
                     "anomaly_counts": {name: len(a) for name, a in sorted(found.items()) if a}}
     result_stats["checked"] = list(ANOMALIES) if tracker.samples_with_views else []
     failing = any(found[name] for name in ANOMALIES if fails(name))
@@ -333,6 +340,67 @@ class _QuorumEpochs:
                  "seen": [{"leader": leader, "node": node, "t_s": round(t / NS, 3)} for leader, (node, t) in sightings],
                  "window_s": [round(first / NS, 3), round(last / NS, 3)]},
                 faults.active(first, last))
+
+
+# ---- voter counts agree -----------------------------------------------------------------------------------
+
+def _partitioned_off(node: str, t: int, faults: FaultTimeline) -> bool:
+    """Is `node` outside the largest side of a partition active at `t`?"""
+    for fault in faults.throughout(t, t):
+        sides = fault.value.get("components") if isinstance(fault.value, dict) else None
+        if isinstance(sides, list) and sides:
+            largest = max(sides, key=len)
+            if any(node in side for side in sides) and node not in largest:
+                return True
+    return False
+
+
+@dataclass
+class _Divergence:
+    start: int
+    end: int
+    counts: dict[str, int]  # at the latest sample of the run
+
+
+class _VoterCounts:
+    """Runs of consecutive samples in which the answering nodes disagree on how many voters the quorum has."""
+
+    def __init__(self) -> None:
+        self.runs: list[_Divergence] = []
+        self._open: _Divergence | None = None
+        self.samples = 0
+
+    def add(self, t: int, views: Mapping[str, Any], faults: FaultTimeline) -> None:
+        counts = {node: int(view["raft_voters"]) for node, view in sorted(views.items())
+                  if isinstance(view, dict) and view.get("jmx") == "ok" and "raft_voters" in view
+                  and not _partitioned_off(node, t, faults)}
+        if not counts:
+            return
+        self.samples += 1
+        if len(set(counts.values())) > 1:
+            if self._open is None:
+                self._open = _Divergence(t, t, counts)
+                self.runs.append(self._open)
+            else:
+                self._open.end, self._open.counts = t, counts
+        else:
+            self._open = None
+
+    def findings(self, grace: int, faults: FaultTimeline) -> Iterator[Anomaly]:
+        for run in self.runs:
+            if run.end - run.start <= grace:
+                continue
+            by_count: dict[int, list[str]] = {}
+            for node, count in run.counts.items():
+                by_count.setdefault(count, []).append(node)
+            said = "; ".join(f"{', '.join(nodes)}: {count}" for count, nodes in sorted(by_count.items()))
+            yield Anomaly(
+                "voter-count-divergence", (),
+                f"the nodes disagreed on the number of KRaft voters {_window(run.start, run.end)}, longer than the "
+                f"{grace / NS:g} s grace window (at its end: {said})",
+                {"counts": run.counts, "window_s": [round(run.start / NS, 3), round(run.end / NS, 3)],
+                 "duration_s": round((run.end - run.start) / NS, 3)},
+                faults.active(run.start, run.end))
 
 
 # ---- availability ------------------------------------------------------------------------------------------

@@ -164,6 +164,10 @@ CATALOG: Mapping[str, AnomalyKind] = _kinds(
     AnomalyKind("kraft-epoch-two-leaders", "split-brain", True,
                 "the controllers' quorum-state files named two different leaders for one KRaft epoch (Raft elects at "
                 "most one per epoch; no grace window applies)", "checkers/cluster.py", doc=SPLIT_BRAIN_RULES),
+    AnomalyKind("voter-count-divergence", "split-brain", True,
+                "the nodes that answered reported different numbers of KRaft voters (raft-metrics `number-of-voters`) "
+                "for longer than the grace window; a node cut off from the largest side of a partition is left out",
+                "checkers/cluster.py", doc=SPLIT_BRAIN_RULES),
     AnomalyKind("isolated-controller", "split-brain", False,
                 "two controller claims overlap, but one claimant was cut off from every other node all along (a stale "
                 "belief that commands no one — e.g. a ZooKeeper-mode zombie leader that was also the controller)",

@@ -298,8 +298,11 @@ class _Run:
             # cluster per DC they would see a "second controller" in every DC, so they stay off there.
             sampler: StateSampler | None = None
             if len(admins) == 1:
+                # The release is only known for the harness's own image: elsewhere the metric may be missing.
+                voter_counts = (options.topology.dynamic_quorum and options.image is None and options.ssh is None
+                                and kafka_versions.has_voter_count_metric(options.kafka_version))
                 views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
-                                    jmx_port=cluster.jmx_port)
+                                    jmx_port=cluster.jmx_port, voter_counts=voter_counts)
                 views.start()
                 stack.callback(views.stop)
                 sampler = StateSampler(admin, topic, self.history, self.results.cluster_state,

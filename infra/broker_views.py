@@ -11,6 +11,8 @@ disagree, so every node is asked separately:
   (no partition rule touches loopback), reporting every second: `ActiveControllerCount` of ZooKeeper-mode
   brokers; in KRaft the Raft state (`raft-metrics`: leader, epoch, state) of every controller and broker.
   A watcher that has not reported for `STALE_S` (the JVM is paused, killed or restarting) is recorded as such.
+  With `voter_counts` (a dynamic KIP-853 quorum on Kafka 4.0+), also `number-of-voters`: how many voters the
+  node's copy of the metadata log holds, for the voter-count-divergence check.
 
 Cost on purpose: the metadata probes are one small request per broker per second; the JMX watchers are one
 small JVM per watched node (not one per sample), started once per run: measured about 0.5 s CPU to start,
@@ -37,8 +39,10 @@ STALE_S = 3.0
 METADATA_API, METADATA_VERSION = 3, 7
 ACTIVE_CONTROLLER = "kafka.controller:type=KafkaController,name=ActiveControllerCount"
 RAFT = "kafka.server:type=raft-metrics"
+VOTERS = "number-of-voters"
 _COLUMNS = {f"{ACTIVE_CONTROLLER}:Value": "active_controller_count", f"{RAFT}:current-leader": "raft_leader",
-            f"{RAFT}:current-epoch": "raft_epoch", f"{RAFT}:current-state": "raft_state"}
+            f"{RAFT}:current-epoch": "raft_epoch", f"{RAFT}:current-state": "raft_state",
+            f"{RAFT}:{VOTERS}": "raft_voters"}
 _ATTRIBUTES = {ACTIVE_CONTROLLER: ("Value",), RAFT: ("current-leader", "current-epoch", "current-state")}
 
 
@@ -150,11 +154,14 @@ def jmx_objects(topology: Topology, node: Node) -> tuple[str, ...]:
     return (RAFT,)
 
 
-def watch_command(objects: tuple[str, ...], jmx_port: int, pidfile: str, kafka_home: str = "/opt/kafka") -> str:
+def watch_command(objects: tuple[str, ...], jmx_port: int, pidfile: str, kafka_home: str = "/opt/kafka",
+                  voter_counts: bool = False) -> str:
     """A loop on the node: JmxTool reporting every second, restarted when the JVM it watches goes away."""
     names = " ".join(f"--object-name '{o}'" for o in objects)
-    # --wait waits for every listed attribute to exist, so only the ones these objects have are listed.
-    attributes = ",".join(a for o in objects for a in _ATTRIBUTES[o])
+    # --wait waits for every listed attribute to exist, so only the ones these objects have are listed (and
+    # number-of-voters only where the caller knows the release has it: a missing one would silence the watch).
+    extra = (VOTERS,) if voter_counts and RAFT in objects else ()
+    attributes = ",".join([*(a for o in objects for a in _ATTRIBUTES[o]), *extra])
     tool = (f"java -Xmx48m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '{kafka_home}/libs/*' "
             f"-Dlog4j.configuration=file:{NODE_DIR}/log4j.properties -Dkafka.logs.dir=/tmp "
             f"org.apache.kafka.tools.JmxTool --jmx-url service:jmx:rmi:///jndi/rmi://127.0.0.1:{jmx_port}/jmxrmi "
@@ -182,11 +189,12 @@ def parse_jmx_line(header: list[str] | None, line: str) -> tuple[list[str] | Non
 
 
 class JmxWatch:
-    def __init__(self, name: str, remote: Streams, objects: tuple[str, ...], jmx_port: int) -> None:
+    def __init__(self, name: str, remote: Streams, objects: tuple[str, ...], jmx_port: int,
+                 voter_counts: bool = False) -> None:
         self.name = name
         self.remote = remote
         self.pidfile = f"{NODE_DIR}/jmx-watch-{uuid.uuid4().hex[:8]}.pid"  # one per watcher: stop only ours
-        self.command = watch_command(objects, jmx_port, self.pidfile)
+        self.command = watch_command(objects, jmx_port, self.pidfile, voter_counts=voter_counts)
         self.latest: dict[str, Any] | None = None
         self.received = 0.0  # monotonic time of the latest report
         self.reports = 0
@@ -228,7 +236,7 @@ class BrokerViews:
     """Every node's own view, as one dict per sample (the sampler stores it under `views`)."""
 
     def __init__(self, topology: Topology, nodes: Mapping[str, KafkaNode], addresses: Mapping[str, str],
-                 topic: str, jmx_port: int | None, timeout: float = 0.8) -> None:
+                 topic: str, jmx_port: int | None, timeout: float = 0.8, voter_counts: bool = False) -> None:
         self.topology = topology
         self.addresses = addresses
         self.topic = topic
@@ -239,7 +247,7 @@ class BrokerViews:
                 remote = nodes[node.name].remote
                 objects = jmx_objects(topology, node)
                 if objects and hasattr(remote, "stream"):
-                    self.watches[node.name] = JmxWatch(node.name, remote, objects, jmx_port)
+                    self.watches[node.name] = JmxWatch(node.name, remote, objects, jmx_port, voter_counts)
         self._pool = ThreadPoolExecutor(max_workers=max(1, len(topology.brokers)), thread_name_prefix="views")
 
     def start(self) -> None:

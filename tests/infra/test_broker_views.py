@@ -67,3 +67,12 @@ def test_watched_objects_follow_the_mode_and_only_their_attributes_are_waited_fo
     command = watch_command((ACTIVE_CONTROLLER,), 9999, "/opt/harness/w.pid")
     assert "--attributes Value " in command and "rmi://127.0.0.1:9999/jmxrmi" in command
     assert command.startswith("echo $$ >/opt/harness/w.pid; while [ -f /opt/harness/w.pid ]")
+
+
+def test_voter_counts_add_number_of_voters_to_the_raft_watch_only():
+    raft = watch_command((RAFT,), 9999, "/opt/harness/w.pid", voter_counts=True)
+    assert "--attributes current-leader,current-epoch,current-state,number-of-voters " in raft
+    assert "number-of-voters" not in watch_command((RAFT,), 9999, "/opt/harness/w.pid")
+    assert "number-of-voters" not in watch_command((ACTIVE_CONTROLLER,), 9999, "/w.pid", voter_counts=True)
+    header, _ = parse_jmx_line(None, f'"time","{RAFT}:number-of-voters"')
+    assert parse_jmx_line(header, "1700000000000,4.0")[1] == {"raft_voters": 4}
