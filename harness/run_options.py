@@ -75,8 +75,10 @@ def to_json(options: RunOptions) -> dict[str, Any]:
 def topology_json(topology: Topology) -> dict[str, Any]:
     """The topology as a --topology TOML file would hold it (core.topology.from_dict reads it back)."""
     return {"name": topology.name, "mode": topology.mode, "model": topology.model,
+            **({"kraft_voters": topology.kraft_voters} if topology.dynamic_quorum else {}),
             "broker_config": dict(topology.broker_config), "controller_config": dict(topology.controller_config),
             "dc": [{"name": d.name, "brokers": d.brokers, "controllers": d.controllers, "mirrors": d.mirrors,
+                    **({"spare_controllers": d.spare_controllers} if d.spare_controllers else {}),
                     "broker_config": dict(d.broker_config)} for d in topology.dcs],
             "wan": [{"between": list(w.between), "latency": f"{w.latency_ms!r}ms", "jitter": f"{w.jitter_ms!r}ms"}
                     for w in topology.wan]}

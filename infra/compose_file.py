@@ -16,7 +16,7 @@ from core.errors import HarnessError
 from core.topology import Topology
 from infra.assets import compose_dir
 from infra.cluster import NODE_LABEL, RUN_LABEL, new_cluster_id
-from infra.kafka_config import broker_properties, controller_properties, render
+from infra.kafka_config import broker_properties, controller_properties, format_arguments, render
 from infra.kafka_node import HEAP, JVM_OPTS, NODE_DIR
 
 _START = f"{NODE_DIR}/kafka-node format && {NODE_DIR}/kafka-node start && exec sleep infinity"
@@ -53,6 +53,7 @@ def write_project(directory: Path, topology: Topology, image: str, run_id: str,
     network = parse_subnet(subnet, topology)
     addresses = addresses_in(topology, network)
     cluster_id = new_cluster_id()
+    directory_ids = {c.name: new_cluster_id() for c in topology.initial_voters}  # a dynamic quorum's (KIP-853)
     directory.mkdir(parents=True, exist_ok=True)
     services = []
     for node in topology.nodes:
@@ -63,7 +64,7 @@ def write_project(directory: Path, topology: Topology, image: str, run_id: str,
         env = {"ROLE": node.role, "MAIN_CLASS": "kafka.Kafka", "KAFKA_HOME": "/opt/kafka",
                "DATA_DIR": "/var/lib/kafka/data", "LOG_DIR": "/var/log/kafka", "HEAP_OPTS": HEAP[node.role],
                "JVM_OPTS": JVM_OPTS, "CLUSTER_ID": cluster_id, "PROPERTIES": f"{NODE_DIR}/server.properties",
-               "CLOCK": ""}
+               "CLOCK": "", "FORMAT_ARGS": format_arguments(topology, node, addresses, directory_ids)}
         (node_dir / "node.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
         for asset in ("kafka-node.sh", "log4j.properties", "log4j2.yaml"):
             target = node_dir / ("kafka-node" if asset == "kafka-node.sh" else asset)

@@ -22,7 +22,7 @@ from core.topology import ConfigValue
 from infra.backend import StartedInWith
 from infra.cluster import new_cluster_id
 from infra.control.base import Remote, RemoteCommandError
-from infra.kafka_config import broker_properties, controller_properties, parse
+from infra.kafka_config import broker_properties, controller_properties, format_arguments, parse
 from infra.kafka_node import NODE_DIR, KafkaNode, NodeSetup
 from infra.ssh_targets import SSHTarget, SSHTargets, preflight
 
@@ -54,6 +54,9 @@ class SSHCluster(StartedInWith):
         self.say = say
         self.clock_control = clock_control
         self.cluster_id = targets.cluster_id or new_cluster_id()
+        # A dynamic quorum's initial voters are formatted with their metadata directory ids (KIP-853); a data dir
+        # formatted before keeps its own (--ignore-formatted), and so its voters.
+        self.directory_ids = {c.name: new_cluster_id() for c in self.topology.initial_voters}
         self.addresses: dict[str, str] = targets.addresses
         self.remotes: dict[str, Remote] = {}
         self.nodes: dict[str, KafkaNode] = {}
@@ -93,7 +96,8 @@ class SSHCluster(StartedInWith):
         assert target.managed is not None
         m = target.managed
         setup = NodeSetup(self.cluster_id, self._properties(target), kafka_home=m.kafka_home, data_dir=m.data_dir,
-                          log_dir=m.log_dir, clock_control=self.clock_control)
+                          log_dir=m.log_dir, clock_control=self.clock_control,
+                          format_args=format_arguments(self.topology, target.node, self.addresses, self.directory_ids))
         node = self.nodes[target.node.name]
         try:
             node.provision(setup)
