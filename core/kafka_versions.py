@@ -46,12 +46,6 @@ def has_dynamic_quorum(version: str) -> bool:
     return (major_, minor) >= (3, 9)
 
 
-def has_voter_count_metric(version: str) -> bool:
-    """raft-metrics `number-of-voters`, reported by every replica of the metadata log (KIP-853's metrics): 4.0+
-    (in the 4.3.1 jars, not in 3.9.1's)."""
-    return major(version) >= 4
-
-
 def check_mode(version: str, mode: str, kraft_voters: str = "static") -> None:
     """A ZooKeeper topology on a KRaft-only release, or a dynamic quorum on a release without one, is refused
     before anything starts."""

@@ -28,7 +28,7 @@ from harness.run_options import to_json as run_options_json
 from infra import engine, image
 from infra.admin import Admin
 from infra.backend import ClusterBackend
-from infra.broker_views import BrokerViews
+from infra.broker_views import BrokerViews, reports_voter_count
 from infra.cluster import Cluster, new_run_id
 from infra.host_processes import HostProcesses
 from infra.recorder import ClientHistory, HistoryRecorder, client_tag
@@ -298,9 +298,9 @@ class _Run:
             # cluster per DC they would see a "second controller" in every DC, so they stay off there.
             sampler: StateSampler | None = None
             if len(admins) == 1:
-                # The release is only known for the harness's own image: elsewhere the metric may be missing.
-                voter_counts = (options.topology.dynamic_quorum and options.image is None and options.ssh is None
-                                and kafka_versions.has_voter_count_metric(options.kafka_version))
+                # Asked of the JVM, not the version: an --image or --ssh cluster's release is not known here.
+                voter_counts = options.topology.dynamic_quorum and cluster.jmx_port is not None and \
+                    reports_voter_count(cluster.nodes[options.topology.controllers[0].name].remote, cluster.jmx_port)
                 views = BrokerViews(options.topology, cluster.nodes, cluster.addresses, topic,
                                     jmx_port=cluster.jmx_port, voter_counts=voter_counts)
                 views.start()

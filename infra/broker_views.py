@@ -188,6 +188,22 @@ def parse_jmx_line(header: list[str] | None, line: str) -> tuple[list[str] | Non
     return header, values
 
 
+def reports_voter_count(remote: Streams, jmx_port: int, kafka_home: str = "/opt/kafka") -> bool:
+    """Does this node's JVM have raft-metrics `number-of-voters` (Kafka 4.0+)? Asked once, by value: JmxTool
+    prints no line at all for an attribute the MBean lacks, and a watch that waits for it would never report."""
+    tool = (f"java -Xmx48m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '{kafka_home}/libs/*' "
+            f"-Dlog4j.configuration=file:{NODE_DIR}/log4j.properties -Dkafka.logs.dir=/tmp "
+            f"org.apache.kafka.tools.JmxTool --jmx-url service:jmx:rmi:///jndi/rmi://127.0.0.1:{jmx_port}/jmxrmi "
+            f"--object-name '{RAFT}' --attributes {VOTERS} --one-time true")
+    result = remote.exec(f"{tool} 2>/dev/null", check=False, timeout=30)
+    header: list[str] | None = None
+    for line in str(getattr(result, "stdout", "")).splitlines():
+        header, values = parse_jmx_line(header, line)
+        if values is not None and isinstance(values.get("raft_voters"), int):
+            return True
+    return False
+
+
 class JmxWatch:
     def __init__(self, name: str, remote: Streams, objects: tuple[str, ...], jmx_port: int,
                  voter_counts: bool = False) -> None:

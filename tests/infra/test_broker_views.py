@@ -76,3 +76,16 @@ def test_voter_counts_add_number_of_voters_to_the_raft_watch_only():
     assert "number-of-voters" not in watch_command((ACTIVE_CONTROLLER,), 9999, "/w.pid", voter_counts=True)
     header, _ = parse_jmx_line(None, f'"time","{RAFT}:number-of-voters"')
     assert parse_jmx_line(header, "1700000000000,4.0")[1] == {"raft_voters": 4}
+
+
+def test_the_voter_count_is_watched_only_where_the_jvm_answers_with_a_value():
+    from infra.broker_views import reports_voter_count
+    from infra.control.base import ExecResult
+    from infra.control.fake import FakeRemote
+
+    answers = FakeRemote("c1", lambda c: ExecResult(0, f'"time","{RAFT}:number-of-voters"\n1796252928221,3\n', ""))
+    assert reports_voter_count(answers, 9999)
+    assert "--attributes number-of-voters --one-time true" in answers.commands[0]
+    silent = FakeRemote("c1", lambda c: ExecResult(0, "Trying to connect to JMX url: service:jmx:...\n", ""))
+    assert not reports_voter_count(silent, 9999)  # 3.9: no such attribute, JmxTool prints no line
+    assert not reports_voter_count(FakeRemote("c1", lambda c: ExecResult(1, "", "refused")), 9999)
