@@ -85,11 +85,11 @@ class Requirements:
             return f"no DC named {self.dc!r} in topology {topology.name!r} (DCs are {', '.join(topology.dc_names())})"
         if self.dynamic_quorum and not topology.dynamic_quorum:
             return (f"needs a dynamic KRaft quorum (kraft_voters = \"dynamic\"), topology {topology.name!r} has a "
-                    "static one (controller.quorum.voters), whose voters cannot change: try --topology dynamic-quorum")
+                    "static one (controller.quorum.voters), whose voters cannot change")
         spares = sum(1 for c in topology.controllers if c.spare)
         if spares < self.spare_controllers:
             return (f"needs at least {self.spare_controllers} spare controller (`spare_controllers` in a DC), "
-                    f"topology {topology.name!r} has {spares}: try --topology dynamic-quorum")
+                    f"topology {topology.name!r} has {spares}")
         for count, have, what in ((self.dcs, len(topology.dcs), "DCs"), (self.nodes, len(topology.nodes), "nodes"),
                                   (self.quorum, len(topology.quorum), "controllers (or ZooKeeper servers)")):
             if have < count:

@@ -68,6 +68,9 @@ def refuse_unmet(nemeses: list[Nemesis], topology: Topology) -> None:
     for nemesis in nemeses:
         unmet = nemesis.requires.unmet(topology)
         if unmet is not None:
+            quorum = nemesis.requires.dynamic_quorum
             raise HarnessError(f"nemesis {nemesis.name} {unmet}, so the run would inject no fault",
-                               hint="pick a larger topology (--dcs, --brokers-per-dc, --controllers) or another "
+                               hint="use --topology dynamic-quorum (or a topology file with kraft_voters = "
+                                    "\"dynamic\" and spare_controllers) or another nemesis" if quorum else
+                                    "pick a larger topology (--dcs, --brokers-per-dc, --controllers) or another "
                                     "nemesis")
