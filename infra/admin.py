@@ -91,6 +91,10 @@ class Admin:
                     return True  # an earlier attempt that timed out on our side did create it
                 if kafka_error.retriable() or kafka_error.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
                     return False
+                if _brokers_still_fenced(kafka_error):
+                    # A broker just restarted (a healed kill) stays fenced until its first heartbeat catches up
+                    # with the metadata log; Kafka says so with a non-retriable code, but it clears in seconds.
+                    raise _StillFenced(kafka_error.str()) from None
                 raise HarnessError(f"creating topic {topic} failed: {kafka_error.str()}") from None
             return True
 
@@ -128,3 +132,16 @@ def _quiet_logger() -> Any:
     logger.propagate = False
     logger.addHandler(logging.NullHandler())
     return logger
+
+
+class _StillFenced(Exception):
+    """Not a HarnessError: wait_until retries it and quotes it if the deadline passes."""
+
+
+def _brokers_still_fenced(kafka_error: Any) -> bool:
+    """INVALID_REPLICA_ASSIGNMENT / INVALID_REPLICATION_FACTOR because the named or all brokers are fenced or
+    shutting down (KRaft's ReplicationControlManager wording), as opposed to an assignment that can never work."""
+    from confluent_kafka import KafkaError
+
+    return (kafka_error.code() in (KafkaError.INVALID_REPLICA_ASSIGNMENT, KafkaError.INVALID_REPLICATION_FACTOR)
+            and "fenced" in kafka_error.str())
