@@ -20,14 +20,16 @@ from core.errors import HarnessError, unknown_name
 from core.topology import ConfigValue, Topology
 from workloads.group import GroupOptions
 from workloads.options import ClientOptions
+from workloads.share import ShareOptions
 from workloads.txn import TxnOptions
 
 LIBRARY = Path(str(files("harness").joinpath("scenarios")))  # package data: found in a wheel install too
 _WORKLOAD_KEYS = {f.name for f in dataclasses.fields(ClientOptions)} - {"extra_producer_config", "topic"}
 _GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "ready_timeout", "final_read_timeout"}
 _TXN_KEYS = {f.name for f in dataclasses.fields(TxnOptions)} - {"topic", "ready_timeout"}
+_SHARE_KEYS = {f.name for f in dataclasses.fields(ShareOptions)} - {"topic", "setup_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
-             "group", "txn", "wan", "timeline", "control", "kafka_version"}
+             "group", "txn", "share", "wan", "timeline", "control", "kafka_version"}
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,16 @@ class Variant:
     group: GroupOptions | None = None  # a [group] table: the run uses the consumer-group workload
     txn: TxnOptions | None = None  # a [txn] table: the run uses the transactional workload
     kafka_version: str | None = None  # the control's own release (a bug's fixed version); None: the scenario's
+    share: ShareOptions | None = None  # a [share] table: the run uses the share-group workload (KIP-932)
 
     @property
     def workload_name(self) -> str:
-        return "group" if self.group is not None else "txn" if self.txn is not None else "queue"
+        return ("group" if self.group is not None else "txn" if self.txn is not None
+                else "share" if self.share is not None else "queue")
 
     @property
-    def workload_options(self) -> GroupOptions | TxnOptions | None:
-        return self.group if self.group is not None else self.txn
+    def workload_options(self) -> GroupOptions | TxnOptions | ShareOptions | None:
+        return self.group if self.group is not None else self.txn if self.txn is not None else self.share
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,8 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
     workload = _workload(ClientOptions(), raw.get("workload", {}), f"{source} [workload]")
     wan = _wan(raw.get("wan", {}), source)
     control_raw = raw["control"]
-    _no_unknown(control_raw, {"explains", "workload", "group", "txn", "broker_config", "topology", "kafka_version"},
-                f"{source} [control]")
+    _no_unknown(control_raw, {"explains", "workload", "group", "txn", "share", "broker_config", "topology",
+                              "kafka_version"}, f"{source} [control]")
     if "explains" not in control_raw:
         raise HarnessError(f"{source} [control]: missing `explains` (which config difference prevents the anomaly)")
     control_topo = _topology(control_raw.get("topology", raw.get("topology", "stretch-3dc")),
@@ -133,12 +137,18 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
     if group is None and "group" in control_raw:
         raise HarnessError(f"{source} [control.group]: the unsafe variant has no [group] table")
     control_group = _group(group, control_raw.get("group", {}), f"{source} [control.group]") if group else None
-    if group is not None and "txn" in raw:
-        raise HarnessError(f"{source}: a scenario runs one workload: [group] or [txn], not both")
+    tables = [t for t in ("group", "txn", "share") if t in raw]
+    if len(tables) > 1:
+        raise HarnessError(f"{source}: a scenario runs one workload: [{tables[0]}] or [{tables[1]}], not both")
     txn = _options(TxnOptions(), raw["txn"], _TXN_KEYS, f"{source} [txn]") if "txn" in raw else None
     if txn is None and "txn" in control_raw:
         raise HarnessError(f"{source} [control.txn]: the unsafe variant has no [txn] table")
     control_txn = _options(txn, control_raw.get("txn", {}), _TXN_KEYS, f"{source} [control.txn]") if txn else None
+    share = _options(ShareOptions(), raw["share"], _SHARE_KEYS, f"{source} [share]") if "share" in raw else None
+    if share is None and "share" in control_raw:
+        raise HarnessError(f"{source} [control.share]: the unsafe variant has no [share] table")
+    control_share = (_options(share, control_raw.get("share", {}), _SHARE_KEYS, f"{source} [control.share]")
+                     if share else None)
     version = _kafka_version(raw.get("kafka_version"), (topo,) if "kafka_version" in control_raw else
                              (topo, control_topo), source)
     control_version = (_kafka_version(control_raw["kafka_version"], (control_topo,), f"{source} [control]")
@@ -148,8 +158,9 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
         references=tuple(str(r) for r in raw.get("references", [])),
         expect=tuple(str(e) for e in raw["expect"]), time_limit=float(raw.get("time_limit", 60)),
         timeline=_timeline(raw["timeline"], source) if "timeline" in raw else (),
-        unsafe=Variant(topo, workload, wan, group, txn),
-        control=Variant(control_topo, control_workload, wan, control_group, control_txn, control_version),
+        unsafe=Variant(topo, workload, wan, group, txn, share=share),
+        control=Variant(control_topo, control_workload, wan, control_group, control_txn, control_version,
+                        share=control_share),
         control_explains=str(control_raw["explains"]), source=source, kafka_version=version)
 
 

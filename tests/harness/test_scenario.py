@@ -197,3 +197,31 @@ def test_kafka_17754_holds_endtxn_on_3_9_and_its_control_runs_4_3_with_the_same_
     assert {step.nemesis for step in s.timeline} == {"strand-first-endtxn"}
     assert s.unsafe.workload == s.control.workload and s.unsafe.txn == s.control.txn
     assert (s.unsafe.workload.request_timeout_ms, s.unsafe.workload.delivery_timeout_ms) == (3000, 10000)
+
+
+def test_a_share_table_runs_the_share_workload_and_the_control_may_change_it(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL + '[share]\nlock_duration_ms = 5000\nstall = 7.0\n'
+                    '[control.share]\nstall = 0.0\n')
+    s = scenario.load(path)
+    assert (s.unsafe.workload_name, s.control.workload_name) == ("share", "share")
+    assert (s.unsafe.share.lock_duration_ms, s.unsafe.share.stall) == (5000, 7.0)
+    assert (s.control.share.lock_duration_ms, s.control.share.stall) == (5000, 0.0)
+    from harness.sweep import scenario_run_options
+
+    assert scenario_run_options(s, False, tmp_path).workload_options == s.unsafe.share
+
+
+def test_a_share_table_with_a_txn_table_or_an_unknown_key_is_refused_in_one_line(tmp_path):
+    assert "one workload: [txn] or [share], not both" in refused(tmp_path, MINIMAL + "[txn]\n[share]\n")
+    assert "[share]: unknown key 'lock_ms'" in refused(tmp_path, MINIMAL + "[share]\nlock_ms = 5\n")
+    assert "stall must be 0 to 3600" in refused(tmp_path, MINIMAL + "[share]\nstall = -1.0\n")
+    assert "[control.share]: the unsafe variant has no [share] table" in refused(
+        tmp_path, MINIMAL + "[control.share]\nstall = 1.0\n")
+
+
+def test_the_share_regression_scenario_runs_4_2_and_its_control_4_3_with_the_same_share_options():
+    s = scenario.find("kip932-share-coordinator-loss")
+    assert (s.kafka_version, s.control.kafka_version, s.expect) == ("4.2.0", "4.3.1", ())
+    assert s.unsafe.share == s.control.share and s.unsafe.share.stall > s.unsafe.share.lock_duration_ms / 1000
+    assert [step.nemesis for step in s.timeline] == ["kill-share-coordinator", "kill-leader"]
