@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from core.topology import default_topology
-from core.waiting import wait_until
+from core.waiting import WaitTimeout, wait_until
 from infra.admin import Admin
 from infra.cluster import Cluster, new_run_id
 from infra.kafka_config import LOG_DIR
@@ -65,12 +65,21 @@ def test_disk_faults_reach_kafka_and_heal_brings_every_broker_back(docker_client
 
         for name, errno_text in (("disk-full", "No space left on device"), ("disk-eio", "Input/output error")):
             (nemesis,) = registry.parse(name)
+            # Counted before the fault: the KRaft metadata log takes a record every few hundred ms, so the
+            # victim can fail its write and halt before a count taken after start() (CI saw it once).
+            counts = {b.name: broker_log_count(cluster, b.name, errno_text) for b in topology.brokers}
             fault = nemesis.start(ctx)
             (victim,) = fault.targets
-            before = broker_log_count(cluster, victim, errno_text)
+            before = counts[victim]
             ack_latencies(bootstrap, 10)  # the victim replicates these: its writes fail
-            wait_until(lambda v=victim, t=errno_text, b=before: broker_log_count(cluster, v, t) > b, 60,
-                       f"{victim}'s log to report {errno_text!r}")
+            try:
+                wait_until(lambda v=victim, t=errno_text, b=before: broker_log_count(cluster, v, t) > b, 60,
+                           f"{victim}'s log to report {errno_text!r}")
+            except WaitTimeout as timeout:  # say what the victim did instead, so a failure explains itself
+                errors = f"grep -E 'ERROR|FATAL|Exception' {LOG_DIR}/server.log | grep -v '^\\s*at ' | tail -n 12"
+                tail = cluster.nodes[victim].remote.exec(errors, check=False).stdout
+                raise AssertionError(f"{timeout}; status {cluster.nodes[victim].status()}, "
+                                     f"hits {ctx.disks[victim].clear()}; log tail:\n{tail}") from None
             report = nemesis.stop(ctx, fault)
             assert report["hits"][victim] > 0
             admin.wait_brokers({b.node_id for b in topology.brokers}, timeout=120)
