@@ -42,6 +42,7 @@ from workloads.records import close_quietly, decode, error_name
 NEMESIS = "nemesis"
 MODES = ("explicit", "implicit")
 ACK_TYPES = {"accept": AcknowledgeType.ACCEPT, "release": AcknowledgeType.RELEASE, "reject": AcknowledgeType.REJECT}
+DELIVERY_LIMIT_CONFIG = "share.delivery.count.limit"  # a group config from Kafka 4.3 on
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,17 @@ class ShareOptions:
         """What the GROUP resource gets (incrementalAlterConfigs): group configs, not the brokers' group.share.*."""
         return {"share.auto.offset.reset": "earliest",
                 "share.record.lock.duration.ms": str(self.lock_duration_ms),
-                "share.delivery.count.limit": str(self.delivery_count_limit)}
+                DELIVERY_LIMIT_CONFIG: str(self.delivery_count_limit)}
 
     def broker_config(self) -> dict[str, int]:
         """The brokers' bounds on the group's values: Kafka refuses a group lock duration outside
         [group.share.min.record.lock.duration.ms (15 s), group.share.max.record.lock.duration.ms (60 s)] with
         INVALID_CONFIG, so both are widened to take this one; the delivery limit's bounds are Kafka's (2 to 10)."""
         return {"group.share.min.record.lock.duration.ms": min(15_000, self.lock_duration_ms),
-                "group.share.max.record.lock.duration.ms": max(60_000, self.lock_duration_ms)}
+                "group.share.max.record.lock.duration.ms": max(60_000, self.lock_duration_ms),
+                # 4.2 has no group config for the limit (share.delivery.count.limit came in 4.3): there the
+                # brokers' own default is the group's limit, so it is set too (on 4.3+ the group config wins).
+                "group.share.delivery.count.limit": self.delivery_count_limit}
 
     def controller_config(self) -> dict[str, int]:
         """The KRaft controllers validate a GROUP resource's configs (incrementalAlterConfigs is forwarded to
@@ -139,6 +143,7 @@ class ShareWorkload:
         self.logger = logger
         self.group = f"harness-{run_id}-share"
         self.share_group = self.group  # what the share-coordinator nemeses aim at
+        self.group_config = self.share.group_config()  # what the GROUP resource was given (less on Kafka 4.2)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random(self.share.seed)
@@ -149,7 +154,7 @@ class ShareWorkload:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, **self.options.to_json(), "members": self.members, "group": self.group,
-                "group_config": self.share.group_config()}
+                "group_config": self.group_config}
 
     # ---- run -------------------------------------------------------------------------------------------
 
@@ -177,11 +182,11 @@ class ShareWorkload:
         """Set the group's configs on its GROUP resource, retrying while the cluster warms up; a refusal the
         cluster will not change its mind about (INVALID_CONFIG, UNSUPPORTED_VERSION) ends the run at once."""
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": self.logger})
-        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
-                   for k, v in self.share.group_config().items()]
         deadline = time.monotonic() + self.share.setup_timeout
         last = "no answer"
         while time.monotonic() < deadline:
+            entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                       for k, v in self.group_config.items()]
             resource = ConfigResource(ResourceType.GROUP, self.group, incremental_configs=entries)
             try:
                 admin.incremental_alter_configs([resource], request_timeout=10)[resource].result(timeout=15)
@@ -189,8 +194,15 @@ class ShareWorkload:
             except KafkaException as error:
                 last = error_name(error)
                 detail = str(error.args[0].str()) if error.args and hasattr(error.args[0], "str") else str(error)
+                if last == "invalid-config" and f"name: {DELIVERY_LIMIT_CONFIG}" in detail:
+                    # Kafka 4.2 knows no such group config; the brokers' group.share.delivery.count.limit,
+                    # set to the same value (ShareOptions.broker_config), is the group's limit there.
+                    self.logger.info("share workload: %s unknown to the cluster (Kafka 4.2): the brokers' "
+                                     "group.share.delivery.count.limit carries the limit", DELIVERY_LIMIT_CONFIG)
+                    self.group_config = {k: v for k, v in self.group_config.items() if k != DELIVERY_LIMIT_CONFIG}
+                    continue
                 if last in ("invalid-config", "invalid-request", "unsupported-version", "policy-violation"):
-                    raise HarnessError(f"share workload: Kafka refused the group config {self.share.group_config()} "
+                    raise HarnessError(f"share workload: Kafka refused the group config {self.group_config} "
                                        f"({last}: {detail})", hint="the brokers' group.share.min/max.* bounds it; "
                                        "share groups need the share.version feature at 1") from None
             time.sleep(1)

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from core.errors import HarnessError
 from infra.recorder import HistoryRecorder
 from workloads.options import ClientOptions
 from workloads.share import ShareOptions, ShareWorkload
@@ -93,3 +95,58 @@ def test_implicit_mode_answers_accept_without_acknowledging_each_record(tmp_path
     _, events, consumer = run(tmp_path, {}, ack_mode="implicit")
     assert consumer.acknowledged == []  # the client accepts the last poll's records itself on commit_sync
     assert [a["type"] for a in events[3]["value"]["acks"]] == ["accept", "accept"]
+
+
+class FakeAdmin:
+    """Answers incremental_alter_configs as Kafka 4.2 does: the group config share.delivery.count.limit is
+    unknown there (it came in 4.3); any other refusal is given as `refuse`."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.asked: list[list[str]] = []
+        self.refuse = refuse
+
+    def incremental_alter_configs(self, resources: list[Any], request_timeout: float) -> dict[Any, Any]:
+        (resource,) = resources
+        names = [entry.name for entry in resource.incremental_configs]
+        self.asked.append(names)
+        outcome: Any = FakeFuture(None)
+        if self.refuse is not None:
+            outcome = FakeFuture(KafkaException(KafkaError(KafkaError.INVALID_CONFIG, self.refuse)))
+        elif "share.delivery.count.limit" in names:
+            outcome = FakeFuture(KafkaException(KafkaError(
+                KafkaError.INVALID_CONFIG, "Unknown group config name: share.delivery.count.limit")))
+        return {resource: outcome}
+
+
+class FakeFuture:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def result(self, timeout: float) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def configure(tmp_path: Path, monkeypatch: Any, admin: FakeAdmin) -> ShareWorkload:
+    monkeypatch.setattr("workloads.share.AdminClient", lambda _config: admin)
+    history = HistoryRecorder(tmp_path / "history.jsonl")
+    workload = ShareWorkload(ClientOptions(), "fake:9092", history, "r", logging.getLogger("test"),
+                             ShareOptions(delivery_count_limit=3))
+    workload._configure_group()
+    history.close()
+    return workload
+
+
+def test_on_kafka_4_2_the_delivery_limit_is_the_brokers_default_and_the_rest_is_set_on_the_group(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    admin = FakeAdmin()
+    workload = configure(tmp_path, monkeypatch, admin)
+    assert admin.asked[0].count("share.delivery.count.limit") == 1
+    assert "share.delivery.count.limit" not in admin.asked[-1] and "share.record.lock.duration.ms" in admin.asked[-1]
+    assert "share.delivery.count.limit" not in workload.to_json()["group_config"]  # test.json says what was set
+    assert ShareOptions(delivery_count_limit=3).broker_config()["group.share.delivery.count.limit"] == 3
+
+
+def test_any_other_refused_group_config_still_ends_the_run_in_one_line(tmp_path: Path, monkeypatch: Any) -> None:
+    with pytest.raises(HarnessError, match="Kafka refused the group config"):
+        configure(tmp_path, monkeypatch, FakeAdmin(refuse="Unknown group config name: share.bogus"))
