@@ -133,22 +133,12 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
     control_topo = _topology(control_raw.get("topology", raw.get("topology", "stretch-3dc")),
                              {**raw.get("broker_config", {}), **control_raw.get("broker_config", {})}, source)
     control_workload = _workload(workload, control_raw.get("workload", {}), f"{source} [control.workload]")
-    group = _group(GroupOptions(), raw["group"], f"{source} [group]") if "group" in raw else None
-    if group is None and "group" in control_raw:
-        raise HarnessError(f"{source} [control.group]: the unsafe variant has no [group] table")
-    control_group = _group(group, control_raw.get("group", {}), f"{source} [control.group]") if group else None
+    group, control_group = _workload_table(raw, control_raw, "group", GroupOptions(), _GROUP_KEYS, source)
     tables = [t for t in ("group", "txn", "share") if t in raw]
     if len(tables) > 1:
         raise HarnessError(f"{source}: a scenario runs one workload: [{tables[0]}] or [{tables[1]}], not both")
-    txn = _options(TxnOptions(), raw["txn"], _TXN_KEYS, f"{source} [txn]") if "txn" in raw else None
-    if txn is None and "txn" in control_raw:
-        raise HarnessError(f"{source} [control.txn]: the unsafe variant has no [txn] table")
-    control_txn = _options(txn, control_raw.get("txn", {}), _TXN_KEYS, f"{source} [control.txn]") if txn else None
-    share = _options(ShareOptions(), raw["share"], _SHARE_KEYS, f"{source} [share]") if "share" in raw else None
-    if share is None and "share" in control_raw:
-        raise HarnessError(f"{source} [control.share]: the unsafe variant has no [share] table")
-    control_share = (_options(share, control_raw.get("share", {}), _SHARE_KEYS, f"{source} [control.share]")
-                     if share else None)
+    txn, control_txn = _workload_table(raw, control_raw, "txn", TxnOptions(), _TXN_KEYS, source)
+    share, control_share = _workload_table(raw, control_raw, "share", ShareOptions(), _SHARE_KEYS, source)
     version = _kafka_version(raw.get("kafka_version"), (topo,) if "kafka_version" in control_raw else
                              (topo, control_topo), source)
     control_version = (_kafka_version(control_raw["kafka_version"], (control_topo,), f"{source} [control]")
@@ -205,8 +195,16 @@ def _workload(base: ClientOptions, table: dict[str, Any], where: str) -> ClientO
         raise HarnessError(f"{where}: {error.args[0]}", hint=error.hint) from None
 
 
-def _group(base: GroupOptions, table: dict[str, Any], where: str) -> GroupOptions:
-    return _options(base, table, _GROUP_KEYS, where)
+def _workload_table(raw: dict[str, Any], control_raw: dict[str, Any], name: str, default: Any, keys: set[str],
+                    source: str) -> tuple[Any, Any]:
+    """A workload's `[name]` table and its `[control.name]` on top: (unsafe options, control options), or
+    (None, None) without the table; a control table without the unsafe one is refused."""
+    if name not in raw:
+        if name in control_raw:
+            raise HarnessError(f"{source} [control.{name}]: the unsafe variant has no [{name}] table")
+        return None, None
+    unsafe = _options(default, raw[name], keys, f"{source} [{name}]")
+    return unsafe, _options(unsafe, control_raw.get(name, {}), keys, f"{source} [control.{name}]")
 
 
 def _options(base: Any, table: Any, keys: set[str], where: str) -> Any:

@@ -5,6 +5,7 @@ import pytest
 from core import kafka_versions
 from core.errors import HarnessError
 from harness import scenario
+from harness.sweep import scenario_run_options
 
 MINIMAL = """
 name = "mine"
@@ -207,8 +208,6 @@ def test_a_share_table_runs_the_share_workload_and_the_control_may_change_it(tmp
     assert (s.unsafe.workload_name, s.control.workload_name) == ("share", "share")
     assert (s.unsafe.share.lock_duration_ms, s.unsafe.share.stall) == (5000, 7.0)
     assert (s.control.share.lock_duration_ms, s.control.share.stall) == (5000, 0.0)
-    from harness.sweep import scenario_run_options
-
     assert scenario_run_options(s, False, tmp_path).workload_options == s.unsafe.share
 
 
