@@ -79,7 +79,7 @@ def test_disk_faults_reach_kafka_and_heal_brings_every_broker_back(docker_client
                 errors = f"grep -E 'ERROR|FATAL|Exception' {LOG_DIR}/server.log | grep -v '^\\s*at ' | tail -n 12"
                 tail = cluster.nodes[victim].remote.exec(errors, check=False).stdout
                 raise AssertionError(f"{timeout}; status {cluster.nodes[victim].status()}, "
-                                     f"hits {ctx.disks[victim].clear()}; log tail:\n{tail}") from None
+                                     f"hits {ctx.disks[victim].stats()['hits']}; log tail:\n{tail}") from None
             report = nemesis.stop(ctx, fault)
             assert report["hits"][victim] > 0
             admin.wait_brokers({b.node_id for b in topology.brokers}, timeout=120)
