@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 
 import orjson
 import pytest
@@ -150,3 +151,26 @@ def test_txn_workers_that_cannot_initialize_record_nothing_and_stop_on_sigterm(l
     assert not [e for e in events if e["f"] == "txn"]
     assert [e["type"] for e in events if e["f"] == "assign"][:2] == ["invoke", "ok"]
     assert stream.bye is not None and stream.bad_lines == 0 and code == 128 + signal.SIGTERM
+
+
+@needs_maven
+def test_a_completion_reaches_the_stream_without_waiting_for_the_next_invoke(libs_391, tmp_path):
+    # The driver flushes an invoke at once and a completion within a few ms (Events.java). One producer at
+    # one send per 4 s with no broker: the send fails after max.block.ms (1.5 s), 2.5 s before the next invoke,
+    # and that fail must be in the stream before the next invoke is.
+    options = ClientOptions(rate=0.25, concurrency=1, consumers=0, delivery_timeout_ms=1500, request_timeout_ms=1000)
+    seen = {}
+
+    def first_send_and_its_fail(stream):
+        for count in (1, 2):
+            deadline = time.monotonic() + 10
+            while stream.recorded < count and time.monotonic() < deadline:
+                stream.ended.wait(0.01)
+            seen[count] = (time.monotonic(), stream.recorded)
+
+    stream, events, code = run_driver(libs_391, driver_properties(options, "127.0.0.1:1", "kj-1"), tmp_path,
+                                      stop_after=first_send_and_its_fail)
+    assert [(e["type"], e["f"]) for e in events[:2]] == [("invoke", "send"), ("fail", "send")]
+    (invoked_at, _), (failed_at, recorded) = seen[1], seen[2]
+    assert recorded == 2, "the fail came with the next invoke, not on its own"
+    assert failed_at - invoked_at < 2.5, f"the fail took {failed_at - invoked_at:.2f} s to reach the stream"

@@ -17,16 +17,28 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that a client call that threw is written as type "error" with the exception's class and whether it surfaced
  * inside send(): the harness decides fail or info from one table (workloads/outcome.py), next to librdkafka's.
  * Control lines ("hello", "ready", "fatal", "bye") are for the harness and never enter the history.
+ *
+ * When lines reach the pipe: an invoke and a control line are flushed before the call returns, so a record
+ * the client hands to Kafka always has its invoke in the stream even if the driver is then killed. A
+ * completion (ok, info, error) waits in the buffer for the next invoke's flush or for the flusher, at most
+ * FLUSH_EVERY_MS later: completions lost with a killed driver leave their op indeterminate, which the format
+ * allows, and one pipe write per op instead of two is what keeps the recording overhead down (every write is
+ * a docker exec frame that dockerd relays and the harness decodes; benchmarks/clients.py).
  */
 final class Events {
     private final Writer out = new BufferedWriter(
             new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
     private final AtomicInteger processes = new AtomicInteger();
+    private static final long FLUSH_EVERY_MS = 2;
     private final boolean recording;
     private boolean closed;
+    private boolean dirty; // written, not flushed: the flusher's to push out
 
     Events(boolean recording) {
         this.recording = recording;
+        Thread flusher = new Thread(this::flushCompletions, "events-flusher");
+        flusher.setDaemon(true);
+        flusher.start();
     }
 
     /** False for the bare client loop of benchmarks/clients.py: no client event is built or written (control
@@ -45,7 +57,7 @@ final class Events {
             return;
         }
         line("{\"process\":" + str(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f + "\",\"value\":"
-                + valueJson + "}");
+                + valueJson + "}", type.equals("invoke"));
     }
 
     void info(String process, String f, String valueJson, String error) {
@@ -53,7 +65,7 @@ final class Events {
             return;
         }
         line("{\"process\":" + str(process) + ",\"type\":\"info\",\"f\":\"" + f + "\",\"value\":" + valueJson
-                + ",\"error\":" + str(error) + "}");
+                + ",\"error\":" + str(error) + "}", false);
     }
 
     void error(String process, String f, String valueJson, Throwable error, boolean beforeSend) {
@@ -62,7 +74,7 @@ final class Events {
         }
         line("{\"process\":" + str(process) + ",\"type\":\"error\",\"f\":\"" + f + "\",\"value\":" + valueJson
                 + ",\"exception\":" + str(error.getClass().getName()) + ",\"before_send\":" + beforeSend
-                + ",\"message\":" + str(String.valueOf(error.getMessage())) + "}");
+                + ",\"message\":" + str(String.valueOf(error.getMessage())) + "}", false);
     }
 
     /** A `txn` op that did not commit: at which stage it went wrong (`step`, `purpose`, `commit`), the exception
@@ -75,17 +87,18 @@ final class Events {
         line("{\"process\":" + str(process) + ",\"type\":\"error\",\"f\":\"txn\",\"value\":" + valueJson
                 + ",\"stage\":\"" + stage + "\",\"exception\":" + (cause == null ? "null" : str(cause.getClass().getName()))
                 + ",\"abort\":" + str(abort) + ",\"message\":" + str(cause == null ? "" : String.valueOf(cause))
-                + "}");
+                + "}", false);
     }
 
     void control(String json) {
-        line(json);
+        line(json, true);
     }
 
     /** After this nothing more is written: what is still outstanding stays an invoke without completion. */
     void close() {
         synchronized (this) {
             closed = true;
+            notifyAll();
             try {
                 out.flush();
             } catch (IOException ignored) {
@@ -94,7 +107,7 @@ final class Events {
         }
     }
 
-    private void line(String json) {
+    private void line(String json, boolean flushNow) {
         synchronized (this) {
             if (closed) {
                 return;
@@ -102,9 +115,42 @@ final class Events {
             try {
                 out.write(json);
                 out.write('\n');
-                out.flush();
+                if (flushNow) {
+                    out.flush();
+                    dirty = false;
+                } else if (!dirty) {
+                    dirty = true;
+                    notifyAll();
+                }
             } catch (IOException e) {
                 closed = true; // the reader is gone: stop writing rather than fail every client thread
+            }
+        }
+    }
+
+    /** The flusher thread: a completion reaches the pipe at most FLUSH_EVERY_MS after it was written. */
+    private void flushCompletions() {
+        try {
+            while (true) {
+                synchronized (this) {
+                    while (!dirty && !closed) {
+                        wait();
+                    }
+                    if (closed) {
+                        return;
+                    }
+                }
+                Thread.sleep(FLUSH_EVERY_MS); // outside the lock: completions and invokes go on meanwhile
+                synchronized (this) {
+                    if (dirty && !closed) {
+                        out.flush();
+                        dirty = false;
+                    }
+                }
+            }
+        } catch (InterruptedException | IOException e) {
+            synchronized (this) {
+                closed = true;
             }
         }
     }
