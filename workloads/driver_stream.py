@@ -3,7 +3,9 @@
 The driver writes one JSON object per line, each written before (invoke) or after (completion) the client call
 it describes, under one lock, so the stream's order is the real order of its events. Recording each line as it
 arrives, through the one HistoryRecorder that stamps index and time, keeps that order: an invoke written before
-a completion is never stamped after it. Times are arrival times, a pipe's latency after the fact.
+a completion is never stamped after it. Times are arrival times, a pipe's latency after the fact; a
+completion may reach the pipe up to 2 ms after it happened (the driver flushes it with the next invoke or
+within that time, infra/compose/driver/Events.java), an invoke always before its call.
 
 Lines:
 - client events: `{"process", "type": "invoke"|"ok"|"info", "f", "value", "error"?}` — recorded as they are;
