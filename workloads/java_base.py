@@ -9,12 +9,15 @@ it is how the harness learns what the log holds.
 
 from __future__ import annotations
 
+import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from core.errors import HarnessError
 from infra import java_driver
+from infra.event_pipe import TRANSPORT_EXEC, TRANSPORT_FIFO, EventPipe
 from infra.recorder import ClientHistory, HistoryRecorder, client_tag
 from workloads.driver_stream import DriverStream
 from workloads.options import ClientOptions
@@ -70,6 +73,8 @@ class JavaDriverWorkload:
                                    single_attempt=options.retries == 0)
         self._pump: threading.Thread | None = None
         self._stopped = False
+        self._fifo: str | None = None  # the events FIFO in the client container, when the host reads it
+        self.transport = TRANSPORT_EXEC
 
     def properties(self) -> str:
         raise NotImplementedError
@@ -88,7 +93,8 @@ class JavaDriverWorkload:
     def client_info(self) -> dict[str, Any]:
         """test.json's `client`: the version the driver reported once it ran (the one it was built against)."""
         hello = self.stream.hello or {}
-        return {"name": "java", "version": hello.get("version", self.client_version), "jvm": hello.get("jvm")}
+        return {"name": "java", "version": hello.get("version", self.client_version), "jvm": hello.get("jvm"),
+                "events": self.transport}
 
     # ---- run -------------------------------------------------------------------------------------------
 
@@ -96,8 +102,12 @@ class JavaDriverWorkload:
         for jar in java_driver.jars(self.libs):
             self.machine.upload(f"{java_driver.CLIENT_DIR}/libs/{jar.name}", jar.read_bytes())
         properties = f"{java_driver.CLIENT_DIR}/driver.properties"
-        self.machine.upload(properties, self.properties().encode())
-        chunks = self.machine.stream(java_driver.command(properties))
+        pipe = self._event_pipe()
+        text = self.properties() + (properties_text({"events.path": self._fifo}) if pipe else "")
+        self.machine.upload(properties, text.encode())
+        chunks: Iterable[bytes] = self.machine.stream(java_driver.command(properties))
+        if pipe is not None:
+            chunks = pipe.chunks(chunks)
         self._pump = threading.Thread(target=self.stream.feed, args=(chunks,), name="java-driver", daemon=True)
         self._pump.start()
         if not self.stream.ready.wait(self.ready_timeout):
@@ -107,6 +117,23 @@ class JavaDriverWorkload:
                                hint="the Java client checks its settings more strictly than librdkafka")
         if self.stream.ended.is_set():
             raise HarnessError(f"the Java driver exited at start ({self._log_tail()})")
+
+    def _event_pipe(self) -> EventPipe | None:
+        """The events FIFO, when this host can read the client container's filesystem (the engine is local
+        and we are root; infra/event_pipe.py); else None and the events come on the exec stream's stdout. The
+        name is new each start, so finding it under /proc proves it is this container's."""
+        host_path = getattr(self.machine, "host_path", None)
+        if host_path is None:
+            return None
+        fifo = f"{java_driver.CLIENT_DIR}/events-{secrets.token_hex(6)}.fifo"
+        self.machine.exec(f"mkdir -p {java_driver.CLIENT_DIR} && mkfifo -m 600 {fifo}")
+        try:
+            pipe = EventPipe(host_path(fifo))
+        except OSError:
+            self.machine.exec(f"rm -f {fifo}", check=False, timeout=10)
+            return None
+        self._fifo, self.transport = fifo, TRANSPORT_FIFO
+        return pipe
 
     def stop(self, timeout: float | None = None) -> None:
         """SIGTERM: the driver stops issuing ops and waits (bounded) for outstanding ones; then SIGKILL. What
@@ -120,6 +147,8 @@ class JavaDriverWorkload:
             self.machine.exec(java_driver.kill_command(), check=False, timeout=10)
             self.stream.ended.wait(5)
         self._pump.join(1)
+        if self._fifo is not None:
+            self.machine.exec(f"rm -f {self._fifo}", check=False, timeout=10)
 
     def drain(self, timeout: float, healed: bool = True) -> bool:
         drained: bool = self._drainer.drain(timeout, healed)

@@ -52,6 +52,11 @@ class DockerRemote:
         self.container.reload()
         return int(self.container.attrs["State"]["Pid"])
 
+    def host_path(self, path: str) -> str:
+        """Where `path` in the container is seen from the Docker host. Only meaningful when the engine runs on
+        this host (and readable as root only): a caller checks that what it finds there is what it made."""
+        return f"/proc/{self.netns_pid()}/root{path}"
+
     def download(self, path: str) -> bytes:
         stream, _ = self.container.get_archive(path)
         buffer = io.BytesIO(b"".join(stream))

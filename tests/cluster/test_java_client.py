@@ -30,6 +30,7 @@ def test_a_java_client_run_through_broker_kills_is_acknowledged_drained_and_judg
     test = orjson.loads((results / "test.json").read_bytes())
     version = test["kafka_version"] or image.DEFAULT_KAFKA_VERSION  # with --image: the driver's default
     assert test["client"]["name"] == "java" and test["client"]["version"] == version
+    assert test["client"]["events"] == "fifo", "on a local engine, as root, the harness reads the driver's FIFO"
     history = events(results / "history.jsonl")
     acked = [e for e in history if e["f"] == "send" and e["type"] == "ok"]
     assert len(acked) > 200, "hundreds of writes acknowledged through the Java producer"

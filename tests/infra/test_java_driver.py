@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from infra import image, java_driver
+from infra.event_pipe import EventPipe
 from infra.recorder import ClientHistory, HistoryRecorder
 from workloads.driver_stream import DriverStream
 from workloads.java_queue import driver_properties
@@ -67,20 +68,36 @@ def test_maven_builds_the_driver_against_kafka_clients_3_and_4(libs_391, tmp_pat
     assert java_driver.driver_libs("4.1.0") == libs_4  # cached: the second call builds nothing
 
 
-def run_driver(libs, properties, tmp_path, stop_after=None):
+def run_driver(libs, properties, tmp_path, stop_after=None, fifo=False):
+    """`fifo`: the events through a FIFO read by EventPipe, as a run on a local Docker engine reads them."""
+    pipe = None
+    if fifo:
+        os.mkfifo(tmp_path / "events.fifo", 0o600)
+        pipe = EventPipe(str(tmp_path / "events.fifo"))
+        properties += f"events.path={tmp_path / 'events.fifo'}\n"
     (tmp_path / "driver.properties").write_text(properties)
     command = ["java", "-cp", f"{libs}/*", java_driver.MAIN_CLASS, str(tmp_path / "driver.properties")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    with HistoryRecorder(tmp_path / "history.jsonl") as recorder:
-        stream = DriverStream(ClientHistory(recorder, "java/3.9.1"))
-        pump = threading.Thread(target=stream.feed, args=(iter(lambda: process.stdout.read1(65536), b""),))
-        pump.start()
-        if stop_after is not None:
-            assert stream.ready.wait(60) and stream.fatal is None
-            stop_after(stream)
-            process.send_signal(signal.SIGTERM)
-        pump.join(60)
-    process.wait(30)
+    try:
+        with HistoryRecorder(tmp_path / "history.jsonl") as recorder:
+            stream = DriverStream(ClientHistory(recorder, "java/3.9.1"))
+            stdout: list[bytes] = []
+            chunks = (stdout.append(chunk) or chunk for chunk in iter(lambda: process.stdout.read1(65536), b""))
+            pump = threading.Thread(target=stream.feed, args=(pipe.chunks(chunks) if pipe else chunks,),
+                                    daemon=True)
+            pump.start()
+            if stop_after is not None:
+                assert stream.ready.wait(60) and stream.fatal is None, "the driver never said it was ready"
+                stop_after(stream)
+                process.send_signal(signal.SIGTERM)
+            pump.join(60)
+        process.wait(30)
+    finally:  # a failed assertion must not leave a driver running (nor the test run waiting on it)
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    if fifo and stream.fatal is None:
+        assert b"".join(stdout) == b"", "with events.path set, the events came on stdout"
     events = [orjson.loads(line) for line in (tmp_path / "history.jsonl").read_bytes().splitlines()]
     return stream, events, process.returncode
 
@@ -96,7 +113,8 @@ def test_the_driver_refuses_settings_its_producer_refuses_in_one_line(libs_391, 
 
 
 @needs_maven
-def test_sends_that_never_reach_a_batch_fail_and_stop_ends_the_stream(libs_391, tmp_path):
+@pytest.mark.parametrize("fifo", [False, True], ids=["stdout", "fifo"])
+def test_sends_that_never_reach_a_batch_fail_and_stop_ends_the_stream(libs_391, tmp_path, fifo):
     # No broker at all: every send() waits max.block.ms for metadata and reports a TimeoutException inside
     # send(), before the record joined a batch: a definite fail, one per invoke, on fresh processes.
     options = ClientOptions(rate=40, concurrency=2, consumers=1, delivery_timeout_ms=1500, request_timeout_ms=1000)
@@ -108,7 +126,7 @@ def test_sends_that_never_reach_a_batch_fail_and_stop_ends_the_stream(libs_391, 
             stream.ended.wait(0.1)
 
     stream, events, code = run_driver(libs_391, driver_properties(options, "127.0.0.1:1", "kj-1"), tmp_path,
-                                      stop_after=some_sends_failed)
+                                      stop_after=some_sends_failed, fifo=fifo)
     sends = [e for e in events if e["f"] == "send"]
     completions = [e for e in sends if e["type"] != "invoke"]
     assert completions and {(e["type"], e["error"]) for e in completions} == {("fail", "timeout")}
@@ -154,7 +172,8 @@ def test_txn_workers_that_cannot_initialize_record_nothing_and_stop_on_sigterm(l
 
 
 @needs_maven
-def test_a_completion_reaches_the_stream_without_waiting_for_the_next_invoke(libs_391, tmp_path):
+@pytest.mark.parametrize("fifo", [False, True], ids=["stdout", "fifo"])
+def test_a_completion_reaches_the_stream_without_waiting_for_the_next_invoke(libs_391, tmp_path, fifo):
     # The driver flushes an invoke at once and a completion within a few ms (Events.java). One producer at
     # one send per 4 s with no broker: the send fails after max.block.ms (1.5 s), 2.5 s before the next invoke,
     # and that fail must be in the stream before the next invoke is.
@@ -169,7 +188,7 @@ def test_a_completion_reaches_the_stream_without_waiting_for_the_next_invoke(lib
             seen[count] = (time.monotonic(), stream.recorded)
 
     stream, events, code = run_driver(libs_391, driver_properties(options, "127.0.0.1:1", "kj-1"), tmp_path,
-                                      stop_after=first_send_and_its_fail)
+                                      stop_after=first_send_and_its_fail, fifo=fifo)
     assert [(e["type"], e["f"]) for e in events[:2]] == [("invoke", "send"), ("fail", "send")]
     (invoked_at, _), (failed_at, recorded) = seen[1], seen[2]
     assert recorded == 2, "the fail came with the next invoke, not on its own"

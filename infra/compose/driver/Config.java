@@ -22,6 +22,7 @@ final class Config {
     final long stopTimeoutMs;
     final String groupPrefix;
     final boolean recording;
+    final String eventsPath; // "": events on stdout
     final Properties producer = new Properties();
     final Properties consumer = new Properties();
     final Properties member = new Properties(); // group: the members' consumer settings
@@ -40,6 +41,7 @@ final class Config {
         stopTimeoutMs = Long.parseLong(required(p, "stop.timeout.ms"));
         groupPrefix = required(p, "group.prefix");
         recording = Boolean.parseBoolean(p.getProperty("recording", "true"));
+        eventsPath = p.getProperty("events.path", "");
         all = p;
         for (String key : p.stringPropertyNames()) {
             if (key.startsWith("producer.")) {

@@ -1,5 +1,7 @@
 package org.kafkajepsen.driver;
 
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +14,7 @@ import org.apache.kafka.common.utils.AppInfoParser;
 
 /**
  * `java -cp 'libs/*' org.kafkajepsen.driver.Driver driver.properties`: the queue, txn or group workload through
- * the Java kafka-clients producer and consumer, its events on stdout (see Events).
+ * the Java kafka-clients producer and consumer, its events on stdout or the events FIFO (see Events).
  *
  * Stopping is SIGTERM: the shutdown hook stops every loop from starting a new op, waits at most
  * stop.timeout.ms for the outstanding ones to complete, writes "bye" and closes the stream. Whatever is still
@@ -32,7 +34,15 @@ public final class Driver {
             System.exit(2);
             return;
         }
-        events = new Events(config.recording);
+        try {
+            events = config.eventsPath.isEmpty() ? new Events(config.recording)
+                    : new Events(config.recording, new FileOutputStream(config.eventsPath));
+        } catch (IOException e) {
+            new Events(true).control("{\"type\":\"fatal\",\"error\":"
+                    + Events.str("cannot open the events path " + config.eventsPath + ": " + e) + "}");
+            System.exit(2);
+            return;
+        }
         events.control("{\"type\":\"hello\",\"client\":\"java\",\"version\":" + Events.str(AppInfoParser.getVersion())
                 + ",\"jvm\":" + Events.str(System.getProperty("java.version")) + "}");
         if (!List.of("queue", "txn", "group").contains(config.workload)) {

@@ -4,14 +4,17 @@ import java.io.BufferedWriter;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The driver's only output: one JSON object per line on stdout, written and flushed under one lock, so the
- * order of the lines is the order things happened. The harness stamps index and time as lines arrive.
+ * The driver's only output: one JSON object per line, written and flushed under one lock, so the order of the
+ * lines is the order things happened. The harness stamps index and time as lines arrive. The lines go to stdout
+ * (a docker exec stream), or to the FIFO named by `events.path`, which a harness on the Docker host reads
+ * straight from the container's filesystem (infra/event_pipe.py): no dockerd relay, no frames to decode.
  *
  * Client events are history events without index and time ("process", "type", "f", "value", "error"), except
  * that a client call that threw is written as type "error" with the exception's class and whether it surfaced
@@ -22,20 +25,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the client hands to Kafka always has its invoke in the stream even if the driver is then killed. A
  * completion (ok, info, error) waits in the buffer for the next invoke's flush or for the flusher, at most
  * FLUSH_EVERY_MS later: completions lost with a killed driver leave their op indeterminate, which the format
- * allows, and one pipe write per op instead of two is what keeps the recording overhead down (every write is
- * a docker exec frame that dockerd relays and the harness decodes; benchmarks/clients.py).
+ * allows, and one pipe write per op instead of two is what keeps the recording overhead down (on stdout, every
+ * write is a docker exec frame that dockerd relays and the harness decodes; benchmarks/clients.py).
  */
 final class Events {
-    private final Writer out = new BufferedWriter(
-            new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
+    private final Writer out;
     private final AtomicInteger processes = new AtomicInteger();
     private static final long FLUSH_EVERY_MS = 2;
     private final boolean recording;
     private boolean closed;
     private boolean dirty; // written, not flushed: the flusher's to push out
 
+    /** Lines to stdout. */
     Events(boolean recording) {
+        this(recording, new FileOutputStream(FileDescriptor.out));
+    }
+
+    /** Lines to `sink` (the events FIFO). */
+    Events(boolean recording, OutputStream sink) {
         this.recording = recording;
+        this.out = new BufferedWriter(new OutputStreamWriter(sink, StandardCharsets.UTF_8), 1 << 16);
         Thread flusher = new Thread(this::flushCompletions, "events-flusher");
         flusher.setDaemon(true);
         flusher.start();
