@@ -319,7 +319,10 @@ class _Run:
             self.progress.phase("faults", options.time_limit)
             _start(workload)
             if hasattr(workload, "client_info"):  # the version the Java driver reported, as it runs
-                self.results.update_json("test.json", "client", workload.client_info())
+                info = workload.client_info()
+                self.results.update_json("test.json", "client", info)
+                path = "a FIFO read from its container" if info["events"] == "fifo" else "docker exec (stdout)"
+                say(f"client: java {info['version']} (JVM {info.get('jvm') or '?'}); its events come through {path}")
             schedule.start()
             time.sleep(options.time_limit)
 
