@@ -16,7 +16,7 @@ from operator import itemgetter, methodcaller
 from typing import Any
 
 from checkers.groups import GroupTracker
-from checkers.log import FAIL, INFO, NONE, Log, Offsets, OpTimes, hashable, qualify
+from checkers.log import FAIL, INFO, MISSING, NONE, Log, Offsets, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
 from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
@@ -33,6 +33,7 @@ Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke h
 _RECORD = itemgetter("topic", "partition", "offset", "value")
 _NAMES_CLUSTER = methodcaller("__contains__", "cluster")
 RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
+_NO_OFFSETS = Offsets()  # never written: a read loop's partition before its first record
 
 
 class Ingest:
@@ -216,36 +217,41 @@ class Ingest:
             number = self.process_numbers[process] = len(self.numbered_processes)
             self.numbered_processes.append(process)
         grew: dict[int, int] = {}  # pid -> the highest offset read yet, where this op raised it
-        last_topic: Any = None
+        last_topic: Any = MISSING
+        last_partition: Any = MISSING
         parts: Any = None
         rows: Any = None
         # The partition being read, kept in locals while the records stay in it (they usually come a partition at
         # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
-        current, last, top, started = NONE, NONE, NONE, False
-        seen = Offsets()
-        seen_rows, seen_base = seen.rows, seen.base
+        pid: Any = NONE
+        current = last = top = NONE
+        started = False
+        seen = _NO_OFFSETS  # replaced at the first record: its pid is never `current`
+        seen_rows, seen_base, seen_end = seen.rows, seen.base, 0
         if cluster is not None or any(map(_NAMES_CLUSTER, records)):
             records = [{**r, "topic": in_cluster(r.get("cluster", cluster), r["topic"])} for r in records]
         # Each record unpacked by one C call; topics compared by value (the parser makes a new str every time).
         for topic, partition, offset, value in map(_RECORD, records):
-            if topic != last_topic:
-                parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
-            pid = parts.get(partition) if parts is not None else None
-            if pid is None:
-                pid = log.pid(topic, partition)
-                parts, rows = pids[topic], rows_by_topic[topic]
-            if pid != current:
-                if current != NONE:  # leaving partition `current`
-                    positions[current] = last
-                    if top > max_read[current]:
-                        max_read[current] = grew[current] = top
-                current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
-                seen_rows, seen_base = seen.rows, seen.base
-                if consumed is not None:
-                    here = group_sets.get(pid)
-                    if here is None:
-                        here = group_sets[pid] = set()
-                    consumed_here = here
+            if partition != last_partition or topic != last_topic:  # equal ones look the same pid up
+                if topic != last_topic:
+                    parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
+                pid = parts.get(partition) if parts is not None else None
+                if pid is None:
+                    pid = log.pid(topic, partition)
+                    parts, rows = pids[topic], rows_by_topic[topic]
+                last_partition = partition
+                if pid != current:
+                    if current != NONE:  # leaving partition `current`
+                        positions[current] = last
+                        if top > max_read[current]:
+                            max_read[current] = grew[current] = top
+                    current, seen, last, top = pid, at[pid], positions.get(pid, NONE), max_read[pid]
+                    seen_rows, seen_base, seen_end, started = seen.rows, seen.base, len(seen.rows), pid in firsts
+                    if consumed is not None:
+                        here = group_sets.get(pid)
+                        if here is None:
+                            here = group_sets[pid] = set()
+                        consumed_here = here
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
             if type(value) is not int:
@@ -254,10 +260,10 @@ class Ingest:
             if row is None:
                 row = log.row(topic, value)
             i = offset - seen_base
-            known = seen_rows[i] if 0 <= i < len(seen_rows) else seen.row(offset)
+            known = seen_rows[i] if 0 <= i < seen_end else seen.row(offset)
             if known == NONE:
                 seen.put(offset, row)
-                seen_base = seen.base
+                seen_base, seen_end = seen.base, len(seen_rows)
             elif known != row:
                 log.conflict(pid, offset, log.value[known], value)
             if read_op[row] == NONE:
@@ -312,7 +318,9 @@ class Ingest:
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])
         if in_txn:
-            self.txns.read_up_to(node, {pid: max(positions[pid], peaks.get(pid, NONE)) for pid in firsts})
+            reads = self.txns.reads  # TxnTable.read_up_to, inlined: once per transaction
+            for pid in firsts:
+                reads.append((node, pid, max(positions[pid], peaks.get(pid, NONE))))
             if writers:
                 self.txns.wr[node] = writers
 
