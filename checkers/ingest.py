@@ -243,6 +243,8 @@ class Ingest:
                 if pid != current:
                     if current != NONE:  # leaving partition `current`
                         positions[current] = last
+                        if last > top:
+                            top = last
                         if top > max_read[current]:
                             max_read[current] = grew[current] = top
                     current, seen, last, top = pid, at[pid], positions.get(pid, NONE), max_read[pid]
@@ -261,22 +263,25 @@ class Ingest:
                 row = log.row(topic, value)
             i = offset - seen_base
             known = seen_rows[i] if 0 <= i < seen_end else seen.row(offset)
-            if known == NONE:
-                seen.put(offset, row)
-                seen_base, seen_end = seen.base, len(seen_rows)
-            elif known != row:
-                log.conflict(pid, offset, log.value[known], value)
+            # Whoever put a row at an offset also recorded that place among the row's sightings (here or in
+            # Log.place): a row already known at this offset needs no sighting check.
+            if known != row:
+                if known == NONE:
+                    seen.put(offset, row)
+                    seen_base, seen_end = seen.base, len(seen_rows)
+                else:
+                    log.conflict(pid, offset, log.value[known], value)
+                where = loc_pid[row]
+                if where == NONE:
+                    loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
+                elif where != pid or loc_offset[row] != offset:
+                    log.elsewhere(row, pid, offset, op)
             if read_op[row] == NONE:
                 read_op[row] = op
-            where = loc_pid[row]
-            if where == NONE:
-                loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
-            elif where != pid or loc_offset[row] != offset:
-                log.elsewhere(row, pid, offset, op)
-            if offset > top:
-                top = offset
             if started:  # an earlier record of this op came from pid
                 if offset <= last:
+                    if last > top:  # the highest offset read is one before a step back, or the last
+                        top = last
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
@@ -304,6 +309,8 @@ class Ingest:
                     writers[writer] = (pid, offset, row)
         if current != NONE:
             positions[current] = last
+            if last > top:
+                top = last
             if top > max_read[current]:
                 max_read[current] = grew[current] = top
         self.records_read += len(records)
