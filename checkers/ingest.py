@@ -54,7 +54,10 @@ class Ingest:
         self.backwards: list[Step] = []
         # Gaps between two successive reads, six ints each: (process number, pid, from offset, to offset, from op,
         # to op). Most jump over nothing (a commit marker takes an offset), so they are kept flat until resolved.
+        # An op's successive gaps over one offset each in one partition (the commit markers) are one row,
+        # (-1 - process number, pid, start, end, op, op): their from offsets are gap_lows[start:end].
         self.gaps = array("q")
+        self.gap_lows = array("q")
         self.process_numbers: dict[Process, int] = {}
         self.numbered_processes: list[Process] = []
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
@@ -212,6 +215,8 @@ class Ingest:
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
         gap, backwards = self.gaps.extend, self.backwards.append
+        lows = self.gap_lows
+        one_over, mark = lows.append, len(lows)  # lows[mark:]: this op's gaps over one offset not yet in gaps
         number = self.process_numbers.get(process)
         if number is None:
             number = self.process_numbers[process] = len(self.numbered_processes)
@@ -242,6 +247,9 @@ class Ingest:
                 last_partition = partition
                 if pid != current:
                     if current != NONE:  # leaving partition `current`
+                        if len(lows) > mark:
+                            gap((-1 - number, current, mark, len(lows), op, op))
+                            gapped[current], mark = None, len(lows)
                         positions[current] = last
                         if last > top:
                             top = last
@@ -285,8 +293,14 @@ class Ingest:
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
-                    gap((number, pid, last, offset, op, op))
-                    gapped[pid] = None
+                    if offset == last + 2:
+                        one_over(last)
+                    else:
+                        if len(lows) > mark:  # the gaps over one offset before this one come first
+                            gap((-1 - number, pid, mark, len(lows), op, op))
+                            mark = len(lows)
+                        gap((number, pid, last, offset, op, op))
+                        gapped[pid] = None
             else:
                 firsts[pid] = offset
                 started = True
@@ -308,6 +322,9 @@ class Ingest:
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
         if current != NONE:
+            if len(lows) > mark:
+                gap((-1 - number, current, mark, len(lows), op, op))
+                gapped[current] = None
             positions[current] = last
             if last > top:
                 top = last
