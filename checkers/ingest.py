@@ -164,12 +164,7 @@ class Ingest:
         return (row, *self._producer(value, process))
 
     def _acknowledge(self, row: int, producer: Any, seq: int, value: Any, invoke: int, index: int) -> tuple[int, int]:
-        log = self.log
-        pid = log.pid(log.topic[row], value["partition"])
-        offset = value["offset"]
-        if type(offset) is not int:
-            raise TypeError(f"offset {offset!r} is not an int")
-        log.acknowledged(row, pid, offset, index)
+        pid = self.log.acknowledged(row, value["partition"], offset := value["offset"], index)
         sends = self.producer_sends.get((producer, pid))
         if sends is None:
             sends = self.producer_sends[(producer, pid)] = array("i")
@@ -388,13 +383,16 @@ class Ingest:
     def _txn_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
         node = self.txns.add(index, process)
         sends = []
-        cluster = value.get("cluster")
+        cluster, sent, seqs = value.get("cluster"), self.log.sent, self.producer_seq
         for micro in value["ops"]:
             micro_f = micro["f"]
             if micro_f == "send":
-                row = self.log.sent(self._in(micro.get("cluster", cluster), micro["topic"]), micro["value"], index,
-                                    node, line)
-                sends.append((row, *self._producer(micro, value.get("producer", process))))
+                at, topic = micro.get("cluster", cluster), micro["topic"]
+                row = sent(topic if at is None else self._in(at, topic), micro["value"], index, node, line)
+                producer = micro.get("producer", value.get("producer", process))  # _producer, inlined
+                seq = seqs.get(producer, 0)
+                seqs[producer] = seq + 1
+                sends.append((row, producer, seq))
             elif micro_f not in TXN_MICRO_FS:  # a typo must not drop a send unnoticed
                 raise TypeError(f"micro-op f {micro_f!r}")
         return node, sends
@@ -408,15 +406,18 @@ class Ingest:
                 self.log.done[row] = index
             self._forget(process)  # an aborted transaction's reads are void; the client seeks back
             return
-        micro_sends = [m for m in value["ops"] if m["f"] == "send"]
+        ops = value["ops"]
+        micro_sends = [m for m in ops if m["f"] == "send"]
         if len(micro_sends) != len(sends):
             raise HistoryError(f"line {line}: txn completed with {len(micro_sends)} sends, invoked with {len(sends)}")
-        for (row, producer, seq), micro in zip(sends, micro_sends, strict=True):
-            pid, offset = self._acknowledge(row, producer, seq, micro, invoked[0], index)
-            self.txns.wrote(node, pid, offset, row)
+        acknowledge = self._acknowledge
+        writes = [(*acknowledge(row, producer, seq, micro, invoked[0], index), row)
+                  for (row, producer, seq), micro in zip(sends, micro_sends, strict=True)]
+        if writes:
+            self.txns.wrote(node, writes)
         records: list[Any] = []
         cluster = value.get("cluster", invoked[2].get("cluster"))
-        for micro in value["ops"]:
+        for micro in ops:
             if micro["f"] == "poll":
                 inner = micro.get("value")
                 got = micro["records"] if "records" in micro else (inner or {}).get("records", ())

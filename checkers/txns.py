@@ -49,8 +49,9 @@ class TxnTable:
         self.done[node] = index
         self.status[node] = _OUTCOME.get(type_, INFO)
 
-    def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
-        self.writes.setdefault(node, []).append((pid, offset, row))
+    def wrote(self, node: int, writes: list[tuple[int, int, int]]) -> None:
+        """The (pid, offset, row) of each write of a transaction that completed ok, in its order."""
+        self.writes.setdefault(node, []).extend(writes)
 
     def read_up_to(self, node: int, highest: dict[int, int]) -> None:
         for pid, offset in highest.items():
