@@ -259,9 +259,11 @@ class Ingest:
                         consumed_here = here
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
-            if type(value) is not int:
+            try:
+                row = rows.get(value)
+            except TypeError:  # a list or an object: known by its canonical JSON text (ints and strings are themselves)
                 value = hashable(value)
-            row = rows.get(value)
+                row = rows.get(value)
             if row is None:
                 row = log.row(topic, value)
             i = offset - seen_base
