@@ -269,7 +269,7 @@ class Ingest:
             i = offset - seen_base
             known = seen_rows[i] if 0 <= i < seen_end else seen.row(offset)
             # Whoever put a row at an offset also recorded that place among the row's sightings (here or in
-            # Log.place): a row already known at this offset needs no sighting check.
+            # Log.acknowledged): a row already known at this offset needs no sighting check.
             if known != row:
                 if known == NONE:
                     seen.put(offset, row)
