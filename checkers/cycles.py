@@ -31,7 +31,7 @@ def find_cycles(graph: Graph) -> list[tuple[str, Cycle]]:
     succ = graph.succ
     nodes = [n for n in range(graph.size) if succ[n]]
     found: list[tuple[str, Cycle]] = []
-    for component in strongly_connected(nodes, lambda n: succ[n]):
+    for component in strongly_connected(nodes, succ.__getitem__, graph.size):
         members = set(component)
         found.extend(("G0", c) for _, c in _cycles_within(graph, members, WW_ONLY, WW))
         pure = _cycles_within(graph, members, BIT[WR], WR)

@@ -5,41 +5,43 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 
 Successors = Callable[[int], Iterable[int]]
 
 
-def strongly_connected(nodes: Iterable[int], successors: Successors) -> list[list[int]]:
-    """Components with more than one node (no node has an edge to itself here), in discovery order."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+def strongly_connected(nodes: Iterable[int], successors: Successors, size: int | None = None) -> list[list[int]]:
+    """Components with more than one node (no node has an edge to itself here), in discovery order. With `size`,
+    nodes (and their successors) are ints below it and the bookkeeping is lists (a whole graph); without, dicts
+    (a small part of a big one). Indexes count from 1: 0 is a node not visited yet."""
+    index: list[int] | defaultdict[int, int] = [0] * size if size is not None else defaultdict(int)
+    low: list[int] | defaultdict[int, int] = [0] * size if size is not None else defaultdict(int)
+    on_stack: list[bool] | defaultdict[int, bool] = [False] * size if size is not None else defaultdict(bool)
     stack: list[int] = []
     found: list[list[int]] = []
-    counter = 0
+    counter = 1
     for root in nodes:
-        if root in index:
+        if index[root]:
             continue
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[root] = True
         work = [(root, iter(successors(root)))]
         while work:
             node, children = work[-1]
             pushed = False
             for child in children:
-                if child not in index:
+                if not index[child]:
                     index[child] = low[child] = counter
                     counter += 1
                     stack.append(child)
-                    on_stack.add(child)
+                    on_stack[child] = True
                     work.append((child, iter(successors(child))))
                     pushed = True
                     break
-                if child in on_stack and index[child] < low[node]:
+                if on_stack[child] and index[child] < low[node]:
                     low[node] = index[child]
             if pushed:
                 continue
@@ -50,7 +52,7 @@ def strongly_connected(nodes: Iterable[int], successors: Successors) -> list[lis
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = False
                     component.append(member)
                     if member == node:
                         break

@@ -16,7 +16,7 @@ from operator import itemgetter, methodcaller
 from typing import Any
 
 from checkers.groups import GroupTracker
-from checkers.log import FAIL, INFO, NONE, Log, Offsets, OpTimes, hashable, qualify
+from checkers.log import FAIL, INFO, MISSING, NONE, Log, Offsets, OpTimes, hashable, qualify
 from checkers.mirror_reads import MirrorTracker
 from checkers.ownership import OwnershipTracker
 from checkers.shape import CLIENT_FS, TXN_MICRO_FS, problem, unknown_f
@@ -33,6 +33,7 @@ Pending = tuple[int, str, Any, Any]  # invoke index, f, value, what the invoke h
 _RECORD = itemgetter("topic", "partition", "offset", "value")
 _NAMES_CLUSTER = methodcaller("__contains__", "cluster")
 RESETS = frozenset({"assign", "subscribe", "seek", "rebalance"})
+_NO_OFFSETS = Offsets()  # never written: a read loop's partition before its first record
 
 
 class Ingest:
@@ -53,7 +54,10 @@ class Ingest:
         self.backwards: list[Step] = []
         # Gaps between two successive reads, six ints each: (process number, pid, from offset, to offset, from op,
         # to op). Most jump over nothing (a commit marker takes an offset), so they are kept flat until resolved.
+        # An op's successive gaps over one offset each in one partition (the commit markers) are one row,
+        # (-1 - process number, pid, start, end, op, op): their from offsets are gap_lows[start:end].
         self.gaps = array("q")
+        self.gap_lows = array("q")
         self.process_numbers: dict[Process, int] = {}
         self.numbered_processes: list[Process] = []
         self.spans: dict[tuple[int, int], tuple[int, int]] = {}  # (op, pid) -> first, last offset: ops with a gap
@@ -160,12 +164,7 @@ class Ingest:
         return (row, *self._producer(value, process))
 
     def _acknowledge(self, row: int, producer: Any, seq: int, value: Any, invoke: int, index: int) -> tuple[int, int]:
-        log = self.log
-        pid = log.pid(log.topic[row], value["partition"])
-        offset = value["offset"]
-        if type(offset) is not int:
-            raise TypeError(f"offset {offset!r} is not an int")
-        log.acknowledged(row, pid, offset, index)
+        pid = self.log.acknowledged(row, value["partition"], offset := value["offset"], index)
         sends = self.producer_sends.get((producer, pid))
         if sends is None:
             sends = self.producer_sends[(producer, pid)] = array("i")
@@ -211,71 +210,94 @@ class Ingest:
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
         gap, backwards = self.gaps.extend, self.backwards.append
+        lows = self.gap_lows
+        one_over, mark = lows.append, len(lows)  # lows[mark:]: this op's gaps over one offset not yet in gaps
         number = self.process_numbers.get(process)
         if number is None:
             number = self.process_numbers[process] = len(self.numbered_processes)
             self.numbered_processes.append(process)
         grew: dict[int, int] = {}  # pid -> the highest offset read yet, where this op raised it
-        last_topic: Any = None
+        last_topic: Any = MISSING
+        last_partition: Any = MISSING
         parts: Any = None
         rows: Any = None
         # The partition being read, kept in locals while the records stay in it (they usually come a partition at
         # a time): its offset -> value map, this process's position in it, the highest offset anyone read there.
-        current, last, top, started = NONE, NONE, NONE, False
-        seen = Offsets()
-        seen_rows, seen_base = seen.rows, seen.base
+        pid: Any = NONE
+        current = last = top = NONE
+        started = False
+        seen = _NO_OFFSETS  # replaced at the first record: its pid is never `current`
+        seen_rows, seen_base, seen_end = seen.rows, seen.base, 0
         if cluster is not None or any(map(_NAMES_CLUSTER, records)):
             records = [{**r, "topic": in_cluster(r.get("cluster", cluster), r["topic"])} for r in records]
         # Each record unpacked by one C call; topics compared by value (the parser makes a new str every time).
         for topic, partition, offset, value in map(_RECORD, records):
-            if topic != last_topic:
-                parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
-            pid = parts.get(partition) if parts is not None else None
-            if pid is None:
-                pid = log.pid(topic, partition)
-                parts, rows = pids[topic], rows_by_topic[topic]
-            if pid != current:
-                if current != NONE:  # leaving partition `current`
-                    positions[current] = last
-                    if top > max_read[current]:
-                        max_read[current] = grew[current] = top
-                current, seen, last, top, started = pid, at[pid], positions.get(pid, NONE), max_read[pid], pid in firsts
-                seen_rows, seen_base = seen.rows, seen.base
-                if consumed is not None:
-                    here = group_sets.get(pid)
-                    if here is None:
-                        here = group_sets[pid] = set()
-                    consumed_here = here
+            if partition != last_partition or topic != last_topic:  # equal ones look the same pid up
+                if topic != last_topic:
+                    parts, rows, last_topic = pids.get(topic), rows_by_topic.get(topic), topic
+                pid = parts.get(partition) if parts is not None else None
+                if pid is None:
+                    pid = log.pid(topic, partition)
+                    parts, rows = pids[topic], rows_by_topic[topic]
+                last_partition = partition
+                if pid != current:
+                    if current != NONE:  # leaving partition `current`
+                        if len(lows) > mark:
+                            gap((-1 - number, current, mark, len(lows), op, op))
+                            gapped[current], mark = None, len(lows)
+                        positions[current] = last
+                        if last > top:
+                            top = last
+                        if top > max_read[current]:
+                            max_read[current] = grew[current] = top
+                    current, seen, last, top = pid, at[pid], positions.get(pid, NONE), max_read[pid]
+                    seen_rows, seen_base, seen_end, started = seen.rows, seen.base, len(seen.rows), pid in firsts
+                    if consumed is not None:
+                        here = group_sets.get(pid)
+                        if here is None:
+                            here = group_sets[pid] = set()
+                        consumed_here = here
             if type(offset) is not int:
                 raise TypeError(f"offset {offset!r} is not an int")
-            if type(value) is not int:
+            try:
+                row = rows.get(value)
+            except TypeError:  # a list or an object: known by its canonical JSON text (ints and strings are themselves)
                 value = hashable(value)
-            row = rows.get(value)
+                row = rows.get(value)
             if row is None:
                 row = log.row(topic, value)
             i = offset - seen_base
-            known = seen_rows[i] if 0 <= i < len(seen_rows) else seen.row(offset)
-            if known == NONE:
-                seen.put(offset, row)
-                seen_base = seen.base
-            elif known != row:
-                log.conflict(pid, offset, log.value[known], value)
+            known = seen_rows[i] if 0 <= i < seen_end else seen.row(offset)
+            # Whoever put a row at an offset also recorded that place among the row's sightings (here or in
+            # Log.acknowledged): a row already known at this offset needs no sighting check.
+            if known != row:
+                if known == NONE:
+                    seen.put(offset, row)
+                    seen_base, seen_end = seen.base, len(seen_rows)
+                else:
+                    log.conflict(pid, offset, log.value[known], value)
+                where = loc_pid[row]
+                if where == NONE:
+                    loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
+                elif where != pid or loc_offset[row] != offset:
+                    log.elsewhere(row, pid, offset, op)
             if read_op[row] == NONE:
                 read_op[row] = op
-            where = loc_pid[row]
-            if where == NONE:
-                loc_pid[row], loc_offset[row], log.loc_op[row] = pid, offset, op
-            elif where != pid or loc_offset[row] != offset:
-                log.elsewhere(row, pid, offset, op)
-            if offset > top:
-                top = offset
             if started:  # an earlier record of this op came from pid
                 if offset <= last:
+                    if last > top:  # the highest offset read is one before a step back, or the last
+                        top = last
                     backwards((process, pid, last, offset, op, op))
                     peaks[pid] = max(last, peaks.get(pid, NONE))
                 elif offset != last + 1:
-                    gap((number, pid, last, offset, op, op))
-                    gapped[pid] = None
+                    if offset == last + 2:
+                        one_over(last)
+                    else:
+                        if len(lows) > mark:  # the gaps over one offset before this one come first
+                            gap((-1 - number, pid, mark, len(lows), op, op))
+                            mark = len(lows)
+                        gap((number, pid, last, offset, op, op))
+                        gapped[pid] = None
             else:
                 firsts[pid] = offset
                 started = True
@@ -297,7 +319,12 @@ class Ingest:
                 if writer != NONE and writer != node and writer not in writers:
                     writers[writer] = (pid, offset, row)
         if current != NONE:
+            if len(lows) > mark:
+                gap((-1 - number, current, mark, len(lows), op, op))
+                gapped[current] = None
             positions[current] = last
+            if last > top:
+                top = last
             if top > max_read[current]:
                 max_read[current] = grew[current] = top
         self.records_read += len(records)
@@ -312,7 +339,9 @@ class Ingest:
         for pid in gapped:
             self.spans[(op, pid)] = (firsts[pid], positions[pid])
         if in_txn:
-            self.txns.read_up_to(node, {pid: max(positions[pid], peaks.get(pid, NONE)) for pid in firsts})
+            reads = self.txns.reads  # TxnTable.read_up_to, inlined: once per transaction
+            for pid in firsts:
+                reads.append((node, pid, max(positions[pid], peaks.get(pid, NONE))))
             if writers:
                 self.txns.wr[node] = writers
 
@@ -356,13 +385,16 @@ class Ingest:
     def _txn_invoked(self, index: int, value: Any, process: Process, line: int) -> Any:
         node = self.txns.add(index, process)
         sends = []
-        cluster = value.get("cluster")
+        cluster, sent, seqs = value.get("cluster"), self.log.sent, self.producer_seq
         for micro in value["ops"]:
             micro_f = micro["f"]
             if micro_f == "send":
-                row = self.log.sent(self._in(micro.get("cluster", cluster), micro["topic"]), micro["value"], index,
-                                    node, line)
-                sends.append((row, *self._producer(micro, value.get("producer", process))))
+                at, topic = micro.get("cluster", cluster), micro["topic"]
+                row = sent(topic if at is None else self._in(at, topic), micro["value"], index, node, line)
+                producer = micro.get("producer", value.get("producer", process))  # _producer, inlined
+                seq = seqs.get(producer, 0)
+                seqs[producer] = seq + 1
+                sends.append((row, producer, seq))
             elif micro_f not in TXN_MICRO_FS:  # a typo must not drop a send unnoticed
                 raise TypeError(f"micro-op f {micro_f!r}")
         return node, sends
@@ -376,15 +408,18 @@ class Ingest:
                 self.log.done[row] = index
             self._forget(process)  # an aborted transaction's reads are void; the client seeks back
             return
-        micro_sends = [m for m in value["ops"] if m["f"] == "send"]
+        ops = value["ops"]
+        micro_sends = [m for m in ops if m["f"] == "send"]
         if len(micro_sends) != len(sends):
             raise HistoryError(f"line {line}: txn completed with {len(micro_sends)} sends, invoked with {len(sends)}")
-        for (row, producer, seq), micro in zip(sends, micro_sends, strict=True):
-            pid, offset = self._acknowledge(row, producer, seq, micro, invoked[0], index)
-            self.txns.wrote(node, pid, offset, row)
+        acknowledge = self._acknowledge
+        writes = [(*acknowledge(row, producer, seq, micro, invoked[0], index), row)
+                  for (row, producer, seq), micro in zip(sends, micro_sends, strict=True)]
+        if writes:
+            self.txns.wrote(node, writes)
         records: list[Any] = []
         cluster = value.get("cluster", invoked[2].get("cluster"))
-        for micro in value["ops"]:
+        for micro in ops:
             if micro["f"] == "poll":
                 inner = micro.get("value")
                 got = micro["records"] if "records" in micro else (inner or {}).get("records", ())

@@ -225,15 +225,19 @@ class Log:
         self.txn[row] = txn
         return row
 
-    def acknowledged(self, row: int, pid: int, offset: int, op: int) -> None:
+    def acknowledged(self, row: int, partition: Any, offset: Any, op: int) -> int:
+        """`row`'s send was acknowledged at (its topic's `partition`, `offset`) by op `op`: its pid."""
+        topic = self.topic[row]
+        pid = self.pids[topic].get(partition)  # every row's topic has its partition table
+        if pid is None:
+            pid = self.pid(topic, partition)
+        if type(offset) is not int:
+            raise TypeError(f"offset {offset!r} is not an int")
         self.status[row] = OK
         self.done[row] = op
         self.ack_pid[row] = pid
         self.ack_offset[row] = offset
-        self.place(row, pid, offset, op)
-
-    def place(self, row: int, pid: int, offset: int, op: int) -> None:
-        """`row`'s value was seen at (pid, offset) by op `op`: check the offset and the value's places."""
+        # The value is seen at (pid, offset): check the offset and the value's places (as the read loop does).
         at = self.at[pid]
         i = offset - at.base  # Offsets.row, inlined: once per acknowledged send
         known = at.rows[i] if 0 <= i < len(at.rows) else at.far.get(offset, NONE)
@@ -241,10 +245,12 @@ class Log:
             at.put(offset, row)
         elif known != row:
             self.conflict(pid, offset, self.value[known], self.value[row])
-        if self.loc_pid[row] == NONE:
+        where = self.loc_pid[row]
+        if where == NONE:
             self.loc_pid[row], self.loc_offset[row], self.loc_op[row] = pid, offset, op
-        elif self.loc_pid[row] != pid or self.loc_offset[row] != offset:
+        elif where != pid or self.loc_offset[row] != offset:
             self.elsewhere(row, pid, offset, op)
+        return pid
 
     def conflict(self, pid: int, offset: int, known: Value, value: Value) -> None:
         seen = self.conflicts.setdefault((pid, offset), [known])

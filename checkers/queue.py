@@ -13,7 +13,7 @@ from typing import Any
 
 from checkers.evidence import Evidence
 from checkers.ingest import Ingest, Step
-from checkers.log import FAIL, NONE, OK, UNSENT, Log
+from checkers.log import FAIL, NONE, OK, UNSENT, Log, Offsets
 from checkers.result import Anomaly
 
 Found = dict[str, list[Anomaly]]
@@ -30,9 +30,12 @@ def resolve_gaps(ingest: Ingest) -> Skips:
     at, status, between = log.at, log.status, log.existing_between
     cache: dict[int, list[int]] = {}
     skips: Skips = []
-    gaps, processes = ingest.gaps, ingest.numbered_processes
+    gaps, processes, lows = ingest.gaps, ingest.numbered_processes, ingest.gap_lows
     for number, pid, low, high, op1, op2 in zip(*(gaps[k::6] for k in range(6)), strict=True):
-        if high - low == 2:
+        if number < 0:  # an op's gaps over one offset each in pid: their from offsets are lows[low:high]
+            for one in _over_existing(at[pid], status, lows[low:high]):
+                skips.append(((processes[-1 - number], pid, one, one + 2, op1, op2), [one + 1]))
+        elif high - low == 2:
             offsets = at[pid]  # Log.exists, inlined: this runs once per commit marker read over
             i = low + 1 - offsets.base
             row = offsets.rows[i] if 0 <= i < len(offsets.rows) else offsets.far.get(low + 1, NONE)
@@ -43,6 +46,15 @@ def resolve_gaps(ingest: Ingest) -> Skips:
             if over:
                 skips.append(((processes[number], pid, low, high, op1, op2), over))
     return skips
+
+
+def _over_existing(offsets: Offsets, status: array[int], lows: array[int]) -> list[int]:
+    """Those of `lows` whose next offset holds a record that exists (Log.exists, for a batch of gaps)."""
+    base, rows = offsets.base, offsets.rows
+    if base != NONE and min(lows) + 1 >= base and max(lows) + 1 - base < len(rows):  # all in the table's rows
+        shift = 1 - base
+        return [low for low in lows if rows[low + shift] != NONE and status[rows[low + shift]] != FAIL]
+    return [low for low in lows if (row := offsets.row(low + 1)) != NONE and status[row] != FAIL]
 
 
 def queue_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips,

@@ -22,32 +22,33 @@ def ops_by_outcome(ingest: Ingest) -> dict[str, dict[str, int]]:
 def send_stats(ingest: Ingest) -> dict[str, Any]:
     log, times = ingest.log, ingest.times
     status, read_op, done, time_at = log.status, log.read_op, log.done, times.lookup()
-    counts = {"acknowledged": 0, "failed": 0, "indeterminate": 0, "read": 0}
+    acknowledged = failed = indeterminate = read = 0
     end = max(times.end, 1)
     acked, seen = [0] * BUCKETS, [0] * BUCKETS
     # Lags in an int array (8 bytes each; a (lag, row) tuple per read value was the check's peak on big
     # histories); the worst lag's row is kept as we go: the last row with the largest lag, as a sort of the
     # pairs would have it.
     lags = array("q")
-    worst, worst_row = NONE, NONE
-    for row in range(len(status)):
-        state = status[row]
+    worst, worst_row, last = NONE, NONE, BUCKETS - 1
+    for row, state in enumerate(status):
+        first_read = read_op[row]
         if state == OK:
-            counts["acknowledged"] += 1
+            acknowledged += 1
             at = time_at(done[row])
-            acked[min(BUCKETS - 1, at * BUCKETS // end)] += 1
-            if read_op[row] != NONE:
-                lag = max(0, time_at(read_op[row]) - at)
-                seen[min(BUCKETS - 1, (at + lag) * BUCKETS // end)] += 1
+            acked[min(last, at * BUCKETS // end)] += 1
+            if first_read != NONE:
+                lag = max(0, time_at(first_read) - at)
+                seen[min(last, (at + lag) * BUCKETS // end)] += 1
                 lags.append(lag)
                 if lag >= worst:
                     worst, worst_row = lag, row
         elif state == FAIL:
-            counts["failed"] += 1
-        elif state in (INFO, PENDING):
-            counts["indeterminate"] += 1
-        if read_op[row] != NONE:
-            counts["read"] += 1
+            failed += 1
+        elif state == INFO or state == PENDING:
+            indeterminate += 1
+        if first_read != NONE:
+            read += 1
+    counts = {"acknowledged": acknowledged, "failed": failed, "indeterminate": indeterminate, "read": read}
     over_time, total_acked, total_seen = [], 0, 0
     for b in range(BUCKETS):
         total_acked += acked[b]

@@ -49,8 +49,9 @@ class TxnTable:
         self.done[node] = index
         self.status[node] = _OUTCOME.get(type_, INFO)
 
-    def wrote(self, node: int, pid: int, offset: int, row: int) -> None:
-        self.writes.setdefault(node, []).append((pid, offset, row))
+    def wrote(self, node: int, writes: list[tuple[int, int, int]]) -> None:
+        """The (pid, offset, row) of each write of a transaction that completed ok, in its order."""
+        self.writes.setdefault(node, []).extend(writes)
 
     def read_up_to(self, node: int, highest: dict[int, int]) -> None:
         for pid, offset in highest.items():
@@ -109,21 +110,36 @@ def committed_nodes(txns: TxnTable, log: Log) -> list[bool]:
 def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Graph:
     committed = committed_nodes(txns, log)
     per_pid: dict[int, list[tuple[int, int, int]]] = {}
+    ack_pid, ack_offset, loc_pid, loc_offset = log.ack_pid, log.ack_offset, log.loc_pid, log.loc_offset
     for row, node in enumerate(log.txn):
         if node == NONE or not committed[node]:
             continue
-        if log.ack_pid[row] != NONE:
-            per_pid.setdefault(log.ack_pid[row], []).append((log.ack_offset[row], node, row))
-        elif log.loc_pid[row] != NONE:
-            per_pid.setdefault(log.loc_pid[row], []).append((log.loc_offset[row], node, row))
+        pid, offset = ack_pid[row], ack_offset[row]
+        if pid == NONE:
+            pid, offset = loc_pid[row], loc_offset[row]
+            if pid == NONE:
+                continue
+        writes = per_pid.get(pid)
+        if writes is None:
+            writes = per_pid[pid] = []
+        writes.append((offset, node, row))
     graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, [], {}, with_facts)
+    succ, facts, counts = graph.succ, graph.facts, graph.counts
+    # Graph.add, inlined in the loops below: they add an edge per write, read and partition read.
+    ww_bit, wr_bit, rw_bit = 1 << WW, 1 << WR, 1 << RW
     for pid, writes in per_pid.items():
         writes.sort()
         graph.order[pid] = (array("q", (w[0] for w in writes)), [(w[1], w[2]) for w in writes])
         for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
             if u != v and o1 != o2:
-                graph.add(u, v, WW, (pid, o1, o2, r1, r2))
-    succ, status, wr_bit, new_wr = graph.succ, txns.status, 1 << WR, 0
+                edges = succ[u]
+                mask = edges.get(v, 0)
+                if not mask & ww_bit:
+                    edges[v] = mask | ww_bit
+                    counts[WW] += 1
+                    if with_facts:
+                        facts[(u, v, WW)] = (pid, o1, o2, r1, r2)
+    status, new_wr = txns.status, 0
     for reader, writers in txns.wr.items():
         for writer in writers:
             if committed[writer]:  # never a failed one
@@ -136,9 +152,21 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
                     new_wr += 1
             elif status[writer] == FAIL:
                 graph.aborted_reads.append((writer, reader, *writers[writer]))
-    graph.counts[WR] += new_wr
+    counts[WR] += new_wr
+    order, bisect_right = graph.order, bisect.bisect_right
     for reader, pid, offset in txns.reads:
-        following = graph.next_write(pid, offset)
-        if following is not None and following[1] != reader:
-            graph.add(reader, following[1], RW, (pid, offset, following[0], NONE, following[2]))
+        entry = order.get(pid)  # Graph.next_write, inlined
+        if entry is None:
+            continue
+        offsets, who = entry
+        i = bisect_right(offsets, offset)
+        if i < len(offsets) and who[i][0] != reader:
+            v, row = who[i]
+            edges = succ[reader]
+            mask = edges.get(v, 0)
+            if not mask & rw_bit:
+                edges[v] = mask | rw_bit
+                counts[RW] += 1
+                if with_facts:
+                    facts[(reader, v, RW)] = (pid, offset, offsets[i], NONE, row)
     return graph
