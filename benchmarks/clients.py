@@ -5,7 +5,7 @@
 
 One default cluster (3 DCs, RF 3, min.insync 2, acks=all, idempotent), no faults, no consumers, 6 producer
 processes each with one send outstanding (the queue workload's producers), on one topic. The
-loops, alternated --repeat times, medians reported:
+loops, run --repeat times (every other time in reverse order), medians reported:
 
 - paced: --rate sends/s asked of each client through the workload the harness runs (librdkafka: QueueWorkload
   in this process; java: the driver in its container, its stream recorded by the harness);
@@ -166,8 +166,10 @@ def main() -> None:
         }
         if args.client:
             loops = {name: loop for name, loop in loops.items() if name.startswith(args.client)}
-        for _ in range(args.repeat):
-            for name, loop in loops.items():
+        for repeat in range(args.repeat):
+            # every other repeat runs the loops in reverse, so no loop always follows the same one (a loop
+            # right after another starts on brokers that loop has just warmed or loaded)
+            for name, loop in (list(loops.items()) if repeat % 2 == 0 else list(loops.items())[::-1]):
                 rate = args.rate if "paced" in name and "unpaced" not in name else UNPACED
                 sends_per_s = loop(options(rate))
                 results.setdefault(name, []).append(round(sends_per_s, 1))
