@@ -124,22 +124,13 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
             writes = per_pid[pid] = []
         writes.append((offset, node, row))
     graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, [], {}, with_facts)
-    succ, facts, counts = graph.succ, graph.facts, graph.counts
-    # Graph.add, inlined in the loops below: they add an edge per write, read and partition read.
-    ww_bit, wr_bit, rw_bit = 1 << WW, 1 << WR, 1 << RW
     for pid, writes in per_pid.items():
         writes.sort()
         graph.order[pid] = (array("q", (w[0] for w in writes)), [(w[1], w[2]) for w in writes])
         for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
             if u != v and o1 != o2:
-                edges = succ[u]
-                mask = edges.get(v, 0)
-                if not mask & ww_bit:
-                    edges[v] = mask | ww_bit
-                    counts[WW] += 1
-                    if with_facts:
-                        facts[(u, v, WW)] = (pid, o1, o2, r1, r2)
-    status, new_wr = txns.status, 0
+                graph.add(u, v, WW, (pid, o1, o2, r1, r2))
+    succ, status, wr_bit, new_wr = graph.succ, txns.status, 1 << WR, 0
     for reader, writers in txns.wr.items():
         for writer in writers:
             if committed[writer]:  # never a failed one
@@ -152,21 +143,9 @@ def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Grap
                     new_wr += 1
             elif status[writer] == FAIL:
                 graph.aborted_reads.append((writer, reader, *writers[writer]))
-    counts[WR] += new_wr
-    order, bisect_right = graph.order, bisect.bisect_right
+    graph.counts[WR] += new_wr
     for reader, pid, offset in txns.reads:
-        entry = order.get(pid)  # Graph.next_write, inlined
-        if entry is None:
-            continue
-        offsets, who = entry
-        i = bisect_right(offsets, offset)
-        if i < len(offsets) and who[i][0] != reader:
-            v, row = who[i]
-            edges = succ[reader]
-            mask = edges.get(v, 0)
-            if not mask & rw_bit:
-                edges[v] = mask | rw_bit
-                counts[RW] += 1
-                if with_facts:
-                    facts[(reader, v, RW)] = (pid, offset, offsets[i], NONE, row)
+        following = graph.next_write(pid, offset)
+        if following is not None and following[1] != reader:
+            graph.add(reader, following[1], RW, (pid, offset, following[0], NONE, following[2]))
     return graph
