@@ -20,7 +20,6 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator
 
-F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ from Python 3.10 on Linux; spelled out for older type stubs
 PIPE_BYTES = 1 << 20  # room for bursts while the harness is descheduled, so the driver's writes do not block
 POLL_MS = 50  # how often the reader looks whether the driver has exited while the pipe is quiet
 TRANSPORT_FIFO = "fifo"
@@ -36,7 +35,7 @@ class EventPipe:
             raise OSError(f"{host_path} is not a FIFO")
         self.fd = os.open(host_path, os.O_RDWR | os.O_NONBLOCK)
         try:
-            fcntl.fcntl(self.fd, F_SETPIPE_SZ, PIPE_BYTES)
+            fcntl.fcntl(self.fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         except OSError:  # above /proc/sys/fs/pipe-max-size for this user: the default 64 KiB still works
             pass
 

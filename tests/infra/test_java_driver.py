@@ -193,3 +193,15 @@ def test_a_completion_reaches_the_stream_without_waiting_for_the_next_invoke(lib
     (invoked_at, _), (failed_at, recorded) = seen[1], seen[2]
     assert recorded == 2, "the fail came with the next invoke, not on its own"
     assert failed_at - invoked_at < 2.5, f"the fail took {failed_at - invoked_at:.2f} s to reach the stream"
+
+
+@needs_maven
+def test_settings_the_driver_cannot_read_and_an_events_path_it_cannot_open_are_refused_in_one_line(libs_391,
+                                                                                                    tmp_path):
+    # Both before any events path is open: the one line why comes on stdout, and the driver exits 2.
+    stream, events, code = run_driver(libs_391, "workload=queue\n", tmp_path)
+    assert code == 2 and events == [] and stream.fatal.startswith("bad driver settings: ")
+    text = driver_properties(ClientOptions(), "127.0.0.1:1", "kj-1") + f"events.path={tmp_path}/no/such/dir/fifo\n"
+    stream, events, code = run_driver(libs_391, text, tmp_path)
+    assert code == 2 and events == []
+    assert stream.fatal.startswith(f"cannot open the events path {tmp_path}/no/such/dir/fifo: ")

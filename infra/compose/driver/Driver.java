@@ -30,17 +30,14 @@ public final class Driver {
         try {
             config = Config.load(Path.of(args[0]));
         } catch (Exception e) {
-            new Events(true).control("{\"type\":\"fatal\",\"error\":" + Events.str("bad driver settings: " + e) + "}");
-            System.exit(2);
+            fatal(new Events(true), "bad driver settings: " + e); // on stdout: no events path known yet
             return;
         }
         try {
             events = config.eventsPath.isEmpty() ? new Events(config.recording)
                     : new Events(config.recording, new FileOutputStream(config.eventsPath));
         } catch (IOException e) {
-            new Events(true).control("{\"type\":\"fatal\",\"error\":"
-                    + Events.str("cannot open the events path " + config.eventsPath + ": " + e) + "}");
-            System.exit(2);
+            fatal(new Events(true), "cannot open the events path " + config.eventsPath + ": " + e);
             return;
         }
         events.control("{\"type\":\"hello\",\"client\":\"java\",\"version\":" + Events.str(AppInfoParser.getVersion())
