@@ -169,6 +169,9 @@ def _validate_client(options: RunOptions, nemeses: list[Nemesis]) -> None:
     if options.client != "java":
         if options.client_version is not None:
             raise HarnessError("--client-version is the Java driver's kafka-clients version", hint="add --client java")
+        if getattr(options.workload_options, "process_time", 0):
+            raise HarnessError("group: process_time is the Java driver's (librdkafka's members hold records and "
+                               "keep polling: process_delay)", hint="add --client java, or use process_delay")
         return
     if options.topology.model == "active-active":
         raise HarnessError("--client java runs on one cluster, not on an active-active topology",

@@ -96,6 +96,9 @@ class GroupOptions:
     final_read_timeout: float = 45.0
     ready_timeout: float = 90.0  # start() waits this long at most for the group coordinator
     process_delay: float = 0.0  # seconds from the client returning a record to the application finishing it
+    # Java driver: seconds the application spends on each batch poll() returned before it records the batch and
+    # polls again (a plain poll loop, processing blocks polling); a crash meanwhile loses the batch unprocessed
+    process_time: float = 0.0
     group_protocol: str = "classic"  # classic | consumer (KIP-848) | mixed (even slots consumer, odd classic)
     stall: float = 0.0  # seconds a member stops polling on a churn turn (0: never), then commits what it processed
     stall_probability: float = 0.5  # with stall > 0: the share of churn turns that stall a member
@@ -106,8 +109,8 @@ class GroupOptions:
             raise HarnessError("the group workload needs at least one member")
         if not 0.0 <= self.crash_probability <= 1.0 or self.churn_interval <= 0 or self.commit_interval <= 0:
             raise HarnessError("group: crash_probability in [0, 1], churn and commit intervals positive")
-        if self.process_delay < 0:
-            raise HarnessError("group: process_delay must be 0 or more seconds")
+        if not 0 <= self.process_delay < 3600 or not 0 <= self.process_time < 3600:
+            raise HarnessError("group: process_delay and process_time must be 0 to 3600 seconds")
         if self.max_poll_interval_ms < self.session_timeout_ms:
             raise HarnessError("group: max_poll_interval_ms must be at least session_timeout_ms")
         if self.group_protocol not in PROTOCOLS:
@@ -395,7 +398,8 @@ class GroupWorkload:
             "commit_interval": g.commit_interval, "churn_interval": g.churn_interval,
             "crash_probability": g.crash_probability, "abandon_on_crash": self._abandon,
             "session_timeout_ms": g.session_timeout_ms, "max_poll_interval_ms": g.max_poll_interval_ms,
-            "process_delay": g.process_delay, "group_protocol": g.group_protocol, "stall": g.stall,
+            "process_delay": g.process_delay, "process_time": g.process_time, "group_protocol": g.group_protocol,
+            "stall": g.stall,
             "stall_probability": g.stall_probability, "seed": g.seed}}
 
     def consumer_config(self, protocol: str = "classic") -> dict[str, Any]:

@@ -12,8 +12,13 @@ heartbeat interval to the coordinator, whose broker config GroupOptions.broker_c
 slots consumer). Each member records its protocol on `subscribe`, and the member id and generation the Java
 client's groupMetadata() reports (on the consumer protocol the member epoch) on every rebalance and commit.
 
-Auto-commit, a processing delay, stalls and abandoned crashes are librdkafka's only: the Java client reports no
-auto-commit to the application (no on_commit), and the driver keeps no held records.
+Auto-commit (`auto_commit`): the client commits on its own, and the driver records each commit the client
+reports to its ConsumerInterceptor (CommitRecorder.java) as an ok `commit` with "auto": true. Processing
+(`process_time`): each batch poll() returned is processed that long before it is recorded and the member polls
+again, a plain poll loop; a crash requested meanwhile stops the member there, the batch unprocessed. A crash
+closes the consumer, or with `abandon_on_crash` leaves it as it is, never closed, as a process that died would
+(close() auto-commits what poll() returned). librdkafka's `process_delay` (records held while polling goes on)
+and stalls are librdkafka's only.
 """
 
 from __future__ import annotations
@@ -32,25 +37,20 @@ from workloads.outcome import JAVA_COMMIT_DEFINITE
 
 def check_group_options(group: GroupOptions) -> None:
     """The group settings the Java driver does not implement, refused before anything starts."""
-    if group.auto_commit:
-        raise HarnessError("--client java runs the group workload with manual commits only",
-                           hint="the Java consumer reports no auto-commit to the application; drop auto_commit "
-                                "or omit --client java")
     if group.process_delay:
-        raise HarnessError("--client java: the group workload's process_delay is librdkafka's only",
-                           hint="set process_delay = 0 or omit --client java")
+        raise HarnessError("--client java: the group workload's process_delay is librdkafka's only (records held "
+                           "while polling goes on)",
+                           hint="the Java driver processes each batch before it polls again: process_time")
     if group.stall:
         raise HarnessError("--client java: --stall-member is librdkafka's only (the driver's members do not stall)",
                            hint="omit --stall-member, or omit --client java")
-    if group.abandon_on_crash:
-        raise HarnessError("--client java: abandon_on_crash is librdkafka's only (a Java crash closes its consumer)",
-                           hint="drop abandon_on_crash or omit --client java")
 
 
 def group_properties(options: ClientOptions, group: GroupOptions, group_id: str, members: int, bootstrap: str,
                      run_id: str) -> str:
     o = options
-    member = {"bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", "enable.auto.commit": False,
+    member = {"bootstrap.servers": bootstrap, "auto.offset.reset": "earliest", "enable.auto.commit": group.auto_commit,
+              "auto.commit.interval.ms": group.auto_commit_interval_ms,
               "session.timeout.ms": group.session_timeout_ms, "heartbeat.interval.ms": 1_000,
               "max.poll.interval.ms": group.max_poll_interval_ms, "max.poll.records": 200,
               "request.timeout.ms": 10_000, "default.api.timeout.ms": 10_000}
@@ -64,6 +64,8 @@ def group_properties(options: ClientOptions, group: GroupOptions, group_id: str,
         "group.commit.interval.ms": int(group.commit_interval * 1000),
         "group.churn.interval.ms": int(group.churn_interval * 1000),
         "group.crash.probability": group.crash_probability, "group.seed": group.seed,
+        "group.process.ms": int(group.process_time * 1000),
+        "group.abandon": bool(group.abandon_on_crash),
         "group.commit.definite": ",".join(sorted(JAVA_COMMIT_DEFINITE)),
         **prefixed("producer", producer_settings(o, bootstrap)), **prefixed("member", member),
     })

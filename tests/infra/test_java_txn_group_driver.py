@@ -41,8 +41,17 @@ def test_the_group_settings_carry_the_group_options_and_the_runs_group():
     assert (s["group.crash.probability"], s["group.seed"]) == ("0.25", "9")
     assert s["member.session.timeout.ms"] == "7000" and s["member.max.poll.interval.ms"] == "9000"
     assert s["member.enable.auto.commit"] == "false" and s["member.auto.offset.reset"] == "earliest"
+    assert (s["group.process.ms"], s["group.abandon"]) == ("0", "false")
     assert set(s["group.commit.definite"].split(",")) == set(JAVA_COMMIT_DEFINITE)
     assert s["producer.bootstrap.servers"] == "b:9092" and s["rate"] == "40"
+
+
+def test_auto_commit_processing_and_abandoned_crashes_reach_the_driver_under_its_keys():
+    group = GroupOptions(auto_commit=True, auto_commit_interval_ms=200, process_time=1.5, abandon_on_crash=True)
+    s = settings_of(group_properties(ClientOptions(), group, "g", 3, "b:9092", "kj-1"))
+    assert (s["member.enable.auto.commit"], s["member.auto.commit.interval.ms"]) == ("true", "200")
+    assert (s["group.process.ms"], s["group.abandon"]) == ("1500", "true")
+    java_workloads.check("group", group)  # the driver runs all three
 
 
 @pytest.mark.parametrize("protocol", ["classic", "consumer", "mixed"])
@@ -60,9 +69,8 @@ def test_the_java_driver_runs_queue_txn_and_group(name):
 
 @pytest.mark.parametrize(("name", "options", "fragment"), [
     ("mirror", None, "not 'mirror'"),
-    ("group", GroupOptions(auto_commit=True), "manual commits only"),
     ("group", GroupOptions(process_delay=0.2), "process_delay is librdkafka's only"),
-    ("group", GroupOptions(abandon_on_crash=True), "abandon_on_crash is librdkafka's only"),
+    ("group", GroupOptions(auto_commit=True, process_delay=0.2), "process_delay is librdkafka's only"),
     ("group", GroupOptions(stall=5.0), "--stall-member is librdkafka's only"),
     ("group", GroupOptions(group_protocol="consumer", stall=5.0), "--stall-member is librdkafka's only"),
 ])

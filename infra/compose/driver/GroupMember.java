@@ -7,8 +7,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -30,9 +32,16 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * interval of the client's own, the coordinator owns them). Every rebalance and commit records the member id and
  * generation the client reports (groupMetadata(); on the consumer protocol the generation is the member epoch).
  *
- * Manual commits only: commitSync of what was processed, every commit interval and on revoke. A commit that
- * threw is written as an "error" line for the harness to classify (workloads/outcome.py); the member acts no
+ * Manual commits (the default): commitSync of what was processed, every commit interval and on revoke. A commit
+ * that threw is written as an "error" line for the harness to classify (workloads/outcome.py); the member acts no
  * more unless its class is one the harness names definite (group.commit.definite), as after any info.
+ *
+ * Auto-commit (member.enable.auto.commit): the client commits on its own, and each commit it reports to CommitRecorder
+ * is recorded as an ok `commit` with "auto": true once the member's thread is back from the client call.
+ *
+ * Processing (group.process.ms > 0): every batch poll() returns is processed for that long before it is
+ * recorded and the member polls again, as a plain poll loop does; the poll op ends with that batch. A crash
+ * requested meanwhile stops the processing: the batch is never recorded, it was never processed.
  */
 final class GroupMember implements ConsumerRebalanceListener {
     private final Config config;
@@ -40,6 +49,9 @@ final class GroupMember implements ConsumerRebalanceListener {
     private final String group;
     private final String protocol;
     private final Set<String> definiteCommitErrors;
+    private final boolean autoCommit;
+    private final long processMs;
+    private final Queue<Map<TopicPartition, OffsetAndMetadata>> autoCommits;
     final String process;
     final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<Integer, Long> processed = new HashMap<>(); // partition -> next offset after the last record
@@ -55,11 +67,18 @@ final class GroupMember implements ConsumerRebalanceListener {
         this.protocol = protocol;
         this.group = config.text("group.id");
         this.definiteCommitErrors = Set.of(config.text("group.commit.definite").split(","));
+        this.autoCommit = autoCommitting(config);
+        this.processMs = config.integer("group.process.ms");
         this.process = events.newProcess();
+        this.autoCommits = CommitRecorder.queueOf(process);
         Properties props = new Properties();
         props.putAll(config.member);
         props.put("group.id", group);
         props.put("client.id", "java-member-" + process);
+        if (autoCommit) {
+            props.put("interceptor.classes", CommitRecorder.class.getName());
+            props.put(CommitRecorder.PROCESS_SETTING, process);
+        }
         if (protocol.equals("consumer")) {
             // the client refuses these on the consumer protocol: the coordinator sets them (broker config)
             props.remove("session.timeout.ms");
@@ -77,18 +96,32 @@ final class GroupMember implements ConsumerRebalanceListener {
         events.op(process, "ok", "subscribe", value);
     }
 
-    /** One `poll` op (split by any rebalance during it); false once this member may act no more. */
-    boolean poll(long durationMs, int most) {
+    /** One `poll` op (split by any rebalance or recorded auto-commit during it); false once this member may act
+     * no more. `crashRequested` ends a batch's processing early: the member records what it had processed before
+     * the batch, and returns false while still alive, for its slot to crash it. */
+    boolean poll(long durationMs, int most, BooleanSupplier crashRequested) {
         begin();
         long deadline = System.nanoTime() + durationMs * 1_000_000L;
         try {
             long left;
             while (alive && count < most && (left = (deadline - System.nanoTime()) / 1_000_000L) > 0) {
                 ConsumerRecords<byte[], byte[]> polled = consumer.poll(Duration.ofMillis(left));
-                if (records != null) {
+                recordAutoCommits();
+                if (records == null) {
+                    continue;
+                }
+                if (processMs > 0 && !polled.isEmpty()) {
+                    if (!processed(crashRequested)) {
+                        endPoll(); // what it processed before this batch; the slot sees the crash request
+                        return false;
+                    }
                     for (ConsumerRecord<byte[], byte[]> r : polled) {
                         add(r);
                     }
+                    break; // the op is this batch: a crash in the next one must not take it unrecorded
+                }
+                for (ConsumerRecord<byte[], byte[]> r : polled) {
+                    add(r);
                 }
             }
         } catch (RuntimeException error) {
@@ -103,6 +136,61 @@ final class GroupMember implements ConsumerRebalanceListener {
         }
         endPoll();
         return true;
+    }
+
+    static boolean autoCommitting(Config config) {
+        return Boolean.parseBoolean(config.member.getProperty("enable.auto.commit", "false"));
+    }
+
+    /** Process the batch poll() returned: group.process.ms, or less when a crash is requested (false). */
+    private boolean processed(BooleanSupplier crashRequested) {
+        long until = System.nanoTime() + processMs * 1_000_000L;
+        while (System.nanoTime() < until) {
+            if (crashRequested.getAsBoolean()) {
+                return false;
+            }
+            try {
+                Thread.sleep(Math.min(20, Math.max(1, (until - System.nanoTime()) / 1_000_000L)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Each commit the client reported to CommitRecorder since the last call, as an ok `commit` "auto": true
+     * (between two poll ops when one is under way). No member id or generation: the client reports none with it,
+     * and asking the consumer now could race the thread that committed. */
+    private void recordAutoCommits() {
+        Map<TopicPartition, OffsetAndMetadata> done;
+        while ((done = autoCommits.poll()) != null) {
+            Map<Integer, Long> offsets = new TreeMap<>();
+            for (Map.Entry<TopicPartition, OffsetAndMetadata> e : done.entrySet()) {
+                if (e.getKey().topic().equals(config.topic)) {
+                    offsets.put(e.getKey().partition(), e.getValue().offset());
+                }
+            }
+            if (!offsets.isEmpty()) {
+                String json = commitValue(offsets) + ",\"auto\":true}";
+                interrupt(() -> {
+                    events.op(process, "invoke", "commit", json);
+                    events.op(process, "ok", "commit", json);
+                });
+            }
+        }
+    }
+
+    private String commitValue(Map<Integer, Long> offsets) {
+        StringBuilder value = new StringBuilder("{\"group\":").append(Events.str(group)).append(",\"offsets\":[");
+        boolean first = true;
+        for (Map.Entry<Integer, Long> e : offsets.entrySet()) {
+            value.append(first ? "" : ",").append("{\"topic\":").append(Events.str(config.topic))
+                    .append(",\"partition\":").append(e.getKey()).append(",\"offset\":").append(e.getValue())
+                    .append('}');
+            first = false;
+        }
+        return value.append("]").toString();
     }
 
     private void begin() {
@@ -137,15 +225,11 @@ final class GroupMember implements ConsumerRebalanceListener {
         if (offsets.isEmpty()) {
             return;
         }
-        StringBuilder value = new StringBuilder("{\"group\":").append(Events.str(group)).append(",\"offsets\":[");
         Map<TopicPartition, OffsetAndMetadata> request = new HashMap<>();
         for (Map.Entry<Integer, Long> e : offsets.entrySet()) {
-            value.append(request.isEmpty() ? "" : ",").append("{\"topic\":").append(Events.str(config.topic))
-                    .append(",\"partition\":").append(e.getKey()).append(",\"offset\":").append(e.getValue())
-                    .append('}');
             request.put(new TopicPartition(config.topic, e.getKey()), new OffsetAndMetadata(e.getValue()));
         }
-        String json = value.append("]").append(membership()).append('}').toString();
+        String json = commitValue(offsets) + membership() + "}";
         events.op(process, "invoke", "commit", json);
         lastCommit = System.nanoTime();
         try {
@@ -161,19 +245,26 @@ final class GroupMember implements ConsumerRebalanceListener {
         committed.putAll(offsets);
     }
 
-    /** Commit and close: the member leaves the group at once (its revoke is recorded by the listener). */
+    /** Commit and close: the member leaves the group at once (its revoke is recorded by the listener). With
+     * auto-commit, close() commits what poll() returned, all of it processed. */
     void leave() {
-        if (alive) {
+        if (alive && !autoCommit) {
             commit(null);
         }
         closeQuietly();
+        if (alive) {
+            recordAutoCommits();
+        }
         alive = false;
     }
 
-    /** Stop here and record nothing more; close without a commit. */
-    void crash() {
+    /** Stop here and record nothing more; close without a commit, or (`abandon`) leave the consumer as it is,
+     * never closed: close() would auto-commit what poll() returned, which a process that died never does. */
+    void crash(boolean abandon) {
         alive = false;
-        closeQuietly();
+        if (!abandon) {
+            closeQuietly();
+        }
     }
 
     private void closeQuietly() {
@@ -234,8 +325,10 @@ final class GroupMember implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
         interrupt(() -> {
-            commit(partitions.stream().filter(tp -> tp.topic().equals(config.topic))
-                    .map(TopicPartition::partition).collect(Collectors.toList()));
+            if (!autoCommit) { // with auto-commit the client commits before it revokes
+                commit(partitions.stream().filter(tp -> tp.topic().equals(config.topic))
+                        .map(TopicPartition::partition).collect(Collectors.toList()));
+            }
             if (!alive) {
                 return;
             }

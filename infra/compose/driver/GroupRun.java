@@ -1,6 +1,9 @@
 package org.kafkajepsen.driver;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -10,18 +13,27 @@ import java.util.concurrent.TimeUnit;
  * The group workload's members and churn, as workloads/group.py: `group.members` slots, each running one member
  * at a time; every churn interval one member (seeded) leaves (commits, closes) or crashes (closes without a
  * commit, recording nothing more), and a new member with a new process id joins in its place. A crash is a fault
- * the driver injects, recorded as one: `start-crash-member` / `stop-crash-member` by process "nemesis".
+ * the driver injects, recorded as one: `start-crash-member` / `stop-crash-member` by process "nemesis". With
+ * group.abandon a crashed member's consumer is left as it is (its process died): the crash ends when the group
+ * has given up on it. A crash requested while a member processes a batch stops it there (GroupMember.poll).
  */
 final class GroupRun {
     private final Config config;
     private final Events events;
     private final CountDownLatch stop;
     private final Map<Integer, String> requests = new HashMap<>(); // slot -> "leave" | "crash"
+    private final Map<String, Long> zombies = new LinkedHashMap<>(); // abandoned process -> when the group gave up
+    private final boolean autoCommit;
+    private final boolean abandon;
+    private final long giveUpNs;
 
     GroupRun(Config config, Events events, CountDownLatch stop) {
         this.config = config;
         this.events = events;
         this.stop = stop;
+        this.autoCommit = GroupMember.autoCommitting(config);
+        this.abandon = config.flag("group.abandon");
+        this.giveUpNs = (config.integer("member.max.poll.interval.ms") + 2000) * 1_000_000L;
     }
 
     void slot(int k) {
@@ -36,8 +48,8 @@ final class GroupRun {
                 continue;
             }
             while (member.alive && stop.getCount() > 0 && !requested(k)) {
-                member.poll(500, 200);
-                if (member.alive && System.nanoTime() - member.lastCommit >= interval) {
+                member.poll(500, 200, () -> crashRequested(k));
+                if (member.alive && !autoCommit && System.nanoTime() - member.lastCommit >= interval) {
                     member.commit(null);
                 }
             }
@@ -49,11 +61,42 @@ final class GroupRun {
             }
             if (action.equals("crash") && healthy) {
                 crashRecord("start", member.process);
-                member.crash();
-                crashRecord("stop", member.process);
+                member.crash(abandon);
+                if (abandon) {
+                    synchronized (zombies) {
+                        zombies.put(member.process, System.nanoTime() + giveUpNs);
+                    }
+                } else {
+                    crashRecord("stop", member.process);
+                }
             } else {
                 member.leave();
             }
+        }
+    }
+
+    private boolean crashRequested(int k) {
+        synchronized (requests) {
+            return "crash".equals(requests.get(k));
+        }
+    }
+
+    /** An abandoned member's crash ends when the group has given up on it (max.poll.interval.ms, then 2 s), or
+     * at the end of the run. Its consumer is never closed (GroupMember.crash). */
+    private void reap(boolean everything) {
+        List<String> due = new ArrayList<>();
+        synchronized (zombies) {
+            long now = System.nanoTime();
+            zombies.entrySet().removeIf(e -> {
+                boolean gone = everything || e.getValue() <= now;
+                if (gone) {
+                    due.add(e.getKey());
+                }
+                return gone;
+            });
+        }
+        for (String process : due) {
+            crashRecord("stop", process);
         }
     }
 
@@ -77,10 +120,12 @@ final class GroupRun {
                 synchronized (requests) {
                     requests.putIfAbsent(slot, action); // a member stuck in a slow commit keeps its first request
                 }
+                reap(false);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        reap(true);
     }
 
     private boolean requested(int k) {
@@ -93,7 +138,7 @@ final class GroupRun {
         String f = phase + "-crash-member";
         String value = "{\"nemesis\":\"crash-member\",\"fault\":" + Events.str("crash-member-" + process)
                 + ",\"targets\":[" + Events.str(process) + "],\"group\":" + Events.str(config.text("group.id"))
-                + ",\"abandoned\":false}";
+                + ",\"abandoned\":" + abandon + "}";
         events.op("nemesis", "invoke", f, value);
         events.op("nemesis", "info", f, value);
     }
