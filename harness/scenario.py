@@ -29,7 +29,8 @@ _GROUP_KEYS = {f.name for f in dataclasses.fields(GroupOptions)} - {"topic", "re
 _TXN_KEYS = {f.name for f in dataclasses.fields(TxnOptions)} - {"topic", "ready_timeout"}
 _SHARE_KEYS = {f.name for f in dataclasses.fields(ShareOptions)} - {"topic", "setup_timeout", "final_read_timeout"}
 _TOP_KEYS = {"name", "summary", "references", "expect", "time_limit", "topology", "broker_config", "workload",
-             "group", "txn", "share", "wan", "timeline", "control", "kafka_version"}
+             "group", "txn", "share", "wan", "timeline", "control", "kafka_version", "client", "client_version"}
+CLIENTS = ("librdkafka", "java")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Variant:
     txn: TxnOptions | None = None  # a [txn] table: the run uses the transactional workload
     kafka_version: str | None = None  # the control's own release (a bug's fixed version); None: the scenario's
     share: ShareOptions | None = None  # a [share] table: the run uses the share-group workload (KIP-932)
+    # A client bug's scenario pins the library under test: `client`, and for the Java driver its kafka-clients
+    # release (the affected one, the control's the fixed one). None: the user's --client, the cluster's release.
+    client: str | None = None
+    client_version: str | None = None
 
     @property
     def workload_name(self) -> str:
@@ -127,7 +132,7 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
     wan = _wan(raw.get("wan", {}), source)
     control_raw = raw["control"]
     _no_unknown(control_raw, {"explains", "workload", "group", "txn", "share", "broker_config", "topology",
-                              "kafka_version"}, f"{source} [control]")
+                              "kafka_version", "client_version"}, f"{source} [control]")
     if "explains" not in control_raw:
         raise HarnessError(f"{source} [control]: missing `explains` (which config difference prevents the anomaly)")
     control_topo = _topology(control_raw.get("topology", raw.get("topology", "stretch-3dc")),
@@ -143,15 +148,32 @@ def parse(raw: dict[str, Any], source: str) -> Scenario:
                              (topo, control_topo), source)
     control_version = (_kafka_version(control_raw["kafka_version"], (control_topo,), f"{source} [control]")
                        if "kafka_version" in control_raw else None)
+    client, client_version, control_client_version = _client(raw, control_raw, source)
     return Scenario(
         name=str(raw["name"]), summary=str(raw["summary"]),
         references=tuple(str(r) for r in raw.get("references", [])),
         expect=tuple(str(e) for e in raw["expect"]), time_limit=float(raw.get("time_limit", 60)),
         timeline=_timeline(raw["timeline"], source) if "timeline" in raw else (),
-        unsafe=Variant(topo, workload, wan, group, txn, share=share),
+        unsafe=Variant(topo, workload, wan, group, txn, share=share, client=client, client_version=client_version),
         control=Variant(control_topo, control_workload, wan, control_group, control_txn, control_version,
-                        share=control_share),
+                        share=control_share, client=client, client_version=control_client_version),
         control_explains=str(control_raw["explains"]), source=source, kafka_version=version)
+
+
+def _client(raw: dict[str, Any], control_raw: dict[str, Any], source: str) -> tuple[str | None, str | None,
+                                                                                    str | None]:
+    """(client, unsafe client_version, control client_version): a kafka-clients release needs client "java"."""
+    client = raw.get("client")
+    if client is not None and client not in CLIENTS:
+        raise HarnessError(f"{source}: client must be one of {', '.join(CLIENTS)}, not {client!r}")
+    versions = []
+    for where, table in ((source, raw), (f"{source} [control]", control_raw)):
+        version = table.get("client_version")
+        if version is not None and (client != "java" or not isinstance(version, str)):
+            raise HarnessError(f"{where}: client_version is the Java driver's kafka-clients release, a string",
+                               hint='set client = "java" at the top, and e.g. client_version = "3.9.1"')
+        versions.append(version)
+    return client, versions[0], versions[1] if versions[1] is not None else versions[0]
 
 
 def _kafka_version(value: Any, topologies: tuple[Topology, ...], source: str) -> str | None:

@@ -106,7 +106,8 @@ def scenario_run_options(scenario: Scenario, control: bool, results_root: Path, 
         test_name=f"scenario-{scenario.name}-{'control' if control else 'unsafe'}",
         wan_latency_ms=parse_duration_ms(wan.get("latency", "0ms")),
         wan_jitter_ms=parse_duration_ms(wan.get("jitter", "0ms")),
-        wan_loss_pct=parse_percent(wan.get("loss", "0%")), scenario=scenario.to_json(control))
+        wan_loss_pct=parse_percent(wan.get("loss", "0%")), scenario=scenario.to_json(control),
+        **({"client": variant.client} if variant.client else {}), client_version=variant.client_version)
 
 
 def scenario_rows(trials: Sequence[Trial], cases: Sequence[Case]) -> list[Row]:

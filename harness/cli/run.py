@@ -86,6 +86,9 @@ Exit codes: 0 valid, 1 anomalies found, 2 could not test.""")
               "what was processed.")
 @click.option("--process-delay", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
               help="--workload group: seconds between poll() returning a record and the application finishing it.")
+@click.option("--process-time", type=SHORT_SECONDS_OR_ZERO, default=0.0, show_default=True,
+              help="--workload group, --client java: seconds the application spends on each batch poll() returned "
+              "before it polls again (a plain poll loop).")
 @click.option("--group-protocol", type=click.Choice(["classic", "consumer", "mixed"]), default="classic",
               show_default=True, help="--workload group: the group protocol of the members: classic, consumer "
               "(KIP-848, Kafka 4), or mixed (half the members on each, in one group).")
@@ -138,6 +141,16 @@ def _refuse_what_the_scenario_fixes(ctx: click.Context, flags: dict[str, Any]) -
         raise HarnessError(f"{', '.join(fixed)} cannot be combined with --scenario: the scenario fixes its "
                            "topology, workload config, WAN and fault timeline",
                            hint="drop the flag, or copy the scenario's TOML file, edit it and pass its path")
+    from harness.scenario import find
+
+    scenario = find(flags["scenario"])
+    client = given_flags(ctx, ["client", "client_version"])
+    if client and scenario.unsafe.client is not None:
+        raise HarnessError(f"{', '.join(client)} cannot be combined with --scenario {scenario.name}: it tests a "
+                           f"client bug, so it pins the client ({scenario.unsafe.client}"
+                           + (f", kafka-clients {scenario.unsafe.client_version}, control "
+                              f"{scenario.control.client_version}" if scenario.unsafe.client_version else "") + ")",
+                           hint="drop the flag, or copy the scenario's TOML file, edit it and pass its path")
 
 
 SHARE_DEFAULTS = {"share_ack_mode": "explicit", "share_mix": "0.8,0.15,0.05", "share_lock_duration": 10.0,
@@ -170,11 +183,12 @@ def options_from_flags(f: dict[str, Any]) -> RunOptions:
     group = None
     if f["workload_name"] == "group":
         group = GroupOptions(auto_commit=f["auto_commit"], process_delay=f["process_delay"],
+                             process_time=f["process_time"],
                              group_protocol=f["group_protocol"], stall=f["stall_member"])
     elif f["workload_name"] == "share":
         group = _share_options(f)
-    elif f["auto_commit"] or f["process_delay"]:
-        raise HarnessError("--auto-commit and --process-delay need --workload group")
+    elif f["auto_commit"] or f["process_delay"] or f["process_time"]:
+        raise HarnessError("--auto-commit, --process-delay and --process-time need --workload group")
     elif f["group_protocol"] != "classic" or f["stall_member"]:
         raise HarnessError("--group-protocol and --stall-member need --workload group")
     if f["workload_name"] != "share" and any(f.get(k, v) != v for k, v in SHARE_DEFAULTS.items()):
@@ -215,11 +229,14 @@ def scenario_options(f: dict[str, Any]) -> RunOptions:
     from harness.scenario import find
     from harness.sweep import scenario_run_options
 
-    options = scenario_run_options(find(f["scenario"]), f["control"], Path(f["results_dir"]), f["seed"])
+    scenario = find(f["scenario"])
+    options = scenario_run_options(scenario, f["control"], Path(f["results_dir"]), f["seed"])
     version = f["kafka_version"] or options.kafka_version  # the flag, else the scenario's pin or the default
+    # a client bug's scenario pins the client (and kafka-clients release) it tests: the flags cannot change it
+    client = {} if scenario.unsafe.client else {"client": f["client"], "client_version": f["client_version"]}
     return dataclasses.replace(options, kafka_version=cluster_version(version, options.topology, f["image_tag"]),
-                               image=f["image_tag"], test_name=f["test_name"] or options.test_name, client=f["client"],
-                               client_version=f["client_version"], durable_fs=f["durable_fs"] or options.durable_fs)
+                               image=f["image_tag"], test_name=f["test_name"] or options.test_name,
+                               durable_fs=f["durable_fs"] or options.durable_fs, **client)
 
 
 @click.command()

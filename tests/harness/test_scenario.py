@@ -224,3 +224,32 @@ def test_the_share_regression_scenario_runs_4_2_and_its_control_4_3_with_the_sam
     assert (s.kafka_version, s.control.kafka_version, s.expect) == ("4.2.0", "4.3.1", ())
     assert s.unsafe.share == s.control.share and s.unsafe.share.stall > s.unsafe.share.lock_duration_ms / 1000
     assert [step.nemesis for step in s.timeline] == ["kill-share-coordinator", "kill-leader"]
+
+
+def test_a_client_bug_pins_the_java_driver_and_its_control_runs_the_fixed_kafka_clients(tmp_path):
+    _, s = load(tmp_path, 'client = "java"\nclient_version = "3.9.1"\n' + MINIMAL + 'client_version = "4.3.1"\n')
+    unsafe, control = scenario_run_options(s, False, tmp_path), scenario_run_options(s, True, tmp_path)
+    assert (unsafe.client, unsafe.client_version) == ("java", "3.9.1")
+    assert (control.client, control.client_version) == ("java", "4.3.1")
+    assert unsafe.kafka_version == control.kafka_version  # same brokers: only the library differs
+    _, same = load(tmp_path, 'client = "java"\nclient_version = "3.9.1"\n' + MINIMAL)
+    assert scenario_run_options(same, True, tmp_path).client_version == "3.9.1"  # the control keeps the pin
+    _, free = load(tmp_path, MINIMAL)
+    assert (scenario_run_options(free, False, tmp_path).client, free.unsafe.client) == ("librdkafka", None)
+
+
+def test_a_client_pin_that_cannot_run_is_one_line(tmp_path):
+    assert "client must be one of librdkafka, java" in refused(tmp_path, 'client = "rust"\n' + MINIMAL)
+    assert "client_version is the Java driver's" in refused(tmp_path, 'client_version = "3.9.1"\n' + MINIMAL)
+    assert "[control]: client_version is the Java driver's" in refused(tmp_path, MINIMAL + 'client_version = "4.3.1"\n')
+    assert "a string" in refused(tmp_path, 'client = "java"\nclient_version = 391\n' + MINIMAL)
+
+
+def test_kafka_18641_runs_auto_commit_on_the_consumer_protocol_and_differs_only_in_kafka_clients():
+    s = scenario.find("kafka-18641-async-auto-commit")
+    assert (s.unsafe.client, s.unsafe.client_version, s.control.client_version) == ("java", "3.9.1", "4.3.1")
+    assert s.unsafe.group == s.control.group and s.unsafe.workload == s.control.workload
+    assert s.unsafe.topology == s.control.topology and s.control.kafka_version is None
+    g = s.unsafe.group
+    assert (g.group_protocol, g.auto_commit, g.abandon_on_crash, g.crash_probability) == ("consumer", True, True, 1.0)
+    assert g.process_time > 2 * g.auto_commit_interval_ms / 1000  # the background commits mid-batch on 3.9
