@@ -205,8 +205,8 @@ class Ingest:
         again = 0
         in_txn = node != NONE
         peaks: dict[int, int] = {}  # pid -> highest offset read, where the op went backwards
-        writers: dict[int, tuple[int, int, int]] = {}  # writer txn -> the first (pid, offset, row) read from it
-        writer_of = log.txn
+        writers: dict[int, int] = {}  # writer txn -> the row of the first record read from it
+        writer_of, extra, wr_places = log.txn, log.extra, self.txns.wr_places
         firsts: dict[int, int] = {}
         gapped: dict[int, None] = {}  # pids this op skipped offsets of, between two of its own records
         gap, backwards = self.gaps.extend, self.backwards.append
@@ -317,7 +317,9 @@ class Ingest:
             if in_txn:
                 writer = writer_of[row]
                 if writer != NONE and writer != node and writer not in writers:
-                    writers[writer] = (pid, offset, row)
+                    writers[writer] = row
+                    if row in extra:  # the value has more than one place: keep the one read here
+                        wr_places[(node, writer)] = (pid, offset)
         if current != NONE:
             if len(lows) > mark:
                 gap((-1 - number, current, mark, len(lows), op, op))

@@ -15,7 +15,7 @@ from checkers.ingest import Ingest
 from checkers.log import NONE, OK, Log
 from checkers.queue import Skips
 from checkers.result import Anomaly
-from checkers.txns import dependency_graph
+from checkers.txns import dependencies, dependency_graph
 
 Found = dict[str, list[Anomaly]]
 
@@ -27,8 +27,8 @@ def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips) -> tuple[F
     txns, log = ingest.txns, ingest.log
     if not len(txns):
         return found, {}, {}
-    graph = dependency_graph(txns, log)
-    for writer, reader, pid, offset, row in graph.aborted_reads:
+    summary = dependencies(txns, log)
+    for writer, reader, pid, offset, row in summary.aborted_reads:
         found.setdefault("G1a", []).append(evidence(
             "G1a", [txns.invoke[writer], txns.done[writer], txns.invoke[reader], txns.done[reader]],
             f"txn op {txns.op(reader)} read {log.value[row]!r} at {log.name(pid)} offset {offset}, written by txn "
@@ -37,12 +37,12 @@ def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips) -> tuple[F
             partition=log.partitions[pid][1], offset=offset))
     explained = _intermediate_reads(ingest, evidence, skipped, found)
     _send_skips(ingest, evidence, found)
-    cycles = find_cycles(graph)
-    kinds = graph.edges()
+    cycles = find_cycles(dependency_graph(txns, log)) if summary.cyclic else []
     if cycles:
         graph = dependency_graph(txns, log, with_facts=True)
-    for name, cycle in cycles:
-        found.setdefault(name, []).append(explain_cycle(name, cycle, graph, txns, evidence))
+        for name, cycle in cycles:
+            found.setdefault(name, []).append(explain_cycle(name, cycle, graph, txns, evidence))
+    kinds = summary.counts
     stats = {"txns": len(txns), "committed": sum(1 for s in txns.status if s == OK),
              "ww_edges": kinds[0], "wr_edges": kinds[1], "rw_edges": kinds[2]}
     return found, explained, stats
