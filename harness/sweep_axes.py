@@ -31,6 +31,7 @@ class RunAxis:
     field: str  # the RunOptions field each value sets
     values: tuple[str, ...] = ()  # () : every case keeps its own value, which only labels it
     check: Check = lambda options: None
+    label: Callable[[RunOptions], str] | None = None  # without values: how a case's own value is labelled
 
 
 def _kafka_fits(options: RunOptions) -> None:
@@ -49,7 +50,12 @@ def _client_fits(options: RunOptions) -> None:
 def client_axis(values: Sequence[str] = ()) -> RunAxis:
     """`librdkafka,java`: each case through each client; a case the Java driver cannot run (a workload it does
     not speak, a nemesis that cuts the host's clients off) is not run, with the reason."""
-    return RunAxis("client", "client", parse_clients(values) if values else (), _client_fits)
+    return RunAxis("client", "client", parse_clients(values) if values else (), _client_fits, _client_label)
+
+
+def _client_label(options: RunOptions) -> str:
+    """A case that pins its kafka-clients release (a client bug's scenario) shows it: `java 3.9.1`."""
+    return f"{options.client} {options.client_version}" if options.client_version else options.client
 
 
 def parse_clients(values: Sequence[str]) -> tuple[str, ...]:
@@ -93,7 +99,9 @@ def expand(cases: Sequence[Case], axes: Sequence[RunAxis]) -> list[Case]:
 def _values(axis: RunAxis, case: Case) -> tuple[str, ...]:
     if axis.values:
         return axis.values
-    return (str(getattr(case.options, axis.field)) if case.options is not None else "—",)
+    if case.options is None:
+        return ("—",)
+    return (axis.label(case.options) if axis.label else str(getattr(case.options, axis.field)),)
 
 
 def outcome_changes(rows: Sequence[Row], axis: str) -> list[str]:

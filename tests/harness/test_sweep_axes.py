@@ -127,6 +127,12 @@ def test_without_clients_every_case_is_labelled_with_its_own_client(tmp_path):
     assert cases[0].options.results_root == tmp_path / "zombie-leader" / "unsafe"
 
 
+def test_a_client_bugs_cases_run_the_pinned_kafka_clients_and_are_labelled_with_it(tmp_path):
+    cases = sweep_axes.expand(scenario_cases(tmp_path, "kafka-18641-async-auto-commit"), [sweep_axes.client_axis()])
+    assert [dict(c.axes)["client"] for c in cases] == ["java 3.9.1", "java 4.1.2"]
+    assert [(c.options.client, c.options.client_version) for c in cases] == [("java", "3.9.1"), ("java", "4.1.2")]
+
+
 @pytest.mark.parametrize("given, message", [
     (["kafka-python"], "--clients: unknown client 'kafka-python'"),
     (["java", "java"], "--clients: java given twice"),
