@@ -36,8 +36,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * that threw is written as an "error" line for the harness to classify (workloads/outcome.py); the member acts no
  * more unless its class is one the harness names definite (group.commit.definite), as after any info.
  *
- * Auto-commit (member.enable.auto.commit): the client commits on its own, and each commit it reports to CommitRecorder
- * is recorded as an ok `commit` with "auto": true once the member's thread is back from the client call.
+ * Auto-commit (member.enable.auto.commit): the client commits on its own, and each commit it reports to
+ * CommitRecorder is recorded as an ok `commit` with "auto": true once the member's thread is back from the client.
  *
  * Processing (group.process.ms > 0): every batch poll() returns is processed for that long before it is
  * recorded and the member polls again, as a plain poll loop does; the poll op ends with that batch. A crash
@@ -60,6 +60,7 @@ final class GroupMember implements ConsumerRebalanceListener {
     private int count;
     boolean alive = true; // false once crashed or after an info: its client may call back; it records nothing
     long lastCommit = System.nanoTime();
+    int unprocessed; // records of the batch a crash stopped mid-processing
 
     GroupMember(Config config, Events events, String protocol) {
         this.config = config;
@@ -112,6 +113,7 @@ final class GroupMember implements ConsumerRebalanceListener {
                 }
                 if (processMs > 0 && !polled.isEmpty()) {
                     if (!processed(crashRequested)) {
+                        unprocessed = polled.count(); // the crash fault says how much it stopped mid-batch
                         endPoll(); // what it processed before this batch; the slot sees the crash request
                         return false;
                     }

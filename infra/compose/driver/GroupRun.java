@@ -60,14 +60,14 @@ final class GroupRun {
                 requests.remove(k);
             }
             if (action.equals("crash") && healthy) {
-                crashRecord("start", member.process);
+                crashRecord("start", member.process, member.unprocessed);
                 member.crash(abandon);
                 if (abandon) {
                     synchronized (zombies) {
                         zombies.put(member.process, System.nanoTime() + giveUpNs);
                     }
                 } else {
-                    crashRecord("stop", member.process);
+                    crashRecord("stop", member.process, member.unprocessed);
                 }
             } else {
                 member.leave();
@@ -96,7 +96,7 @@ final class GroupRun {
             });
         }
         for (String process : due) {
-            crashRecord("stop", process);
+            crashRecord("stop", process, -1);
         }
     }
 
@@ -134,11 +134,12 @@ final class GroupRun {
         }
     }
 
-    private void crashRecord(String phase, String process) {
+    /** `unprocessed`: records of the batch the crash stopped mid-processing (0: none; -1: not known here). */
+    private void crashRecord(String phase, String process, int unprocessed) {
         String f = phase + "-crash-member";
         String value = "{\"nemesis\":\"crash-member\",\"fault\":" + Events.str("crash-member-" + process)
                 + ",\"targets\":[" + Events.str(process) + "],\"group\":" + Events.str(config.text("group.id"))
-                + ",\"abandoned\":" + abandon + "}";
+                + ",\"abandoned\":" + abandon + (unprocessed >= 0 ? ",\"unprocessed\":" + unprocessed : "") + "}";
         events.op("nemesis", "invoke", f, value);
         events.op("nemesis", "info", f, value);
     }
