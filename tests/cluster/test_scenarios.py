@@ -13,7 +13,8 @@ from harness.sweep import scenario_run_options
 pytestmark = pytest.mark.cluster
 
 SLOW = ["acks1-leader-failover", "unclean-election", "min-insync-1-dc-disaster", "no-rack-awareness-dc-disaster",
-        "no-idempotence-reorder", "clock-jump-retention", "auto-commit-crash"]
+        "no-idempotence-reorder", "clock-jump-retention", "auto-commit-crash",
+        "kafka-18641-async-auto-commit", "async-poll-auto-commit-regression"]  # client bugs: the Java driver
 
 
 def run(name, control, tmp_path, image_for):

@@ -46,7 +46,7 @@ def assert_one_line_error(result, fragment):
     (["sweep", "--scenarios", "all", "--kafka-versions", "4.0.0,4.0.0"], "4.0.0 given twice"),
     (["run", "--client", "rust"], "'rust' is not one of"),
     (["run", "--scenario", "kafka-18641-async-auto-commit", "--client-version", "4.0.0"],
-     "it tests a client bug, so it pins the client (java, kafka-clients 3.9.1, control 4.3.1)"),
+     "it tests a client bug, so it pins the client (java, kafka-clients 3.9.1, control 4.1.2)"),
     (["run", "--scenario", "kafka-18641-async-auto-commit", "--client", "librdkafka"], "pins the client"),
     (["run", "--client", "java", "--workload", "group", "--process-delay", "0.5"], "process_delay is librdkafka's"),
     (["run", "--client", "java", "--topology", "active-active"], "on an active-active topology"),

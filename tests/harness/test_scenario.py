@@ -247,9 +247,16 @@ def test_a_client_pin_that_cannot_run_is_one_line(tmp_path):
 
 def test_kafka_18641_runs_auto_commit_on_the_consumer_protocol_and_differs_only_in_kafka_clients():
     s = scenario.find("kafka-18641-async-auto-commit")
-    assert (s.unsafe.client, s.unsafe.client_version, s.control.client_version) == ("java", "3.9.1", "4.3.1")
+    assert (s.unsafe.client, s.unsafe.client_version, s.control.client_version) == ("java", "3.9.1", "4.1.2")
     assert s.unsafe.group == s.control.group and s.unsafe.workload == s.control.workload
     assert s.unsafe.topology == s.control.topology and s.control.kafka_version is None
     g = s.unsafe.group
     assert (g.group_protocol, g.auto_commit, g.abandon_on_crash, g.crash_probability) == ("consumer", True, True, 1.0)
     assert g.process_time > 2 * g.auto_commit_interval_ms / 1000  # the background commits mid-batch on 3.9
+
+
+def test_the_async_poll_regression_runs_the_same_group_on_4_3_1_against_the_4_1_2_control():
+    s, first = scenario.find("async-poll-auto-commit-regression"), scenario.find("kafka-18641-async-auto-commit")
+    assert (s.unsafe.client_version, s.control.client_version) == ("4.3.1", "4.1.2")
+    assert s.unsafe.group == first.unsafe.group == s.control.group  # the same application, another release
+    assert s.unsafe.topology == first.unsafe.topology and s.kafka_version == first.kafka_version
