@@ -37,10 +37,9 @@ def txn_anomalies(ingest: Ingest, evidence: Evidence, skipped: Skips) -> tuple[F
             partition=log.partitions[pid][1], offset=offset))
     explained = _intermediate_reads(ingest, evidence, skipped, found)
     _send_skips(ingest, evidence, found)
-    cycles = find_cycles(dependency_graph(txns, log)) if summary.cyclic else []
-    if cycles:
-        graph = dependency_graph(txns, log, with_facts=True)
-        for name, cycle in cycles:
+    if summary.cyclic:  # the graph, with the facts that explain its cycles, is built only when it has one
+        graph = dependency_graph(txns, log)
+        for name, cycle in find_cycles(graph):
             found.setdefault(name, []).append(explain_cycle(name, cycle, graph, txns, evidence))
     kinds = summary.counts
     stats = {"txns": len(txns), "committed": sum(1 for s in txns.status if s == OK),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeAlias
 
 from checkers.graph import strongly_connected
@@ -87,21 +87,13 @@ class Graph:
     succ: list[dict[int, int]]  # node -> successor -> bit mask of kinds
     facts: dict[tuple[int, int, int], Facts]  # (from, to, kind) -> the first facts found
     order: Order
-    with_facts: bool = False  # facts cost memory; they are gathered only to explain cycles that were found
-    counts: list[int] = field(default_factory=lambda: [0, 0, 0])  # (from, to) pairs with an edge of each kind
 
     def add(self, u: int, v: int, kind: int, facts: Facts) -> None:
         succ = self.succ[u]
         mask = succ.get(v, 0)
         if not mask & (1 << kind):
             succ[v] = mask | (1 << kind)
-            self.counts[kind] += 1
-            if self.with_facts:
-                self.facts[(u, v, kind)] = facts
-
-    def edges(self) -> list[int]:
-        """Number of (from, to) pairs with an edge of each kind."""
-        return list(self.counts)
+            self.facts[(u, v, kind)] = facts
 
     def next_write(self, pid: int, offset: int) -> tuple[int, int, int] | None:
         return next_write(self.order, pid, offset)
@@ -199,10 +191,12 @@ def dependencies(txns: TxnTable, log: Log) -> Dependencies:
     return Dependencies([len(ww_pairs), wr, len(rw_pairs)], aborted, cyclic)
 
 
-def dependency_graph(txns: TxnTable, log: Log, with_facts: bool = False) -> Graph:
+def dependency_graph(txns: TxnTable, log: Log) -> Graph:
+    """The graph with the facts behind each edge: built only for a history with a cycle, to find and explain it
+    (`dependencies` says whether there is one without building it)."""
     committed = committed_nodes(txns, log)
     per_pid = _committed_writes(log, committed)
-    graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, _order(per_pid), with_facts)
+    graph = Graph(len(txns), [{} for _ in range(len(txns))], {}, _order(per_pid))
     for pid, writes in per_pid.items():
         for (o1, u, r1), (o2, v, r2) in zip(writes, writes[1:], strict=False):
             if u != v and o1 != o2:
