@@ -49,7 +49,7 @@ final class GroupMember implements ConsumerRebalanceListener {
     private final String group;
     private final String protocol;
     private final Set<String> definiteCommitErrors;
-    private final boolean autoCommit;
+    final boolean autoCommit;
     private final long processMs;
     private final Queue<Map<TopicPartition, OffsetAndMetadata>> autoCommits;
     final String process;
@@ -68,7 +68,7 @@ final class GroupMember implements ConsumerRebalanceListener {
         this.protocol = protocol;
         this.group = config.text("group.id");
         this.definiteCommitErrors = Set.of(config.text("group.commit.definite").split(","));
-        this.autoCommit = autoCommitting(config);
+        this.autoCommit = Boolean.parseBoolean(config.member.getProperty("enable.auto.commit", "false"));
         this.processMs = config.integer("group.process.ms");
         this.process = events.newProcess();
         this.autoCommits = CommitRecorder.queueOf(process);
@@ -111,19 +111,17 @@ final class GroupMember implements ConsumerRebalanceListener {
                 if (records == null) {
                     continue;
                 }
-                if (processMs > 0 && !polled.isEmpty()) {
-                    if (!processed(crashRequested)) {
-                        unprocessed = polled.count(); // the crash fault says how much it stopped mid-batch
-                        endPoll(); // what it processed before this batch; the slot sees the crash request
-                        return false;
-                    }
-                    for (ConsumerRecord<byte[], byte[]> r : polled) {
-                        add(r);
-                    }
-                    break; // the op is this batch: a crash in the next one must not take it unrecorded
+                boolean batch = processMs > 0 && !polled.isEmpty();
+                if (batch && !processed(crashRequested)) {
+                    unprocessed = polled.count(); // the crash fault says how much it stopped mid-batch
+                    endPoll(); // what it processed before this batch; the slot sees the crash request
+                    return false;
                 }
                 for (ConsumerRecord<byte[], byte[]> r : polled) {
                     add(r);
+                }
+                if (batch) {
+                    break; // the op is this batch: a crash in the next one must not take it unrecorded
                 }
             }
         } catch (RuntimeException error) {
@@ -138,10 +136,6 @@ final class GroupMember implements ConsumerRebalanceListener {
         }
         endPoll();
         return true;
-    }
-
-    static boolean autoCommitting(Config config) {
-        return Boolean.parseBoolean(config.member.getProperty("enable.auto.commit", "false"));
     }
 
     /** Process the batch poll() returned: group.process.ms, or less when a crash is requested (false). */

@@ -22,8 +22,7 @@ final class GroupRun {
     private final Events events;
     private final CountDownLatch stop;
     private final Map<Integer, String> requests = new HashMap<>(); // slot -> "leave" | "crash"
-    private final Map<String, Long> zombies = new LinkedHashMap<>(); // abandoned process -> when the group gave up
-    private final boolean autoCommit;
+    private final Map<String, Long> zombies = new LinkedHashMap<>(); // crash fault -> when the group gave up
     private final boolean abandon;
     private final long giveUpNs;
 
@@ -31,7 +30,6 @@ final class GroupRun {
         this.config = config;
         this.events = events;
         this.stop = stop;
-        this.autoCommit = GroupMember.autoCommitting(config);
         this.abandon = config.flag("group.abandon");
         this.giveUpNs = (config.integer("member.max.poll.interval.ms") + 2000) * 1_000_000L;
     }
@@ -49,7 +47,7 @@ final class GroupRun {
             }
             while (member.alive && stop.getCount() > 0 && !requested(k)) {
                 member.poll(500, 200, () -> crashRequested(k));
-                if (member.alive && !autoCommit && System.nanoTime() - member.lastCommit >= interval) {
+                if (member.alive && !member.autoCommit && System.nanoTime() - member.lastCommit >= interval) {
                     member.commit(null);
                 }
             }
@@ -60,14 +58,15 @@ final class GroupRun {
                 requests.remove(k);
             }
             if (action.equals("crash") && healthy) {
-                crashRecord("start", member.process, member.unprocessed);
+                String fault = crashFault(member.process, member.unprocessed);
+                crashRecord("start", fault);
                 member.crash(abandon);
                 if (abandon) {
                     synchronized (zombies) {
-                        zombies.put(member.process, System.nanoTime() + giveUpNs);
+                        zombies.put(fault, System.nanoTime() + giveUpNs);
                     }
                 } else {
-                    crashRecord("stop", member.process, member.unprocessed);
+                    crashRecord("stop", fault);
                 }
             } else {
                 member.leave();
@@ -95,8 +94,8 @@ final class GroupRun {
                 return gone;
             });
         }
-        for (String process : due) {
-            crashRecord("stop", process, -1);
+        for (String fault : due) {
+            crashRecord("stop", fault);
         }
     }
 
@@ -134,12 +133,16 @@ final class GroupRun {
         }
     }
 
-    /** `unprocessed`: records of the batch the crash stopped mid-processing (0: none; -1: not known here). */
-    private void crashRecord(String phase, String process, int unprocessed) {
-        String f = phase + "-crash-member";
-        String value = "{\"nemesis\":\"crash-member\",\"fault\":" + Events.str("crash-member-" + process)
+    /** The crash fault's value, the same on its start and stop; `unprocessed`: records of the batch the crash
+     * stopped mid-processing (0: it came between batches). */
+    private String crashFault(String process, int unprocessed) {
+        return "{\"nemesis\":\"crash-member\",\"fault\":" + Events.str("crash-member-" + process)
                 + ",\"targets\":[" + Events.str(process) + "],\"group\":" + Events.str(config.text("group.id"))
-                + ",\"abandoned\":" + abandon + (unprocessed >= 0 ? ",\"unprocessed\":" + unprocessed : "") + "}";
+                + ",\"abandoned\":" + abandon + ",\"unprocessed\":" + unprocessed + "}";
+    }
+
+    private void crashRecord(String phase, String value) {
+        String f = phase + "-crash-member";
         events.op("nemesis", "invoke", f, value);
         events.op("nemesis", "info", f, value);
     }
